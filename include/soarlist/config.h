@@ -1,0 +1,98 @@
+/* config.h - the soarlist configuration file (GKeyFile INI).
+ *
+ * Groups: [soarlist] (global settings), [club SLUG] (one per club), and
+ * [list SLUG/LIST] (per-list overrides). See soarlist.conf(5).
+ */
+#ifndef SOARLIST_CONFIG_H
+#define SOARLIST_CONFIG_H
+
+#include <glib.h>
+
+enum posting_policy {
+	POSTING_DEFAULT = 0, /* from M2S: anyone on bypass lists, else whitelist */
+	POSTING_WHITELIST,   /* club whitelist or the list's own members */
+	POSTING_MEMBERS,     /* the list's own members only */
+	POSTING_ANYONE,
+};
+
+enum nonmember_action {
+	NONMEMBER_REJECT = 0,
+	NONMEMBER_DISCARD,
+	NONMEMBER_HOLD,
+};
+
+enum reply_to_mode {
+	REPLY_TO_SENDER = 0,
+	REPLY_TO_LIST,
+	REPLY_TO_NONE,
+};
+
+enum from_address {
+	FROM_ADDRESS_BOUNCES = 0,
+	FROM_ADDRESS_LIST,
+};
+
+/* Effective settings of one list: defaults overlaid with [list club/name]. */
+struct list_settings {
+	enum posting_policy posting;
+	enum nonmember_action nonmember_action;
+	enum reply_to_mode reply_to;
+	char *subject_prefix;   /* NULL: none */
+	char *display_name;     /* NULL: derived from the list name */
+	gboolean from_rewrite;
+	enum from_address from_address;
+	char *list_unsubscribe; /* NULL: no List-Unsubscribe header */
+	guint64 max_size;       /* bytes; 0: no limit */
+};
+
+struct club_config {
+	char *slug;
+	char *name;
+	char *api_url;
+	char *api_key_file; /* NULL: the global one */
+	char **domains;     /* lowercased, NULL-terminated, at least one */
+};
+
+struct config {
+	char *path;
+	char *database;
+	char *sendmail;
+	char *admin;
+	char *dev_redirect; /* NULL when empty */
+	char *api_key_file; /* NULL when unset */
+	char *log_file;     /* NULL: syslog */
+	char *spool_dir;    /* NULL: $TMPDIR or /tmp */
+	GPtrArray *clubs;   /* struct club_config *, in file order */
+	GHashTable *domain_club; /* lowercased domain -> struct club_config * */
+	GHashTable *lists;  /* "slug/list" -> struct list_settings * */
+	GPtrArray *warnings; /* unknown keys: one line each, not fatal */
+};
+
+/* Which file to read: EXPLICIT (from -c) if non-NULL, else $SOARLIST_CONFIG,
+ * else the built-in default. Returns a static or borrowed string. */
+const char *config_path(const char *explicit_path);
+
+/* Read and validate the file at PATH. Returns a new config (free with
+ * config_free) or NULL with *error set to one line that names the file and
+ * the problem. */
+struct config *config_load(const char *path, GError **error);
+
+void config_free(struct config **cfg);
+
+/* The club serving DOMAIN (any case), or NULL. Borrowed. */
+const struct club_config *config_club_by_domain(const struct config *cfg,
+						const char *domain);
+
+/* The club with this slug, or NULL. Borrowed. */
+const struct club_config *config_club_by_slug(const struct config *cfg,
+					      const char *slug);
+
+/* Fill *settings_r with the effective settings of list LIST of club SLUG.
+ * Strings in *settings_r are borrowed from CFG. */
+void config_list_settings(const struct config *cfg, const char *slug,
+			  const char *list, struct list_settings *settings_r);
+
+const char *posting_policy_name(enum posting_policy p);
+const char *nonmember_action_name(enum nonmember_action a);
+
+#endif

@@ -1,0 +1,51 @@
+/* db.h - opening the SQLite cache and applying schema migrations.
+ *
+ * The schema lives in schema/NNN-*.sql, compiled in as a GResource, and is
+ * applied in order by db_open(..., DB_CREATE), tracked by PRAGMA
+ * user_version. The delivery agent opens with DB_EXISTING: a missing, empty
+ * or outdated database is an error (and a temporary failure for Postfix).
+ */
+#ifndef SOARLIST_DB_H
+#define SOARLIST_DB_H
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#define DB_ERROR (db_error_quark())
+GQuark db_error_quark(void);
+
+enum db_error_code {
+	DB_ERROR_OPEN,    /* cannot open or not initialised */
+	DB_ERROR_SCHEMA,  /* schema too old or too new */
+	DB_ERROR_BUSY,    /* locked past the busy timeout */
+	DB_ERROR_FAILED,  /* any other SQLite error */
+};
+
+enum db_open_mode {
+	DB_EXISTING, /* must exist with the current schema */
+	DB_CREATE,   /* create if missing and migrate to the current schema */
+};
+
+/* milliseconds a statement waits for a lock before failing */
+#define DB_BUSY_TIMEOUT_MS 10000
+
+/* Open PATH. Returns a handle (close with db_close) or NULL with *error. */
+sqlite3 *db_open(const char *path, enum db_open_mode mode, GError **error);
+
+void db_close(sqlite3 **db);
+
+/* The schema version this build writes and expects. */
+int db_schema_version(void);
+
+/* Run SQL (no results). Returns 0 or -1 with *error. */
+int db_exec(sqlite3 *db, const char *sql, GError **error);
+
+/* Prepare SQL. Returns 0 or -1 with *error. */
+int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt_r,
+	       GError **error);
+
+/* Set *error from the connection's last error; RC decides the code
+ * (SQLITE_BUSY/LOCKED become DB_ERROR_BUSY). Always returns -1. */
+int db_fail(sqlite3 *db, int rc, const char *what, GError **error);
+
+#endif

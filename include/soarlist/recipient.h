@@ -1,0 +1,39 @@
+/* recipient.h - parsing the address Postfix delivers to.
+ *
+ * LIST@DOMAIN is a post; LIST-owner@DOMAIN reaches the list owner;
+ * LIST-bounces@DOMAIN and LIST-bounces+user=host@DOMAIN (VERP) carry
+ * bounces. Matching is case-insensitive: everything is lowercased.
+ */
+#ifndef SOARLIST_RECIPIENT_H
+#define SOARLIST_RECIPIENT_H
+
+#include <glib.h>
+
+enum recipient_kind {
+	RECIPIENT_POST = 0,
+	RECIPIENT_OWNER,
+	RECIPIENT_BOUNCES,
+};
+
+struct recipient {
+	enum recipient_kind kind;
+	char *list;   /* list name, lowercased */
+	char *domain; /* lowercased */
+	char *verp;   /* "user=host" of a VERP bounce address, else NULL */
+};
+
+/* Parse ADDRESS into *r. Returns 0, or -1 when it cannot be a list address
+ * (no '@', empty parts, characters no list name has). Free with
+ * recipient_clear. */
+int recipient_parse(const char *address, struct recipient *r);
+
+void recipient_clear(struct recipient *r);
+
+/* TRUE when NAME is acceptable as a list name: [a-z0-9][a-z0-9._-]*, at most
+ * 64 bytes, not ending in -owner or -bounces (those forms are ours). */
+gboolean recipient_list_name_is_valid(const char *name);
+
+/* "private-owners" -> "Private Owners". Newly allocated. */
+char *recipient_list_display(const char *name);
+
+#endif

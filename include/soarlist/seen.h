@@ -1,0 +1,30 @@
+/* seen.h - duplicate suppression: Message-IDs distributed on a list in the
+ * last SEEN_DAYS days. A post is claimed before sendmail runs (so that two
+ * copies delivered at once, e.g. to two domains of one club, go out once)
+ * and recorded as sent only after sendmail succeeded.
+ */
+#ifndef SOARLIST_SEEN_H
+#define SOARLIST_SEEN_H
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#define SEEN_DAYS 7
+
+/* Claim MESSAGE_ID on LIST_ID for this process. Returns 1 when claimed,
+ * 0 when it was already distributed (or is being distributed right now by
+ * a live process), -1 with *error. */
+int seen_claim(sqlite3 *db, gint64 list_id, const char *message_id,
+	       GError **error);
+
+/* After sendmail succeeded: mark the claim sent and forget entries older
+ * than SEEN_DAYS. Returns 0 or -1. */
+int seen_commit(sqlite3 *db, gint64 list_id, const char *message_id,
+		GError **error);
+
+/* After a failure: drop our claim so that Postfix's retry is not mistaken
+ * for a duplicate. Returns 0 or -1. */
+int seen_release(sqlite3 *db, gint64 list_id, const char *message_id,
+		 GError **error);
+
+#endif

@@ -1,0 +1,22 @@
+/* spool.h - copying the incoming message to an unlinked temporary file, so
+ * that its size never costs memory and sendmail can be fed from disk.
+ */
+#ifndef SOARLIST_SPOOL_H
+#define SOARLIST_SPOOL_H
+
+#include <glib.h>
+#include <sys/types.h>
+
+struct spool {
+	int fd;      /* read/write, already unlinked */
+	off_t size;  /* bytes written */
+};
+
+/* Read IN_FD to its end into a new unlinked file in DIR (NULL: $TMPDIR or
+ * /tmp). Returns 0 or -1 with *error (read or write failure, disk full). */
+int spool_from_fd(int in_fd, const char *dir, struct spool *spool_r,
+		  GError **error);
+
+void spool_close(struct spool *spool);
+
+#endif

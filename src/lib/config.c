@@ -1,0 +1,575 @@
+/* config.c - loading and validating soarlist.conf with GKeyFile.
+ *
+ * Every value is checked here, once, so the rest of the code can trust the
+ * config. An invalid value is fatal (one line naming the file, the group and
+ * the problem); an unknown key is only a warning, as in Postfix.
+ */
+#include "soarlist/config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "soarlist-build.h"
+#include "soarlist/address.h"
+#include "soarlist/recipient.h"
+
+#define CONFIG_ERROR (g_quark_from_static_string("soarlist-config"))
+
+static const char *const global_keys[] = {
+	"database", "sendmail", "admin", "dev_redirect", "api_key_file",
+	"log_file", "spool_dir", NULL,
+};
+static const char *const club_keys[] = {
+	"name", "api_url", "api_key_file", "domains", NULL,
+};
+static const char *const list_keys[] = {
+	"posting", "nonmember_action", "reply_to", "subject_prefix",
+	"display_name", "from_rewrite", "from_address", "list_unsubscribe",
+	"max_size", NULL,
+};
+
+struct loader {
+	GKeyFile *kf;
+	struct config *cfg;
+	const char *group;
+	GError **error;
+};
+
+const char *
+config_path(const char *explicit_path)
+{
+	const char *env;
+
+	if (explicit_path != NULL && *explicit_path != '\0')
+		return explicit_path;
+	env = g_getenv("SOARLIST_CONFIG");
+	if (env != NULL && *env != '\0')
+		return env;
+	return SOARLIST_DEFAULT_CONFIG;
+}
+
+static int
+fail(struct loader *l, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+
+static int
+fail(struct loader *l, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	if (l->group != NULL)
+		g_set_error(l->error, CONFIG_ERROR, 0, "%s: [%s]: %s",
+			    l->cfg->path, l->group, msg);
+	else
+		g_set_error(l->error, CONFIG_ERROR, 0, "%s: %s", l->cfg->path,
+			    msg);
+	g_free(msg);
+	return -1;
+}
+
+/* The value of KEY in the current group, stripped; NULL when absent or
+ * empty. Newly allocated. */
+static char *
+get_string(struct loader *l, const char *key)
+{
+	char *v = g_key_file_get_string(l->kf, l->group, key, NULL);
+
+	if (v != NULL) {
+		g_strstrip(v);
+		if (*v == '\0')
+			g_clear_pointer(&v, g_free);
+	}
+	return v;
+}
+
+static gboolean
+has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return TRUE;
+	return FALSE;
+}
+
+static void
+check_keys(struct loader *l, const char *const *known)
+{
+	gsize n = 0;
+	char **keys = g_key_file_get_keys(l->kf, l->group, &n, NULL);
+
+	for (gsize i = 0; i < n; i++)
+		if (!g_strv_contains(known, keys[i]))
+			g_ptr_array_add(l->cfg->warnings,
+					g_strdup_printf("%s: [%s]: unknown key '%s' ignored",
+							l->cfg->path, l->group, keys[i]));
+	g_strfreev(keys);
+}
+
+/* Map VALUE to the index of NAMES it equals; -1 if none. */
+static int
+choice(const char *value, const char *const *names)
+{
+	for (int i = 0; names[i] != NULL; i++)
+		if (g_ascii_strcasecmp(value, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+static int
+get_choice(struct loader *l, const char *key, const char *const *names,
+	   int *out)
+{
+	char *v = get_string(l, key);
+	int i;
+
+	if (v == NULL)
+		return 0;
+	i = choice(v, names);
+	if (i < 0) {
+		char *all = g_strjoinv(" | ", (char **)names);
+		fail(l, "%s = %s: expected %s", key, v, all);
+		g_free(all);
+		g_free(v);
+		return -1;
+	}
+	*out = i;
+	g_free(v);
+	return 0;
+}
+
+static int
+get_bool(struct loader *l, const char *key, gboolean *out)
+{
+	static const char *const names[] = {
+		"no", "yes", "false", "true", "off", "on", "0", "1", NULL,
+	};
+	int i = -1;
+
+	if (get_choice(l, key, names, &i) < 0)
+		return -1;
+	if (i >= 0)
+		*out = i % 2 == 1;
+	return 0;
+}
+
+static int
+get_size(struct loader *l, const char *key, guint64 *out)
+{
+	char *v = get_string(l, key), *end = NULL;
+	guint64 n, mult = 1;
+
+	if (v == NULL)
+		return 0;
+	errno = 0;
+	n = g_ascii_strtoull(v, &end, 10);
+	if (end != v && *end != '\0' && end[1] == '\0') {
+		switch (g_ascii_tolower(*end)) {
+		case 'k': mult = 1024; end++; break;
+		case 'm': mult = 1024 * 1024; end++; break;
+		case 'g': mult = 1024 * 1024 * 1024; end++; break;
+		default: break;
+		}
+	}
+	if (end == v || *end != '\0' || errno != 0 || !g_ascii_isdigit(*v) ||
+	    n > G_MAXUINT64 / mult) {
+		fail(l, "%s = %s: expected a size in bytes (suffix k, M or G "
+		     "allowed)", key, v);
+		g_free(v);
+		return -1;
+	}
+	*out = n * mult;
+	g_free(v);
+	return 0;
+}
+
+static int
+load_global(struct loader *l)
+{
+	struct config *cfg = l->cfg;
+	char *v;
+
+	l->group = "soarlist";
+	if (!g_key_file_has_group(l->kf, "soarlist"))
+		return fail(l, "missing");
+	check_keys(l, global_keys);
+	cfg->database = get_string(l, "database");
+	if (cfg->database == NULL)
+		cfg->database = g_strdup("/var/lib/soarlist/soarlist.db");
+	cfg->sendmail = get_string(l, "sendmail");
+	if (cfg->sendmail == NULL)
+		cfg->sendmail = g_strdup("/usr/sbin/sendmail");
+	if (!g_path_is_absolute(cfg->sendmail))
+		return fail(l, "sendmail = %s: must be an absolute path",
+			    cfg->sendmail);
+	v = get_string(l, "admin");
+	cfg->admin = v ? address_normalize(v, NULL) : g_strdup("postmaster");
+	if (cfg->admin == NULL) {
+		fail(l, "admin = %s: not a valid address", v);
+		g_free(v);
+		return -1;
+	}
+	g_free(v);
+	v = get_string(l, "dev_redirect");
+	if (v != NULL) {
+		const char *why = NULL;
+		cfg->dev_redirect = address_normalize(v, &why);
+		if (cfg->dev_redirect == NULL) {
+			fail(l, "dev_redirect = %s: %s", v, why);
+			g_free(v);
+			return -1;
+		}
+		g_free(v);
+	}
+	cfg->api_key_file = get_string(l, "api_key_file");
+	cfg->log_file = get_string(l, "log_file");
+	cfg->spool_dir = get_string(l, "spool_dir");
+	return 0;
+}
+
+static gboolean
+slug_ok(const char *slug)
+{
+	if (*slug == '\0' || strlen(slug) > 64 || slug[0] == '-')
+		return FALSE;
+	for (const char *p = slug; *p; p++)
+		if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) &&
+		    *p != '-' && *p != '_')
+			return FALSE;
+	return TRUE;
+}
+
+static void
+club_free(gpointer p)
+{
+	struct club_config *c = p;
+
+	g_free(c->slug);
+	g_free(c->name);
+	g_free(c->api_url);
+	g_free(c->api_key_file);
+	g_strfreev(c->domains);
+	g_free(c);
+}
+
+static int
+load_domains(struct loader *l, struct club_config *c)
+{
+	gsize n = 0;
+	char **d = g_key_file_get_string_list(l->kf, l->group, "domains", &n,
+					      NULL);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (gsize i = 0; d != NULL && i < n; i++) {
+		char *dom = g_ascii_strdown(g_strstrip(d[i]), -1);
+		char *probe = g_strconcat("x@", dom, NULL);
+
+		if (*dom == '\0' || !address_is_valid(probe)) {
+			fail(l, "domains: '%s' is not a valid domain", d[i]);
+			g_free(probe);
+			g_free(dom);
+			goto fail;
+		}
+		g_free(probe);
+		if (g_hash_table_contains(l->cfg->domain_club, dom)) {
+			fail(l, "domains: %s is already served by another club",
+			     dom);
+			g_free(dom);
+			goto fail;
+		}
+		g_hash_table_insert(l->cfg->domain_club, g_strdup(dom), c);
+		g_ptr_array_add(out, dom);
+	}
+	if (out->len == 0) {
+		fail(l, "domains is missing or empty");
+		goto fail;
+	}
+	g_ptr_array_add(out, NULL);
+	c->domains = (char **)g_ptr_array_free(out, FALSE);
+	g_strfreev(d);
+	return 0;
+fail:
+	g_ptr_array_set_free_func(out, g_free);
+	g_ptr_array_unref(out);
+	g_strfreev(d);
+	return -1;
+}
+
+static int
+load_club(struct loader *l, const char *slug)
+{
+	struct club_config *c;
+
+	if (!slug_ok(slug))
+		return fail(l, "club slug '%s' must be lowercase letters, "
+			    "digits, '-' or '_'", slug);
+	if (config_club_by_slug(l->cfg, slug) != NULL)
+		return fail(l, "club '%s' defined twice", slug);
+	check_keys(l, club_keys);
+	c = g_new0(struct club_config, 1);
+	c->slug = g_strdup(slug);
+	g_ptr_array_add(l->cfg->clubs, c);
+	c->name = get_string(l, "name");
+	if (c->name == NULL)
+		c->name = g_strdup(slug);
+	if (has_control(c->name) || !g_utf8_validate(c->name, -1, NULL))
+		return fail(l, "name contains control characters or bad UTF-8");
+	c->api_url = get_string(l, "api_url");
+	if (c->api_url == NULL)
+		return fail(l, "api_url is missing");
+	if (!g_str_has_prefix(c->api_url, "https://") &&
+	    !g_str_has_prefix(c->api_url, "http://") &&
+	    !g_str_has_prefix(c->api_url, "file://"))
+		return fail(l, "api_url = %s: must start with https://, http:// "
+			    "or file://", c->api_url);
+	c->api_key_file = get_string(l, "api_key_file");
+	return load_domains(l, c);
+}
+
+static struct list_settings *
+settings_new_default(void)
+{
+	struct list_settings *s = g_new0(struct list_settings, 1);
+
+	s->from_rewrite = TRUE;
+	return s;
+}
+
+static void
+settings_free(gpointer p)
+{
+	struct list_settings *s = p;
+
+	g_free(s->subject_prefix);
+	g_free(s->display_name);
+	g_free(s->list_unsubscribe);
+	g_free(s);
+}
+
+static int
+get_text(struct loader *l, const char *key, char **out)
+{
+	char *v = get_string(l, key);
+
+	if (v != NULL && (has_control(v) || !g_utf8_validate(v, -1, NULL))) {
+		g_free(v);
+		return fail(l, "%s contains control characters or bad UTF-8",
+			    key);
+	}
+	*out = v;
+	return 0;
+}
+
+static int
+load_list_values(struct loader *l, struct list_settings *s)
+{
+	static const char *const posting[] = {
+		"default", "whitelist", "members", "anyone", NULL };
+	static const char *const nonmember[] = {
+		"reject", "discard", "hold", NULL };
+	static const char *const reply_to[] = { "sender", "list", "none", NULL };
+	static const char *const from_addr[] = { "bounces", "list", NULL };
+	int p = (int)s->posting, n = (int)s->nonmember_action;
+	int r = (int)s->reply_to, f = (int)s->from_address;
+
+	if (get_choice(l, "posting", posting, &p) < 0 ||
+	    get_choice(l, "nonmember_action", nonmember, &n) < 0 ||
+	    get_choice(l, "reply_to", reply_to, &r) < 0 ||
+	    get_choice(l, "from_address", from_addr, &f) < 0 ||
+	    get_bool(l, "from_rewrite", &s->from_rewrite) < 0 ||
+	    get_size(l, "max_size", &s->max_size) < 0 ||
+	    get_text(l, "subject_prefix", &s->subject_prefix) < 0 ||
+	    get_text(l, "display_name", &s->display_name) < 0 ||
+	    get_text(l, "list_unsubscribe", &s->list_unsubscribe) < 0)
+		return -1;
+	s->posting = (enum posting_policy)p;
+	s->nonmember_action = (enum nonmember_action)n;
+	s->reply_to = (enum reply_to_mode)r;
+	s->from_address = (enum from_address)f;
+	if (s->list_unsubscribe != NULL &&
+	    !g_str_has_prefix(s->list_unsubscribe, "https://") &&
+	    !g_str_has_prefix(s->list_unsubscribe, "http://") &&
+	    !g_str_has_prefix(s->list_unsubscribe, "mailto:"))
+		return fail(l, "list_unsubscribe = %s: must be an https://, "
+			    "http:// or mailto: URL", s->list_unsubscribe);
+	if (s->list_unsubscribe != NULL &&
+	    strpbrk(s->list_unsubscribe, " <>\"") != NULL)
+		return fail(l, "list_unsubscribe contains spaces, quotes or "
+			    "angle brackets");
+	return 0;
+}
+
+static int
+load_list(struct loader *l, const char *id)
+{
+	const char *slash = strchr(id, '/');
+	char *slug;
+	struct list_settings *s;
+
+	if (slash == NULL || !recipient_list_name_is_valid(slash + 1))
+		return fail(l, "expected [list CLUB/LIST] with a valid list "
+			    "name (lowercase letters, digits, '.', '_', '-')");
+	slug = g_strndup(id, (gsize)(slash - id));
+	if (config_club_by_slug(l->cfg, slug) == NULL) {
+		fail(l, "no [club %s] is defined (define the club first)",
+		     slug);
+		g_free(slug);
+		return -1;
+	}
+	g_free(slug);
+	if (g_hash_table_contains(l->cfg->lists, id))
+		return fail(l, "defined twice");
+	check_keys(l, list_keys);
+	s = settings_new_default();
+	g_hash_table_insert(l->cfg->lists, g_strdup(id), s);
+	return load_list_values(l, s);
+}
+
+/* Clubs first (a [list] refers to them), then lists, whatever the order
+ * of the groups in the file. */
+static int
+load_groups(struct loader *l)
+{
+	gsize n = 0;
+	char **groups = g_key_file_get_groups(l->kf, &n);
+	int rc = 0;
+
+	for (int pass = 0; pass < 2 && rc == 0; pass++) {
+		for (gsize i = 0; i < n && rc == 0; i++) {
+			const char *g = groups[i];
+
+			l->group = g;
+			if (strcmp(g, "soarlist") == 0)
+				continue;
+			if (g_str_has_prefix(g, "club ")) {
+				if (pass == 0)
+					rc = load_club(l, g + 5);
+			} else if (g_str_has_prefix(g, "list ")) {
+				if (pass == 1)
+					rc = load_list(l, g + 5);
+			} else if (pass == 0) {
+				rc = fail(l, "unknown group (expected [soarlist], "
+					  "[club SLUG] or [list SLUG/LIST])");
+			}
+		}
+	}
+	g_strfreev(groups);
+	l->group = NULL;
+	return rc;
+}
+
+struct config *
+config_load(const char *path, GError **error)
+{
+	struct config *cfg = g_new0(struct config, 1);
+	struct loader l = { .cfg = cfg, .error = error };
+	GError *err = NULL;
+
+	cfg->path = g_strdup(path);
+	cfg->clubs = g_ptr_array_new_with_free_func(club_free);
+	cfg->domain_club = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, NULL);
+	cfg->lists = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					   settings_free);
+	cfg->warnings = g_ptr_array_new_with_free_func(g_free);
+	l.kf = g_key_file_new();
+	if (!g_key_file_load_from_file(l.kf, path, G_KEY_FILE_NONE, &err)) {
+		g_set_error(error, CONFIG_ERROR, 0, "%s: %s", path,
+			    err->code == G_FILE_ERROR_NOENT ? "no such file"
+							    : err->message);
+		g_error_free(err);
+		goto fail;
+	}
+	if (load_global(&l) < 0 || load_groups(&l) < 0)
+		goto fail;
+	g_key_file_free(l.kf);
+	return cfg;
+fail:
+	g_key_file_free(l.kf);
+	config_free(&cfg);
+	return NULL;
+}
+
+void
+config_free(struct config **cfgp)
+{
+	struct config *cfg = *cfgp;
+
+	if (cfg == NULL)
+		return;
+	g_free(cfg->path);
+	g_free(cfg->database);
+	g_free(cfg->sendmail);
+	g_free(cfg->admin);
+	g_free(cfg->dev_redirect);
+	g_free(cfg->api_key_file);
+	g_free(cfg->log_file);
+	g_free(cfg->spool_dir);
+	g_ptr_array_unref(cfg->clubs);
+	g_hash_table_unref(cfg->domain_club);
+	g_hash_table_unref(cfg->lists);
+	g_ptr_array_unref(cfg->warnings);
+	g_free(cfg);
+	*cfgp = NULL;
+}
+
+const struct club_config *
+config_club_by_domain(const struct config *cfg, const char *domain)
+{
+	char *d = g_ascii_strdown(domain, -1);
+	const struct club_config *c = g_hash_table_lookup(cfg->domain_club, d);
+
+	g_free(d);
+	return c;
+}
+
+const struct club_config *
+config_club_by_slug(const struct config *cfg, const char *slug)
+{
+	for (guint i = 0; i < cfg->clubs->len; i++) {
+		const struct club_config *c = g_ptr_array_index(cfg->clubs, i);
+		if (strcmp(c->slug, slug) == 0)
+			return c;
+	}
+	return NULL;
+}
+
+void
+config_list_settings(const struct config *cfg, const char *slug,
+		     const char *list, struct list_settings *settings_r)
+{
+	char *key = g_strconcat(slug, "/", list, NULL);
+	const struct list_settings *s = g_hash_table_lookup(cfg->lists, key);
+
+	g_free(key);
+	memset(settings_r, 0, sizeof(*settings_r));
+	settings_r->from_rewrite = TRUE;
+	if (s != NULL)
+		*settings_r = *s;
+}
+
+const char *
+posting_policy_name(enum posting_policy p)
+{
+	switch (p) {
+	case POSTING_WHITELIST: return "whitelist";
+	case POSTING_MEMBERS: return "members";
+	case POSTING_ANYONE: return "anyone";
+	case POSTING_DEFAULT: break;
+	}
+	return "default";
+}
+
+const char *
+nonmember_action_name(enum nonmember_action a)
+{
+	switch (a) {
+	case NONMEMBER_DISCARD: return "discard";
+	case NONMEMBER_HOLD: return "hold";
+	case NONMEMBER_REJECT: break;
+	}
+	return "reject";
+}

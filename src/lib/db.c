@@ -1,0 +1,230 @@
+/* db.c - opening the SQLite cache, applying the migrations in schema/.
+ *
+ * The migrations are compiled in as a GResource; migration N is the file
+ * whose name starts with N (zero-padded), applied in one transaction that
+ * also sets PRAGMA user_version = N.
+ */
+#include "soarlist/db.h"
+
+#include <gio/gio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "soarlist-schema.h"
+
+#define SCHEMA_PREFIX "/org/manage2soar/soarlist/schema"
+
+G_DEFINE_QUARK(soarlist-db-error-quark, db_error)
+
+int
+db_fail(sqlite3 *db, int rc, const char *what, GError **error)
+{
+	int code = DB_ERROR_FAILED;
+	int prim = rc & 0xff;
+
+	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
+		code = DB_ERROR_BUSY;
+	else if (prim == SQLITE_CANTOPEN || prim == SQLITE_NOTADB)
+		code = DB_ERROR_OPEN;
+	g_set_error(error, DB_ERROR, code, "%s: %s", what,
+		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+	return -1;
+}
+
+int
+db_exec(sqlite3 *db, const char *sql, GError **error)
+{
+	int rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_fail(db, rc, "database", error);
+	return 0;
+}
+
+int
+db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt_r, GError **error)
+{
+	int rc = sqlite3_prepare_v2(db, sql, -1, stmt_r, NULL);
+
+	if (rc != SQLITE_OK)
+		return db_fail(db, rc, "database", error);
+	return 0;
+}
+
+static char **
+migration_names(void)
+{
+	char **names = g_resources_enumerate_children(
+		SCHEMA_PREFIX, G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+	gsize n = names ? g_strv_length(names) : 0;
+
+	if (names != NULL)
+		qsort(names, n, sizeof(char *), (GCompareFunc)g_strcmp0);
+	return names;
+}
+
+int
+db_schema_version(void)
+{
+	char **names = migration_names();
+	int v = 0;
+
+	for (int i = 0; names != NULL && names[i] != NULL; i++)
+		v = MAX(v, atoi(names[i]));
+	g_strfreev(names);
+	return v;
+}
+
+static int
+user_version(sqlite3 *db, int *v_r, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(db, "PRAGMA user_version", &st, error) < 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return db_fail(db, rc, "reading the schema version", error);
+	}
+	*v_r = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return 0;
+}
+
+static int
+apply_migration(sqlite3 *db, const char *name, int version, GError **error)
+{
+	char *path = g_strconcat(SCHEMA_PREFIX "/", name, NULL);
+	GBytes *sql = g_resources_lookup_data(path, 0, NULL);
+	char *text, *pragma;
+	int rc = -1;
+
+	g_free(path);
+	if (sql == NULL) {
+		g_set_error(error, DB_ERROR, DB_ERROR_SCHEMA,
+			    "migration %s is missing from the build", name);
+		return -1;
+	}
+	text = g_strndup(g_bytes_get_data(sql, NULL), g_bytes_get_size(sql));
+	pragma = g_strdup_printf("PRAGMA user_version = %d", version);
+	if (db_exec(db, text, error) == 0 && db_exec(db, pragma, error) == 0)
+		rc = 0;
+	else
+		g_prefix_error(error, "migration %s: ", name);
+	g_free(pragma);
+	g_free(text);
+	g_bytes_unref(sql);
+	return rc;
+}
+
+/* Bring the schema from its version to the newest one, all in one
+ * IMMEDIATE transaction so that two `soarlist` runs cannot both migrate. */
+static int
+migrate(sqlite3 *db, GError **error)
+{
+	char **names = migration_names();
+	int v = 0, rc = -1;
+
+	if (db_exec(db, "BEGIN IMMEDIATE", error) < 0)
+		goto out;
+	if (user_version(db, &v, error) < 0)
+		goto rollback;
+	if (v > db_schema_version()) {
+		g_set_error(error, DB_ERROR, DB_ERROR_SCHEMA,
+			    "schema version %d is newer than this soarlist "
+			    "(%d)", v, db_schema_version());
+		goto rollback;
+	}
+	for (int i = 0; names != NULL && names[i] != NULL; i++) {
+		int n = atoi(names[i]);
+		if (n > v && apply_migration(db, names[i], n, error) < 0)
+			goto rollback;
+	}
+	if (db_exec(db, "COMMIT", error) < 0)
+		goto rollback;
+	rc = 0;
+	goto out;
+rollback:
+	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	g_strfreev(names);
+	return rc;
+}
+
+static int
+check_version(sqlite3 *db, const char *path, GError **error)
+{
+	int v = 0;
+
+	if (user_version(db, &v, error) < 0)
+		return -1;
+	if (v == 0) {
+		g_set_error(error, DB_ERROR, DB_ERROR_OPEN,
+			    "database %s is empty: run 'soarlist sync' first",
+			    path);
+		return -1;
+	}
+	if (v != db_schema_version()) {
+		g_set_error(error, DB_ERROR, DB_ERROR_SCHEMA,
+			    "database %s has schema version %d, this program "
+			    "needs %d: run 'soarlist sync' with a matching "
+			    "version", path, v, db_schema_version());
+		return -1;
+	}
+	return 0;
+}
+
+sqlite3 *
+db_open(const char *path, enum db_open_mode mode, GError **error)
+{
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int rc;
+
+	soarlist_schema_get_resource(); /* registers the resource */
+	if (mode == DB_EXISTING && access(path, F_OK) != 0) {
+		g_set_error(error, DB_ERROR, DB_ERROR_OPEN,
+			    "database %s does not exist: run 'soarlist sync' "
+			    "first", path);
+		return NULL;
+	}
+	if (mode == DB_CREATE)
+		flags |= SQLITE_OPEN_CREATE;
+	rc = sqlite3_open_v2(path, &db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		g_set_error(error, DB_ERROR, DB_ERROR_OPEN,
+			    "cannot open database %s: %s", path,
+			    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
+	sqlite3_extended_result_codes(db, 1);
+	if (db_exec(db, "PRAGMA foreign_keys = ON", error) < 0)
+		goto fail;
+	if (mode == DB_CREATE) {
+		/* WAL is persistent: set once here, readers inherit it */
+		if (db_exec(db, "PRAGMA journal_mode = WAL", error) < 0 ||
+		    migrate(db, error) < 0)
+			goto fail;
+	} else if (check_version(db, path, error) < 0) {
+		goto fail;
+	}
+	return db;
+fail:
+	g_prefix_error(error, "%s: ", path);
+	sqlite3_close(db);
+	return NULL;
+}
+
+void
+db_close(sqlite3 **db)
+{
+	if (*db != NULL) {
+		sqlite3_close(*db);
+		*db = NULL;
+	}
+}

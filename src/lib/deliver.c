@@ -1,0 +1,371 @@
+/* deliver.c - soarlist-deliver's job for one message.
+ *
+ * The order matters: stdin is read to its end before anything is decided;
+ * a permanent status (67, 77) is only returned after a deliberate decision
+ * about this message; everything unexpected is EX_TEMPFAIL; state (the
+ * Message-ID) is recorded as sent only after sendmail succeeded.
+ */
+#include "soarlist/deliver.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "soarlist/address.h"
+#include "soarlist/catalog.h"
+#include "soarlist/db.h"
+#include "soarlist/held.h"
+#include "soarlist/maillog.h"
+#include "soarlist/message.h"
+#include "soarlist/policy.h"
+#include "soarlist/recipient.h"
+#include "soarlist/rewrite.h"
+#include "soarlist/seen.h"
+#include "soarlist/sendmail.h"
+#include "soarlist/spool.h"
+
+struct job {
+	const struct deliver_request *req;
+	gint64 t0;
+	struct spool spool;
+	struct recipient rcpt;
+	sqlite3 *db;
+	struct message msg;
+	struct list_ref list;
+	char *author;
+	char *msgid;
+	gboolean in_read_txn;
+};
+
+/* One printable line for the MTA on stderr: pipe(8) puts it in the bounce
+ * or the defer reason. */
+static void
+tell_mta(const char *text)
+{
+	char *clean = g_strdup(text);
+
+	for (char *p = clean; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	if (strlen(clean) > 200)
+		clean[200] = '\0';
+	fprintf(stderr, "%s\n", clean);
+	fflush(stderr);
+	g_free(clean);
+}
+
+static long
+elapsed_ms(const struct job *j)
+{
+	return (long)((g_get_monotonic_time() - j->t0) / 1000);
+}
+
+/* The one log line per message. */
+static void
+log_outcome(const struct job *j, const char *decision, guint recipients,
+	    const char *detail)
+{
+	maillog_info("list=<%s> sender=<%s> author=<%s> decision=%s "
+		     "recipients=%u msgid=<%s> size=%lld ms=%ld%s%s",
+		     j->list.address ? j->list.address : j->req->recipient,
+		     j->req->sender, j->author ? j->author : "",
+		     decision, recipients, j->msgid ? j->msgid : "",
+		     (long long)j->spool.size, elapsed_ms(j),
+		     detail ? " reason=" : "", detail ? detail : "");
+}
+
+static int
+tempfail(struct job *j, const char *what, const GError *err)
+{
+	char *line = g_strdup_printf("4.3.0 %s%s%s", what, err ? ": " : "",
+				     err ? err->message : "");
+
+	tell_mta(line);
+	log_outcome(j, "defer", 0, line);
+	g_free(line);
+	return EX_TEMPFAIL;
+}
+
+static void
+end_read(struct job *j)
+{
+	if (j->in_read_txn) {
+		sqlite3_exec(j->db, "COMMIT", NULL, NULL, NULL);
+		j->in_read_txn = FALSE;
+	}
+}
+
+/* -owner and -bounces mail goes to the administrator (moderation and bounce
+ * processing come later); the loop marker stops a forwarding loop when the
+ * admin address is itself one of ours. */
+static int
+forward_to_admin(struct job *j)
+{
+	const struct config *cfg = j->req->cfg;
+	GError *err = NULL;
+	g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
+	g_autofree char *marker = g_strdup_printf("%s-%s@%s", j->list.name,
+		j->rcpt.kind == RECIPIENT_OWNER ? "owner" : "bounces",
+		j->list.domain);
+	g_autofree char *sender = j->rcpt.kind == RECIPIENT_OWNER
+		? g_strdup_printf("%s-bounces@%s", j->list.name, j->list.domain)
+		: g_strdup("");
+	int n = g_mime_header_list_get_count(j->msg.headers);
+
+	end_read(j);
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(j->msg.headers, i);
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "X-Loop") == 0 &&
+		    strstr(g_mime_header_get_value(h), marker) != NULL) {
+			log_outcome(j, "drop-loop", 0, NULL);
+			return EX_OK;
+		}
+	}
+	g_ptr_array_add(rcpts, cfg->dev_redirect ? cfg->dev_redirect
+						 : cfg->admin);
+	while (g_mime_header_list_remove(j->msg.headers, "Return-Path"))
+		;
+	g_mime_header_list_append(j->msg.headers, "X-Loop", marker, NULL);
+	if (sendmail_send(cfg->sendmail, sender, FALSE, rcpts, &j->msg,
+			  &err) < 0) {
+		int rc = tempfail(j, "cannot forward to the list owner", err);
+		g_error_free(err);
+		return rc;
+	}
+	log_outcome(j, j->rcpt.kind == RECIPIENT_OWNER ? "owner-forward"
+						       : "bounce-forward",
+		    1, NULL);
+	return EX_OK;
+}
+
+static int
+hold(struct job *j, const char *reason)
+{
+	struct held_info info = {
+		.recipient = j->req->recipient, .sender = j->req->sender,
+		.author = j->author, .message_id = j->msgid, .reason = reason,
+		.subject = message_header(&j->msg, "Subject"),
+	};
+	GError *err = NULL;
+	gint64 id;
+
+	end_read(j);
+	id = held_store(j->db, &j->list, &j->msg, &info, &err);
+	if (id < 0) {
+		int rc = tempfail(j, "cannot hold the message", err);
+		g_error_free(err);
+		return rc;
+	}
+	{
+		g_autofree char *d = g_strdup_printf("held id=%" G_GINT64_FORMAT,
+						     id);
+		log_outcome(j, "hold", 0, d);
+	}
+	return EX_OK;
+}
+
+/* Hand the rewritten post to sendmail; claim/record the Message-ID around
+ * it. */
+static int
+distribute(struct job *j, GPtrArray *members)
+{
+	const struct config *cfg = j->req->cfg;
+	GError *err = NULL;
+	g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
+	g_autofree char *bounces = g_strdup_printf("%s-bounces@%s",
+						   j->list.name, j->list.domain);
+	struct rewrite_input in = {
+		.list = &j->list, .envelope_sender = j->req->sender,
+	};
+
+	if (members->len == 0) {
+		log_outcome(j, "no-members", 0, NULL);
+		return EX_OK;
+	}
+	if (j->msgid != NULL) {
+		int c = seen_claim(j->db, j->list.id, j->msgid, &err);
+		if (c < 0)
+			goto fail_db;
+		if (c == 0) {
+			log_outcome(j, "drop-duplicate", 0, NULL);
+			return EX_OK;
+		}
+	}
+	if (cfg->dev_redirect != NULL) {
+		in.redirected_members = members->len;
+		g_ptr_array_add(rcpts, cfg->dev_redirect);
+	} else {
+		for (guint i = 0; i < members->len; i++)
+			g_ptr_array_add(rcpts, g_ptr_array_index(members, i));
+	}
+	rewrite_headers(j->msg.headers, &in);
+	if (sendmail_send(cfg->sendmail, bounces, TRUE, rcpts, &j->msg,
+			  &err) < 0) {
+		int rc = tempfail(j, "cannot reinject the message", err);
+		g_clear_error(&err);
+		if (j->msgid != NULL &&
+		    seen_release(j->db, j->list.id, j->msgid, &err) < 0) {
+			maillog_warning("list=<%s> msgid=<%s>: cannot release "
+					"the duplicate claim: %s",
+					j->list.address, j->msgid, err->message);
+			g_clear_error(&err);
+		}
+		return rc;
+	}
+	/* sendmail has the message: from here on, success is final */
+	if (j->msgid != NULL &&
+	    seen_commit(j->db, j->list.id, j->msgid, &err) < 0) {
+		maillog_warning("list=<%s> msgid=<%s>: distributed, but not "
+				"recorded for duplicate checks: %s",
+				j->list.address, j->msgid, err->message);
+		g_clear_error(&err);
+	}
+	log_outcome(j, "distribute", rcpts->len, NULL);
+	return EX_OK;
+fail_db: {
+	int rc = tempfail(j, "list database unavailable", err);
+	g_error_free(err);
+	return rc;
+	}
+}
+
+static int
+size_refusal(struct job *j)
+{
+	g_autofree char *line = g_strdup_printf(
+		"5.3.4 message of %lld bytes exceeds the %llu-byte limit of %s",
+		(long long)j->spool.size,
+		(unsigned long long)j->list.settings.max_size, j->list.address);
+
+	end_read(j);
+	tell_mta(line);
+	log_outcome(j, "reject", 0, line);
+	return EX_NOPERM;
+}
+
+/* A post to a list that exists: loops, auto-replies, size, policy. */
+static int
+post(struct job *j)
+{
+	struct policy_result pr = { 0 };
+	GError *err = NULL;
+	GPtrArray *members;
+	int rc;
+
+	if (rewrite_has_loop_marker(j->msg.headers, &j->list)) {
+		end_read(j);
+		log_outcome(j, "drop-loop", 0, NULL);
+		return EX_OK;
+	}
+	if (rewrite_is_auto_submitted(j->msg.headers)) {
+		end_read(j);
+		log_outcome(j, "drop-auto-submitted", 0, NULL);
+		return EX_OK;
+	}
+	if (j->list.settings.max_size > 0 &&
+	    (guint64)j->spool.size > j->list.settings.max_size)
+		return size_refusal(j);
+	if (policy_decide(j->db, &j->list, j->author, &pr, &err) < 0)
+		goto fail_db;
+	switch (pr.decision) {
+	case DECISION_REJECT:
+		end_read(j);
+		tell_mta(pr.reason);
+		log_outcome(j, "reject", 0, pr.reason);
+		policy_result_clear(&pr);
+		return EX_NOPERM;
+	case DECISION_DISCARD:
+		end_read(j);
+		log_outcome(j, "discard", 0, pr.reason);
+		policy_result_clear(&pr);
+		return EX_OK;
+	case DECISION_HOLD:
+		rc = hold(j, pr.reason);
+		policy_result_clear(&pr);
+		return rc;
+	case DECISION_DISTRIBUTE:
+		break;
+	}
+	policy_result_clear(&pr);
+	members = catalog_members(j->db, j->list.id, &err);
+	if (members == NULL)
+		goto fail_db;
+	end_read(j);
+	rc = distribute(j, members);
+	g_ptr_array_unref(members);
+	return rc;
+fail_db:
+	rc = tempfail(j, "list database unavailable", err);
+	g_error_free(err);
+	return rc;
+}
+
+static int
+nouser(struct job *j)
+{
+	g_autofree char *line = g_strdup_printf("5.1.1 <%s>: no such list",
+						j->req->recipient);
+
+	tell_mta(line);
+	log_outcome(j, "nouser", 0, NULL);
+	return EX_NOUSER;
+}
+
+static int
+run(struct job *j)
+{
+	const struct config *cfg = j->req->cfg;
+	GError *err = NULL;
+	int rc;
+
+	if (spool_from_fd(j->req->in_fd, cfg->spool_dir, &j->spool, &err) < 0)
+		goto tempfail;
+	if (recipient_parse(j->req->recipient, &j->rcpt) < 0 ||
+	    config_club_by_domain(cfg, j->rcpt.domain) == NULL)
+		return nouser(j);
+	j->db = db_open(cfg->database, DB_EXISTING, &err);
+	if (j->db == NULL)
+		goto tempfail;
+	if (message_parse(j->spool.fd, j->spool.size, &j->msg, &err) < 0)
+		goto tempfail;
+	j->author = message_author(&j->msg);
+	j->msgid = message_id(&j->msg);
+	if (db_exec(j->db, "BEGIN", &err) < 0)
+		goto tempfail;
+	j->in_read_txn = TRUE;
+	rc = catalog_resolve(j->db, cfg, j->rcpt.list, j->rcpt.domain, &j->list,
+			     &err);
+	if (rc < 0)
+		goto tempfail;
+	if (rc == 0) {
+		end_read(j);
+		return nouser(j);
+	}
+	if (j->rcpt.kind != RECIPIENT_POST)
+		return forward_to_admin(j);
+	return post(j);
+tempfail:
+	rc = tempfail(j, "list delivery failed", err);
+	g_error_free(err);
+	return rc;
+}
+
+int
+deliver_run(const struct deliver_request *req)
+{
+	struct job j = { .req = req, .t0 = g_get_monotonic_time(),
+			 .spool = { .fd = -1 } };
+	int rc = run(&j);
+
+	if (j.in_read_txn)
+		sqlite3_exec(j.db, "ROLLBACK", NULL, NULL, NULL);
+	g_free(j.author);
+	g_free(j.msgid);
+	list_ref_clear(&j.list);
+	message_clear(&j.msg);
+	db_close(&j.db);
+	recipient_clear(&j.rcpt);
+	spool_close(&j.spool);
+	return rc;
+}

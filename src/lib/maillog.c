@@ -1,0 +1,95 @@
+/* maillog.c - Postfix-style logging: one line per event to syslog with
+ * facility mail, or appended to a file (log_file) with a timestamp.
+ */
+#include "soarlist/maillog.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static char *log_ident;
+static int log_fd = -1;
+
+void
+maillog_open(const char *ident, const char *file)
+{
+	g_free(log_ident);
+	log_ident = g_strdup(ident);
+	if (file != NULL) {
+		log_fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+			      0640);
+		if (log_fd >= 0)
+			return;
+		/* fall back to syslog rather than lose the line */
+	}
+	openlog(log_ident, LOG_PID | LOG_NDELAY, LOG_MAIL);
+}
+
+static void
+emit(int prio, const char *level, const char *fmt, va_list ap)
+{
+	char *msg = g_strdup_vprintf(fmt, ap);
+
+	if (log_fd >= 0) {
+		GDateTime *now = g_date_time_new_now_local();
+		char *ts = g_date_time_format(now, "%Y-%m-%dT%H:%M:%S");
+		/* one write() per line: lines of concurrent processes
+		 * never interleave in an O_APPEND file */
+		char *line = g_strdup_printf("%s %s[%d]: %s%s\n", ts,
+					     log_ident ? log_ident : "soarlist",
+					     (int)getpid(), level, msg);
+		ssize_t n = write(log_fd, line, strlen(line));
+		(void)n;
+		g_free(line);
+		g_free(ts);
+		g_date_time_unref(now);
+	} else {
+		syslog(prio, "%s%s", level, msg);
+	}
+	g_free(msg);
+}
+
+void
+maillog_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(LOG_INFO, "", fmt, ap);
+	va_end(ap);
+}
+
+void
+maillog_warning(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(LOG_WARNING, "warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+maillog_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	emit(LOG_ERR, "error: ", fmt, ap);
+	va_end(ap);
+}
+
+void
+maillog_close(void)
+{
+	if (log_fd >= 0) {
+		close(log_fd);
+		log_fd = -1;
+	} else {
+		closelog();
+	}
+	g_clear_pointer(&log_ident, g_free);
+}

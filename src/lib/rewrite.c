@@ -1,0 +1,421 @@
+/* rewrite.c - the header policy for a distributed post.
+ *
+ * All header work goes through GMime's header list. The new From is built
+ * as a raw value (quoted phrase, or RFC 2047 encoded words when the name is
+ * not ASCII) because it must read exactly "Name via List" <list-bounces@..>;
+ * everything the sender wrote is stripped of control characters first, so
+ * an encoded CR/LF can never become a header of its own.
+ */
+#include "soarlist/rewrite.h"
+
+#include <string.h>
+
+/* headers that must not go out as they came in: ours replace them */
+static const char *const removed_headers[] = {
+	"Return-Path", "DKIM-Signature", "Disposition-Notification-To",
+	"List-Id", "List-Post", "List-Help", "List-Owner", "List-Unsubscribe",
+	"List-Unsubscribe-Post", "List-Subscribe", "List-Archive",
+	"Precedence", "X-Auto-Response-Suppress", REWRITE_REDIRECT_HEADER,
+	NULL,
+};
+
+char *
+rewrite_sanitize(const char *text)
+{
+	GString *s = g_string_new(NULL);
+	gboolean space = TRUE; /* drops leading white space */
+
+	for (const char *p = text ? text : ""; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x20 || c == 0x7f || c == ' ') {
+			if (!space)
+				g_string_append_c(s, ' ');
+			space = TRUE;
+		} else {
+			g_string_append_c(s, (char)c);
+			space = FALSE;
+		}
+	}
+	if (s->len > 0 && s->str[s->len - 1] == ' ')
+		g_string_truncate(s, s->len - 1);
+	if (!g_utf8_validate(s->str, (gssize)s->len, NULL)) {
+		char *valid = g_utf8_make_valid(s->str, (gssize)s->len);
+		g_string_free(s, TRUE);
+		return valid;
+	}
+	return g_string_free(s, FALSE);
+}
+
+static void
+remove_all(GMimeHeaderList *headers, const char *name)
+{
+	while (g_mime_header_list_remove(headers, name))
+		;
+}
+
+gboolean
+rewrite_from_exempt(const struct list_ref *list, const char *sender)
+{
+	const char *at;
+
+	if (sender == NULL || (at = strrchr(sender, '@')) == NULL)
+		return FALSE;
+	if ((size_t)(at - sender) != strlen("noreply") ||
+	    g_ascii_strncasecmp(sender, "noreply", strlen("noreply")) != 0)
+		return FALSE;
+	for (char **d = list->club->domains; *d != NULL; d++)
+		if (g_ascii_strcasecmp(at + 1, *d) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+char *
+rewrite_from_name(const char *name, const char *address,
+		  const char *list_display)
+{
+	char *clean = rewrite_sanitize(name);
+	char *out;
+
+	if (*clean == '\0' && address != NULL && *address != '\0') {
+		const char *at = strrchr(address, '@');
+		char *a = at ? g_strdup_printf("%.*s at %s", (int)(at - address),
+					       address, at + 1)
+			     : g_strdup(address);
+		g_free(clean);
+		clean = rewrite_sanitize(a);
+		g_free(a);
+	}
+	if (*clean == '\0')
+		out = g_strdup(list_display);
+	else
+		out = g_strdup_printf("%s via %s", clean, list_display);
+	g_free(clean);
+	return out;
+}
+
+static gboolean
+is_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return FALSE;
+	return TRUE;
+}
+
+/* NAME as a phrase: "quoted" when ASCII, encoded words otherwise. */
+static char *
+phrase(const char *name)
+{
+	GString *q;
+
+	if (!is_ascii(name))
+		return g_mime_utils_header_encode_phrase(NULL, name, "utf-8");
+	q = g_string_new("\"");
+	for (const char *p = name; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			g_string_append_c(q, '\\');
+		g_string_append_c(q, *p);
+	}
+	g_string_append_c(q, '"');
+	return g_string_free(q, FALSE);
+}
+
+/* Set NAME to a raw value we built, replacing the first header of that
+ * name in place and removing any others. VALUE is "phrase <addr>" or a
+ * bare address list: a long one is folded only before the "<", never inside
+ * an address (where folding is obsolete syntax that some readers break on).
+ */
+static void
+set_raw(GMimeHeaderList *headers, const char *name, const char *value)
+{
+	GMimeHeader *h = g_mime_header_list_get_header(headers, name);
+	const char *lt = strrchr(value, '<');
+	char *raw;
+
+	if (h == NULL) {
+		g_mime_header_list_append(headers, name, "", NULL);
+		h = g_mime_header_list_get_header(headers, name);
+	} else {
+		/* keep the first in place, drop duplicates after it */
+		int n = g_mime_header_list_get_count(headers);
+		for (int i = n - 1; i >= 0; i--) {
+			GMimeHeader *o = g_mime_header_list_get_header_at(headers,
+									  i);
+			if (o != h && g_ascii_strcasecmp(
+				    g_mime_header_get_name(o), name) == 0)
+				g_mime_header_list_remove_at(headers, i);
+		}
+	}
+	if (strlen(name) + strlen(value) + 2 > 78 && lt != NULL && lt > value &&
+	    lt[-1] == ' ')
+		raw = g_strdup_printf(" %.*s\n %s\n", (int)(lt - value - 1),
+				      value, lt);
+	else
+		raw = g_strdup_printf(" %s\n", value);
+	g_mime_header_set_raw_value(h, raw);
+	g_free(raw);
+}
+
+static char *
+mailbox(const char *name, const char *address)
+{
+	char *p = phrase(name);
+	char *out = g_strdup_printf("%s <%s>", p, address);
+
+	g_free(p);
+	return out;
+}
+
+/* The first mailbox of header NAME (parsed from its raw value), or NULL. */
+static InternetAddressMailbox *
+first_mailbox(GMimeHeaderList *headers, const char *name,
+	      InternetAddressList **list_r)
+{
+	GMimeHeader *h = g_mime_header_list_get_header(headers, name);
+
+	*list_r = NULL;
+	if (h == NULL)
+		return NULL;
+	*list_r = internet_address_list_parse(NULL,
+					      g_mime_header_get_raw_value(h));
+	if (*list_r == NULL || internet_address_list_length(*list_r) == 0)
+		return NULL;
+	{
+		InternetAddress *ia = internet_address_list_get_address(*list_r,
+									0);
+		return INTERNET_ADDRESS_IS_MAILBOX(ia)
+			       ? INTERNET_ADDRESS_MAILBOX(ia) : NULL;
+	}
+}
+
+/* Add ADDRESS to Cc unless it is there already. */
+static void
+cc_author(GMimeHeaderList *headers, InternetAddressMailbox *author)
+{
+	GMimeHeader *h = g_mime_header_list_get_header(headers, "Cc");
+	const char *addr = internet_address_mailbox_get_addr(author);
+	InternetAddressList *cc;
+	char *value;
+
+	cc = h ? internet_address_list_parse(NULL, g_mime_header_get_raw_value(h))
+	       : NULL;
+	if (cc == NULL)
+		cc = internet_address_list_new();
+	for (int i = 0; i < internet_address_list_length(cc); i++) {
+		InternetAddress *ia = internet_address_list_get_address(cc, i);
+		if (INTERNET_ADDRESS_IS_MAILBOX(ia) &&
+		    g_ascii_strcasecmp(internet_address_mailbox_get_addr(
+					       INTERNET_ADDRESS_MAILBOX(ia)),
+				       addr) == 0) {
+			g_object_unref(cc);
+			return;
+		}
+	}
+	{
+		char *name = rewrite_sanitize(
+			internet_address_get_name(INTERNET_ADDRESS(author)));
+		InternetAddress *copy = internet_address_mailbox_new(name, addr);
+		internet_address_set_charset(copy, "utf-8");
+		internet_address_list_add(cc, copy);
+		g_object_unref(copy);
+		g_free(name);
+	}
+	value = internet_address_list_to_string(cc, NULL, TRUE);
+	set_raw(headers, "Cc", value);
+	g_free(value);
+	g_object_unref(cc);
+}
+
+static void
+rewrite_from(GMimeHeaderList *headers, const struct rewrite_input *in)
+{
+	const struct list_ref *l = in->list;
+	const struct list_settings *s = &l->settings;
+	GMimeHeader *from = g_mime_header_list_get_header(headers, "From");
+	InternetAddressList *list = NULL;
+	InternetAddressMailbox *mb = first_mailbox(headers, "From", &list);
+	char *orig_raw = from ? g_strdup(g_mime_header_get_raw_value(from))
+			      : NULL;
+	char *name, *addr, *value;
+
+	name = rewrite_from_name(
+		mb ? internet_address_get_name(INTERNET_ADDRESS(mb)) : NULL,
+		mb ? internet_address_mailbox_get_addr(mb) : in->envelope_sender,
+		l->display);
+	addr = s->from_address == FROM_ADDRESS_LIST
+		       ? g_strdup(l->address)
+		       : g_strdup_printf("%s-bounces@%s", l->name, l->domain);
+	value = mailbox(name, addr);
+	set_raw(headers, "From", value);
+	if (s->reply_to == REPLY_TO_SENDER && orig_raw != NULL &&
+	    !g_mime_header_list_contains(headers, "Reply-To")) {
+		/* the author's own bytes: already one valid header */
+		g_mime_header_list_append(headers, "Reply-To", "", NULL);
+		g_mime_header_set_raw_value(
+			g_mime_header_list_get_header(headers, "Reply-To"),
+			orig_raw);
+	} else if (s->reply_to == REPLY_TO_LIST && mb != NULL) {
+		cc_author(headers, mb);
+	}
+	g_free(value);
+	g_free(addr);
+	g_free(name);
+	g_free(orig_raw);
+	if (list != NULL)
+		g_object_unref(list);
+}
+
+char *
+rewrite_subject(const char *subject, const char *prefix)
+{
+	char *clean = rewrite_sanitize(subject);
+	char *out;
+
+	if (prefix == NULL || *prefix == '\0' || strstr(clean, prefix) != NULL)
+		return clean;
+	out = g_strdup_printf("%s %s", prefix,
+			      *clean ? clean : "(no subject)");
+	g_free(clean);
+	return out;
+}
+
+static void
+rewrite_subject_header(GMimeHeaderList *headers, const char *prefix)
+{
+	GMimeHeader *h = g_mime_header_list_get_header(headers, "Subject");
+	const char *old = h ? g_mime_header_get_value(h) : NULL;
+	char *subject = rewrite_subject(old, prefix);
+
+	if (old == NULL || strcmp(old, subject) != 0) {
+		if (h != NULL)
+			g_mime_header_set_value(h, NULL, subject, "utf-8");
+		else
+			g_mime_header_list_append(headers, "Subject", subject,
+						  "utf-8");
+	}
+	g_free(subject);
+}
+
+static void
+add_list_headers(GMimeHeaderList *headers, const struct rewrite_input *in)
+{
+	const struct list_ref *l = in->list;
+	char *v;
+
+	v = g_strdup_printf("<%s.%s>", l->name, l->domain);
+	g_mime_header_list_append(headers, "List-Id", v, NULL);
+	g_free(v);
+	v = g_strdup_printf("<mailto:%s>", l->address);
+	g_mime_header_list_append(headers, "List-Post", v, NULL);
+	g_free(v);
+	v = g_strdup_printf("<mailto:%s-owner@%s?subject=help>", l->name,
+			    l->domain);
+	g_mime_header_list_append(headers, "List-Help", v, NULL);
+	g_free(v);
+	v = g_strdup_printf("<mailto:%s-owner@%s>", l->name, l->domain);
+	g_mime_header_list_append(headers, "List-Owner", v, NULL);
+	g_free(v);
+	if (l->settings.list_unsubscribe != NULL) {
+		v = g_strdup_printf("<%s>", l->settings.list_unsubscribe);
+		g_mime_header_list_append(headers, "List-Unsubscribe", v, NULL);
+		g_free(v);
+	}
+	g_mime_header_list_append(headers, "Precedence", "list", NULL);
+	g_mime_header_list_append(headers, REWRITE_LOOP_HEADER, l->address,
+				  NULL);
+	g_mime_header_list_append(headers, "X-Auto-Response-Suppress",
+				  "OOF, AutoReply", NULL);
+	if (in->redirected_members > 0) {
+		v = g_strdup_printf("%u members of %s", in->redirected_members,
+				    l->address);
+		g_mime_header_list_append(headers, REWRITE_REDIRECT_HEADER, v,
+					  NULL);
+		g_free(v);
+	}
+}
+
+int
+rewrite_headers(GMimeHeaderList *headers, const struct rewrite_input *in)
+{
+	const struct list_settings *s = &in->list->settings;
+
+	for (int i = 0; removed_headers[i] != NULL; i++)
+		remove_all(headers, removed_headers[i]);
+	if (s->from_rewrite &&
+	    !rewrite_from_exempt(in->list, in->envelope_sender)) {
+		rewrite_from(headers, in);
+	}
+	if (s->reply_to == REPLY_TO_LIST)
+		set_raw(headers, "Reply-To", in->list->address);
+	if (s->subject_prefix != NULL)
+		rewrite_subject_header(headers, s->subject_prefix);
+	add_list_headers(headers, in);
+	return 0;
+}
+
+/* The value of a header as a bare lowercase token: trimmed, comments and
+ * angle brackets removed. Newly allocated. */
+static char *
+token(GMimeHeader *h)
+{
+	char *v = g_ascii_strdown(g_mime_header_get_value(h), -1);
+	char *p;
+
+	g_strstrip(v);
+	if ((p = strpbrk(v, ";( \t")) != NULL)
+		*p = '\0';
+	if (v[0] == '<') {
+		memmove(v, v + 1, strlen(v));
+		if ((p = strchr(v, '>')) != NULL)
+			*p = '\0';
+	}
+	return v;
+}
+
+gboolean
+rewrite_has_loop_marker(GMimeHeaderList *headers, const struct list_ref *ref)
+{
+	int n = g_mime_header_list_get_count(headers);
+
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+		char *v, *at;
+		gboolean match = FALSE;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h),
+				       REWRITE_LOOP_HEADER) != 0)
+			continue;
+		v = token(h);
+		at = strrchr(v, '@');
+		if (at != NULL && (size_t)(at - v) == strlen(ref->name) &&
+		    strncmp(v, ref->name, (size_t)(at - v)) == 0)
+			match = g_strv_contains((const char *const *)
+						ref->club->domains, at + 1);
+		g_free(v);
+		if (match)
+			return TRUE;
+	}
+	return FALSE;
+}
+
+gboolean
+rewrite_is_auto_submitted(GMimeHeaderList *headers)
+{
+	int n = g_mime_header_list_get_count(headers);
+
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+		char *v;
+		gboolean autosub;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h),
+				       "Auto-Submitted") != 0)
+			continue;
+		v = token(h);
+		autosub = strcmp(v, "no") != 0;
+		g_free(v);
+		if (autosub)
+			return TRUE;
+	}
+	return FALSE;
+}

@@ -1,0 +1,113 @@
+/* sendmail.c - reinjection through the configured sendmail program.
+ *
+ * fork/exec with an argv: no shell ever sees an address. The message goes
+ * to the child's stdin in large writes; SIGPIPE is ignored so that a
+ * sendmail that dies early shows up as a write error and an exit status,
+ * both of which make the caller defer.
+ */
+#include "soarlist/sendmail.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#define SENDMAIL_ERROR (g_quark_from_static_string("soarlist-sendmail"))
+
+static char **
+build_argv(const char *program, const char *sender, gboolean verp,
+	   GPtrArray *recipients)
+{
+	GPtrArray *argv = g_ptr_array_new();
+
+	g_ptr_array_add(argv, (char *)program);
+	g_ptr_array_add(argv, "-i");
+	g_ptr_array_add(argv, "-f");
+	g_ptr_array_add(argv, (char *)(*sender ? sender : "<>"));
+	if (verp)
+		g_ptr_array_add(argv, "-XV");
+	g_ptr_array_add(argv, "--");
+	for (guint i = 0; i < recipients->len; i++)
+		g_ptr_array_add(argv, g_ptr_array_index(recipients, i));
+	g_ptr_array_add(argv, NULL);
+	return (char **)g_ptr_array_free(argv, FALSE);
+}
+
+static int
+wait_child(pid_t pid, const char *program, GError **error)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			g_set_error(error, SENDMAIL_ERROR, errno, "waitpid: %s",
+				    g_strerror(errno));
+			return -1;
+		}
+	}
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status))
+		g_set_error(error, SENDMAIL_ERROR, WEXITSTATUS(status),
+			    "%s exited with status %d", program,
+			    WEXITSTATUS(status));
+	else
+		g_set_error(error, SENDMAIL_ERROR, 0,
+			    "%s was killed by signal %d", program,
+			    WIFSIGNALED(status) ? WTERMSIG(status) : -1);
+	return -1;
+}
+
+int
+sendmail_send(const char *program, const char *sender, gboolean verp,
+	      GPtrArray *recipients, const struct message *msg,
+	      GError **error)
+{
+	char **argv = build_argv(program, sender, verp, recipients);
+	struct sigaction ign = { .sa_handler = SIG_IGN };
+	int p[2], werr = 0, rc;
+	pid_t pid;
+
+	sigaction(SIGPIPE, &ign, NULL);
+	if (pipe2(p, O_CLOEXEC) < 0) {
+		g_set_error(error, SENDMAIL_ERROR, errno, "pipe: %s",
+			    g_strerror(errno));
+		g_free(argv);
+		return -1;
+	}
+	pid = fork();
+	if (pid < 0) {
+		g_set_error(error, SENDMAIL_ERROR, errno, "fork: %s",
+			    g_strerror(errno));
+		close(p[0]);
+		close(p[1]);
+		g_free(argv);
+		return -1;
+	}
+	if (pid == 0) {
+		/* child: only async-signal-safe calls from here */
+		if (dup2(p[0], STDIN_FILENO) < 0)
+			_exit(EX_OSERR);
+		execv(program, argv);
+		_exit(EX_UNAVAILABLE);
+	}
+	close(p[0]);
+	g_free(argv);
+	if (message_write(msg, p[1]) < 0)
+		werr = errno;
+	close(p[1]);
+	rc = wait_child(pid, program, error);
+	if (rc == 0 && werr != 0) {
+		/* exit 0 without reading everything: not safe to count on */
+		g_set_error(error, SENDMAIL_ERROR, werr,
+			    "writing to %s: %s", program, g_strerror(werr));
+		rc = -1;
+	} else if (rc < 0 && werr != 0) {
+		g_prefix_error(error, "writing to it failed (%s); ",
+			       g_strerror(werr));
+	}
+	return rc;
+}

@@ -1,0 +1,135 @@
+/* cli.c - the plumbing shared by soarlist's subcommands. */
+#include "cli.h"
+
+#include <stdio.h>
+
+#include "soarlist/catalog.h"
+#include "soarlist/db.h"
+#include "soarlist/maillog.h"
+
+static char *opt_config;
+
+void
+cli_error(const char *fmt, ...)
+{
+	va_list ap;
+	char *msg;
+
+	va_start(ap, fmt);
+	msg = g_strdup_vprintf(fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "soarlist: %s\n", msg);
+	g_free(msg);
+}
+
+int
+cli_parse(struct cli *cli, const GOptionEntry *entries, int nargs_min,
+	  int nargs_max, int *argc, char ***argv)
+{
+	const struct cli_command *cmd = cli->cmd;
+	const GOptionEntry common[] = {
+		{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
+		  "Configuration file", "CONFIG" },
+		G_OPTION_ENTRY_NULL,
+	};
+	char *param = g_strdup_printf("%s %s", cmd->name, cmd->args);
+	GOptionContext *ctx = g_option_context_new(param);
+	GError *err = NULL;
+	gboolean ok;
+
+	g_free(param);
+	g_option_context_set_summary(ctx, cmd->summary);
+	g_option_context_add_main_entries(ctx, common, NULL);
+	if (entries != NULL)
+		g_option_context_add_main_entries(ctx, entries, NULL);
+	ok = g_option_context_parse(ctx, argc, argv, &err);
+	g_option_context_free(ctx);
+	if (!ok) {
+		cli_error("%s: %s (see 'soarlist %s --help')", cmd->name,
+			  err->message, cmd->name);
+		g_error_free(err);
+		return CLI_USAGE;
+	}
+	if (opt_config != NULL)
+		cli->config_arg = opt_config;
+	/* GOption leaves a "--" in place: drop it */
+	for (int i = 1; i < *argc; i++) {
+		if (g_strcmp0((*argv)[i], "--") == 0) {
+			for (int k = i; k < *argc; k++)
+				(*argv)[k] = (*argv)[k + 1];
+			(*argc)--;
+			break;
+		}
+	}
+	if (*argc - 1 < nargs_min || (nargs_max >= 0 && *argc - 1 > nargs_max)) {
+		cli_error("usage: soarlist %s %s", cmd->name, cmd->args);
+		return CLI_USAGE;
+	}
+	return 0;
+}
+
+int
+cli_open(struct cli *cli)
+{
+	GError *err = NULL;
+
+	cli->cfg = config_load(config_path(cli->config_arg), &err);
+	if (cli->cfg == NULL) {
+		cli_error("%s", err->message);
+		g_error_free(err);
+		return CLI_CONFIG;
+	}
+	for (guint i = 0; i < cli->cfg->warnings->len; i++)
+		cli_error("warning: %s",
+			  (char *)g_ptr_array_index(cli->cfg->warnings, i));
+	maillog_open("soarlist", cli->cfg->log_file);
+	cli->db = db_open(cli->cfg->database, DB_CREATE, &err);
+	if (cli->db == NULL) {
+		cli_error("%s", err->message);
+		g_error_free(err);
+		return CLI_FAIL;
+	}
+	return 0;
+}
+
+void
+cli_close(struct cli *cli)
+{
+	db_close(&cli->db);
+	config_free(&cli->cfg);
+	maillog_close();
+}
+
+char *
+cli_list_address(const struct config *cfg, const char *slug, const char *name)
+{
+	const struct club_config *c = config_club_by_slug(cfg, slug);
+
+	return c ? g_strconcat(name, "@", c->domains[0], NULL) : NULL;
+}
+
+int
+cli_resolve(struct cli *cli, const char *address, struct list_ref *ref_r)
+{
+	struct recipient r;
+	GError *err = NULL;
+	int rc;
+
+	if (recipient_parse(address, &r) < 0 || r.kind != RECIPIENT_POST) {
+		recipient_clear(&r);
+		cli_error("%s: not a list address (LIST@DOMAIN)", address);
+		return CLI_FAIL;
+	}
+	rc = catalog_resolve(cli->db, cli->cfg, r.list, r.domain, ref_r, &err);
+	recipient_clear(&r);
+	if (rc < 0) {
+		cli_error("%s", err->message);
+		g_error_free(err);
+		return CLI_FAIL;
+	}
+	if (rc == 0) {
+		cli_error("%s: no such list", address);
+		return CLI_FAIL;
+	}
+	return 0;
+}

@@ -1,0 +1,65 @@
+/* cli.h - what the soarlist subcommands share: the command table, option
+ * parsing with the common -c, and opening the config and database.
+ */
+#ifndef SOARLIST_CLI_H
+#define SOARLIST_CLI_H
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include "soarlist/config.h"
+
+/* exit statuses of soarlist (sysexits where one fits) */
+#define CLI_OK 0
+#define CLI_FAIL 1   /* the command ran and the answer is "no"/"failed" */
+#define CLI_USAGE 64 /* EX_USAGE */
+#define CLI_CONFIG 78 /* EX_CONFIG */
+
+struct cli_command;
+
+struct cli {
+	const struct cli_command *cmd; /* the subcommand being run */
+	const char *config_arg; /* -c as given, may be NULL */
+	struct config *cfg;
+	sqlite3 *db;
+};
+
+struct cli_command {
+	const char *name;
+	const char *args;    /* synopsis after the name */
+	const char *summary;
+	int (*run)(struct cli *cli, int argc, char **argv);
+};
+
+/* Parse the options of the current subcommand (ENTRIES may be NULL; -c is
+ * always accepted). On success argv holds the positional arguments, argv[0]
+ * the command name; NARGS_MIN..NARGS_MAX of them are required (-1: any).
+ * Returns 0, or CLI_USAGE after printing why. */
+int cli_parse(struct cli *cli, const GOptionEntry *entries, int nargs_min,
+	      int nargs_max, int *argc, char ***argv);
+
+/* Load the config and open (creating and migrating) the database. Returns 0
+ * or an exit status after printing the error. */
+int cli_open(struct cli *cli);
+
+void cli_close(struct cli *cli);
+
+/* Print "soarlist: MESSAGE" to stderr. */
+void cli_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
+
+/* The address of list NAME of club SLUG on the club's first domain, or NULL
+ * when the club is not in the config. Newly allocated. */
+char *cli_list_address(const struct config *cfg, const char *slug,
+		       const char *name);
+
+/* Resolve ADDRESS (a post address LIST@DOMAIN) into *ref_r. Returns 0, or
+ * CLI_FAIL after printing why (no such list, database error). */
+struct list_ref;
+int cli_resolve(struct cli *cli, const char *address, struct list_ref *ref_r);
+
+int cmd_sync(struct cli *cli, int argc, char **argv);
+int cmd_lists(struct cli *cli, int argc, char **argv);
+int cmd_members(struct cli *cli, int argc, char **argv);
+int cmd_check(struct cli *cli, int argc, char **argv);
+
+#endif

@@ -1,0 +1,94 @@
+/*
+ * NAME
+ *	soarlist - administer soarlist mailing lists
+ * SYNOPSIS
+ *	soarlist [-c CONFIG] COMMAND [OPTIONS] [ARGS]
+ * DESCRIPTION
+ *	sync, lists, members and check; see soarlist(1).
+ * EXIT STATUS
+ *	0 success; 1 the command failed or its answer is "no"; 64 usage
+ *	error; 78 configuration error.
+ */
+#include <gmime/gmime.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "soarlist-build.h"
+
+static const struct cli_command commands[] = {
+	{ "sync", "[CLUB...]", "Fetch the clubs' lists from M2S and store "
+	  "them.", cmd_sync },
+	{ "lists", "[--json]", "Show every list with its member count and "
+	  "posting policy.", cmd_lists },
+	{ "members", "LIST@DOMAIN [--json]", "Show the members of a list.",
+	  cmd_members },
+	{ "check", "SENDER LIST@DOMAIN", "Say whether SENDER may post to the "
+	  "list, and why.", cmd_check },
+};
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: soarlist [-c CONFIG] COMMAND [OPTIONS] [ARGS]\n\n"
+		"Commands:\n");
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+		fprintf(out, "  %-8s %-22s %s\n", commands[i].name,
+			commands[i].args, commands[i].summary);
+	fprintf(out, "\nOptions:\n"
+		"  -c, --config=CONFIG  configuration file (default: "
+		"$SOARLIST_CONFIG or %s)\n"
+		"  -h, --help           show this help; COMMAND --help for a "
+		"command's options\n"
+		"  -V, --version        print the version\n",
+		SOARLIST_DEFAULT_CONFIG);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct cli cli = { 0 };
+	int i = 1;
+
+	/* global options before the command: -c CONFIG, --help, --version */
+	while (i < argc && argv[i][0] == '-') {
+		const char *a = argv[i];
+		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+			usage(stdout);
+			return CLI_OK;
+		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+			printf("soarlist %s\n", SOARLIST_VERSION);
+			return CLI_OK;
+		} else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) &&
+			   i + 1 < argc) {
+			cli.config_arg = argv[i + 1];
+			i += 2;
+		} else if (g_str_has_prefix(a, "--config=")) {
+			cli.config_arg = a + strlen("--config=");
+			i++;
+		} else {
+			fprintf(stderr, "soarlist: unknown option '%s'\n", a);
+			usage(stderr);
+			return CLI_USAGE;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return CLI_USAGE;
+	}
+	for (size_t k = 0; k < G_N_ELEMENTS(commands); k++) {
+		if (strcmp(argv[i], commands[k].name) == 0) {
+			int rc;
+
+			cli.cmd = &commands[k];
+			g_mime_init();
+			rc = commands[k].run(&cli, argc - i, argv + i);
+			cli_close(&cli);
+			g_mime_shutdown();
+			return rc;
+		}
+	}
+	fprintf(stderr, "soarlist: unknown command '%s'\n", argv[i]);
+	usage(stderr);
+	return CLI_USAGE;
+}

@@ -1,0 +1,206 @@
+"""harness.py - a scratch soarlist installation for black-box tests.
+
+Each Env is a temporary directory with a config file, M2S API answers
+served over file://, a SQLite database made by the real `soarlist sync`,
+and a capturing sendmail (a shell script) that records its argv and the
+bytes it read, and exits with the status in the file `sendmail-exit`.
+The programs under test are the built binaries named by the environment
+variables SOARLIST_BIN and SOARLIST_DELIVER (set by tests/blackbox/meson.build).
+"""
+import email
+import email.policy
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+
+SOARLIST = os.environ.get("SOARLIST_BIN", "build/src/soarlist/soarlist")
+DELIVER = os.environ.get("SOARLIST_DELIVER", "build/src/deliver/soarlist-deliver")
+
+FAKE_SENDMAIL = """#!/bin/sh
+# capturing sendmail for tests: argv NUL-separated, stdin verbatim
+d="{cap}/$(date +%s%N)-$$"
+mkdir -p "$d"
+for a in "$@"; do printf '%s\\0' "$a"; done > "$d/argv"
+cat > "$d/stdin"
+if [ -f "{root}/sendmail-exit" ]; then exit "$(cat "{root}/sendmail-exit")"; fi
+exit 0
+"""
+
+# The clubs of DESIGN.md: two domains for ssc, one for a second club.
+SSC_API = {
+    "lists": {
+        "members": ["alice@example.org", "bob@example.com", "carol@example.net"],
+        "instructors": {"description": "Instructors", "count": 1,
+                        "emails": ["ivan@example.org"]},
+        "board": ["bob@example.com", "dora@example.org"],
+        "treasurer": ["tom@example.net"],
+        "private-owners": ["alice@example.org"],
+    },
+    "whitelist": ["alice@example.org", "bob@example.com", "carol@example.net",
+                  "ivan@example.org", "dora@example.org",
+                  "noreply@ssc.manage2soar.com"],
+    "bypass_lists": ["treasurer", "webmaster"],
+}
+OTHER_API = {
+    "lists": {"members": ["zed@example.org", "yan@example.com"]},
+    "whitelist": ["zed@example.org", "yan@example.com"],
+    "bypass_lists": [],
+}
+
+
+class Capture:
+    """One sendmail invocation: argv (without argv[0]) and stdin bytes."""
+
+    def __init__(self, path):
+        with open(os.path.join(path, "argv"), "rb") as f:
+            self.argv = [a.decode() for a in f.read().split(b"\0")[:-1]]
+        with open(os.path.join(path, "stdin"), "rb") as f:
+            self.data = f.read()
+
+    @property
+    def message(self):
+        return email.message_from_bytes(self.data, policy=email.policy.compat32)
+
+    @property
+    def recipients(self):
+        return self.argv[self.argv.index("--") + 1:]
+
+    def header_block(self):
+        return self.data.split(b"\n\n", 1)[0].decode("utf-8", "replace")
+
+
+class Result:
+    def __init__(self, proc, captures):
+        self.rc = proc.returncode
+        self.stdout = proc.stdout.decode("utf-8", "replace")
+        self.stderr = proc.stderr.decode("utf-8", "replace")
+        self.captures = captures
+
+    @property
+    def capture(self):
+        assert len(self.captures) == 1, "want 1 sendmail call, got %d" % len(self.captures)
+        return self.captures[0]
+
+
+class Env:
+    def __init__(self):
+        self.root = tempfile.mkdtemp(prefix="soarlist-test-")
+        self.cap = os.path.join(self.root, "captured")
+        os.mkdir(self.cap)
+        self.db = os.path.join(self.root, "soarlist.db")
+        self.log = os.path.join(self.root, "soarlist.log")
+        self.config = os.path.join(self.root, "soarlist.conf")
+        self.sendmail = os.path.join(self.root, "sendmail")
+        with open(self.sendmail, "w") as f:
+            f.write(FAKE_SENDMAIL.format(cap=self.cap, root=self.root))
+        os.chmod(self.sendmail, 0o755)
+        self.apis = {}
+
+    def cleanup(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def api_path(self, slug):
+        return os.path.join(self.root, "api-%s.json" % slug)
+
+    def write_api(self, slug, data):
+        """DATA: a dict (dumped as JSON) or str/bytes written as they are."""
+        if isinstance(data, dict):
+            data = json.dumps(data)
+        if isinstance(data, str):
+            data = data.encode()
+        with open(self.api_path(slug), "wb") as f:
+            f.write(data)
+
+    def write_config(self, clubs=None, lists=None, extra="", dev_redirect=""):
+        """CLUBS: {slug: (name, "dom1;dom2")}; LISTS: {"slug/list": {k: v}}."""
+        if clubs is None:
+            clubs = {"ssc": ("Skyline Soaring Club",
+                             "ssc.manage2soar.com;skylinesoaring.org"),
+                     "other": ("Other Gliding Club", "other.manage2soar.com")}
+        out = ["[soarlist]",
+               "database = %s" % self.db,
+               "sendmail = %s" % self.sendmail,
+               "admin = postmaster@manage2soar.com",
+               "dev_redirect = %s" % dev_redirect,
+               "log_file = %s" % self.log,
+               extra, ""]
+        for slug, (name, domains) in clubs.items():
+            out += ["[club %s]" % slug, "name = %s" % name,
+                    "api_url = file://%s" % self.api_path(slug),
+                    "domains = %s" % domains, ""]
+        for key, settings in (lists or {}).items():
+            out.append("[list %s]" % key)
+            out += ["%s = %s" % kv for kv in settings.items()]
+            out.append("")
+        with open(self.config, "w") as f:
+            f.write("\n".join(out))
+
+    def setup_default(self, lists=None, dev_redirect="", sync=True):
+        self.write_api("ssc", SSC_API)
+        self.write_api("other", OTHER_API)
+        self.write_config(lists=lists, dev_redirect=dev_redirect)
+        if sync:
+            r = self.soarlist("sync")
+            assert r.rc == 0, "sync failed: %s" % r.stderr
+
+    def soarlist(self, *args, config=True):
+        cmd = [SOARLIST] + (["-c", self.config] if config else []) + list(args)
+        proc = subprocess.run(cmd, capture_output=True, timeout=120)
+        return Result(proc, [])
+
+    def captured(self):
+        out = []
+        for name in sorted(os.listdir(self.cap)):
+            out.append(Capture(os.path.join(self.cap, name)))
+        return out
+
+    def deliver(self, message, recipient, sender="alice@example.org",
+                args=None, env=None):
+        """Pipe MESSAGE (bytes or str) into soarlist-deliver."""
+        for name in os.listdir(self.cap):
+            shutil.rmtree(os.path.join(self.cap, name))
+        if isinstance(message, str):
+            message = message.encode()
+        if args is None:
+            args = ["-c", self.config, "-f", sender, "--", recipient]
+        proc = subprocess.run([DELIVER] + args, input=message,
+                              capture_output=True, timeout=120, env=env)
+        return Result(proc, self.captured())
+
+    def set_sendmail_exit(self, status):
+        with open(os.path.join(self.root, "sendmail-exit"), "w") as f:
+            f.write(str(status))
+
+    def log_lines(self):
+        try:
+            with open(self.log, encoding="utf-8", errors="replace") as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+
+def post(from_="Alice Example <alice@example.org>",
+         to="members@ssc.manage2soar.com", subject="Hello",
+         msgid="<m1@example.org>", extra="", body="Hello list\n"):
+    """A simple text post; EXTRA is added verbatim to the header block."""
+    head = ["From: %s" % from_ if from_ is not None else None,
+            "To: %s" % to, "Subject: %s" % subject,
+            "Message-ID: %s" % msgid if msgid else None,
+            "Date: Tue, 24 Nov 2026 10:00:00 +0000"]
+    text = "\n".join(h for h in head if h) + "\n" + extra
+    return text + "\n" + body
+
+
+class EnvTestCase(unittest.TestCase):
+    """A test case with a fresh Env, synced with the default clubs."""
+
+    lists = None
+    dev_redirect = ""
+
+    def setUp(self):
+        self.env = Env()
+        self.addCleanup(self.env.cleanup)
+        self.env.setup_default(lists=self.lists, dev_redirect=self.dev_redirect)

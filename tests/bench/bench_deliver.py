@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""bench_deliver.py - cost of one delivery: wall time and peak RSS.
+
+Run with `meson test -C build --benchmark --verbose` (or directly, with
+SOARLIST_BIN and SOARLIST_DELIVER set). Prints, for a 20 KB post to a
+300-member list and for a 25 MB post, the median and worst milliseconds
+and the peak RSS of soarlist-deliver (GNU time's %M). The targets
+of DESIGN.md: a few milliseconds and a few MB per delivery, and memory
+that does not grow with message size (25 MB message: under 32 MB RSS).
+A target missed makes the benchmark exit 1.
+"""
+import base64
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "blackbox"))
+import harness  # noqa: E402
+
+RSS_LIMIT_KB = 32 * 1024
+
+
+def run_once(env, data, msgid):
+    """One delivery; returns (ms, max RSS in KiB).
+
+    The RSS comes from GNU time, not from os.wait4(): a child forked from
+    this Python process inherits its RSS high-water mark (the kernel keeps
+    the pre-exec maximum), which would measure Python, not soarlist.
+    """
+    data = data.replace(b"<MSGID>", msgid.encode())
+    rss_file = os.path.join(env.root, "maxrss")
+    t0 = time.perf_counter()
+    p = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss_file,
+                        harness.DELIVER, "-c", env.config, "-f",
+                        "alice@example.org", "--", "members@ssc.manage2soar.com"],
+                       input=data, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    ms = (time.perf_counter() - t0) * 1000
+    if p.returncode != 0:
+        raise SystemExit("delivery failed: %d %s" % (p.returncode, p.stderr))
+    with open(rss_file) as f:
+        return ms, int(f.read().split()[-1])
+
+
+def message(body_bytes):
+    head = (b"From: Alice <alice@example.org>\nTo: members@ssc.manage2soar.com\n"
+            b"Subject: bench\nMessage-ID: <MSGID>\nMIME-Version: 1.0\n"
+            b"Content-Type: application/octet-stream\n"
+            b"Content-Transfer-Encoding: base64\n\n")
+    return head + base64.encodebytes(os.urandom(body_bytes * 3 // 4))
+
+
+def main():
+    env = harness.Env()
+    try:
+        api = dict(harness.SSC_API)
+        api["lists"] = dict(api["lists"])
+        api["lists"]["members"] = ["member%03d@example.org" % i for i in range(300)]
+        api["whitelist"] = api["whitelist"] + ["alice@example.org"]
+        env.write_api("ssc", api)
+        env.write_api("other", harness.OTHER_API)
+        env.write_config()
+        # a sendmail that reads and discards: we time soarlist-deliver
+        with open(env.sendmail, "w") as f:
+            f.write("#!/bin/sh\ncat >/dev/null\n")
+        assert env.soarlist("sync").rc == 0
+        ok = True
+        for label, size, runs in (("20 KB post", 20 * 1024, 50),
+                                  ("25 MB post", 25 * 1024 * 1024, 5)):
+            data = message(size)
+            results = [run_once(env, data, "b%d-%d@x" % (size, i)) for i in range(runs)]
+            ms = [r[0] for r in results]
+            rss = max(r[1] for r in results)
+            print("%-11s runs=%d median=%.1f ms worst=%.1f ms peak_rss=%.1f MB"
+                  % (label, runs, statistics.median(ms), max(ms), rss / 1024))
+            if rss > RSS_LIMIT_KB:
+                print("  FAIL: peak RSS over 32 MB")
+                ok = False
+        return 0 if ok else 1
+    finally:
+        env.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,5 +1,6 @@
 /* fuzz-api.c - libFuzzer target: api_parse() on arbitrary bytes must never
  * crash, and everything it accepts must be valid. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "soarlist/address.h"

@@ -4,7 +4,9 @@
  * Build: meson setup build-fuzz -Dfuzz=true (with CC=clang).
  */
 #include <gmime/gmime.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "soarlist/message.h"

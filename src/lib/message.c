@@ -33,6 +33,25 @@ skip_mbox_line(int fd, off_t size)
 	return size < (off_t)n ? size : 0;
 }
 
+/* A header at the very end of the input may lack its newline: give it one,
+ * or the headers we append would run on in the same line. */
+static void
+terminate_headers(GMimeHeaderList *headers)
+{
+	int n = g_mime_header_list_get_count(headers);
+
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+		const char *raw = g_mime_header_get_raw_value(h);
+
+		if (raw != NULL && !g_str_has_suffix(raw, "\n")) {
+			char *fixed = g_strconcat(raw, "\n", NULL);
+			g_mime_header_set_raw_value(h, fixed);
+			g_free(fixed);
+		}
+	}
+}
+
 int
 message_parse(int fd, off_t size, struct message *msg_r, GError **error)
 {
@@ -65,6 +84,7 @@ message_parse(int fd, off_t size, struct message *msg_r, GError **error)
 		return -1;
 	}
 	msg_r->headers = g_mime_object_get_header_list(msg_r->top);
+	terminate_headers(msg_r->headers);
 	/* no blank line after the headers: the message has no body */
 	msg_r->body = end < 0 ? size : (off_t)end;
 	if (msg_r->body < msg_r->start || msg_r->body > size)

@@ -230,13 +230,16 @@ fail:
 guint
 api_data_member_count(const struct api_data *data)
 {
-	GHashTable *all = g_hash_table_new(g_str_hash, g_str_equal);
+	/* case-insensitive, like the database's COLLATE NOCASE */
+	GHashTable *all = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+						NULL);
 	guint n;
 
 	for (guint i = 0; i < data->lists->len; i++) {
 		const struct api_list *l = g_ptr_array_index(data->lists, i);
 		for (guint k = 0; k < l->members->len; k++)
-			g_hash_table_add(all, g_ptr_array_index(l->members, k));
+			g_hash_table_add(all, g_ascii_strdown(
+				g_ptr_array_index(l->members, k), -1));
 	}
 	n = g_hash_table_size(all);
 	g_hash_table_unref(all);

@@ -11,8 +11,11 @@ import email
 import email.policy
 import json
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -27,6 +30,15 @@ for a in "$@"; do printf '%s\\0' "$a"; done > "$d/argv"
 cat > "$d/stdin"
 if [ -f "{root}/sendmail-exit" ]; then exit "$(cat "{root}/sendmail-exit")"; fi
 exit 0
+"""
+
+_RUSAGE_HELPER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
 """
 
 # The clubs of DESIGN.md: two domains for ssc, one for a second club.
@@ -65,11 +77,23 @@ class Capture:
         return email.message_from_bytes(self.data, policy=email.policy.compat32)
 
     @property
+    def parsed(self):
+        """The message as a modern MUA sees it (email.policy.default)."""
+        return email.message_from_bytes(self.data, policy=email.policy.default)
+
+    @property
     def recipients(self):
         return self.argv[self.argv.index("--") + 1:]
 
     def header_block(self):
         return self.data.split(b"\n\n", 1)[0].decode("utf-8", "replace")
+
+    def body(self):
+        """The bytes after the blank line ending the header block."""
+        return split_message(self.data)[1]
+
+    def header_values(self, name):
+        return [v for n, v in header_fields(self.data) if n.lower() == name.lower()]
 
 
 class Result:
@@ -174,6 +198,42 @@ class Env:
         with open(os.path.join(self.root, "sendmail-exit"), "w") as f:
             f.write(str(status))
 
+    def write_sendmail(self, script):
+        """Replace the fake sendmail by SCRIPT (a shell script)."""
+        with open(self.sendmail, "w") as f:
+            f.write(script)
+        os.chmod(self.sendmail, 0o755)
+
+    def query(self, sql, *args):
+        """Rows of SQL run against the test database (read-only)."""
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
+
+    def deliver_rusage(self, path, recipient, sender="alice@example.org"):
+        """Deliver the message in file PATH; return (status, peak RSS in KiB,
+        stderr text), the RSS as os.wait4 reports it for that child.
+
+        A small helper process forks and execs soarlist-deliver and waits for
+        it: a child vforked straight from this test process would inherit this
+        process's RSS high-water mark at exec and report it as its own (Linux
+        keeps the larger of the old and new mm's peak in ru_maxrss). The value
+        reported is max(helper RSS at fork, soarlist-deliver's peak), an upper
+        bound of the latter."""
+        for name in os.listdir(self.cap):
+            shutil.rmtree(os.path.join(self.cap, name))
+        argv = [DELIVER, "-c", self.config, "-f", sender, "--", recipient]
+        with open(path, "rb") as stdin:
+            proc = subprocess.run([sys.executable, "-c", _RUSAGE_HELPER] + argv,
+                                  stdin=stdin, capture_output=True, timeout=300)
+        status, maxrss = proc.stdout.split()
+        return int(status), int(maxrss), proc.stderr.decode("utf-8", "replace")
+
+    def deliver_log_lines(self):
+        return [l for l in self.log_lines() if " soarlist-deliver[" in l]
+
     def log_lines(self):
         try:
             with open(self.log, encoding="utf-8", errors="replace") as f:
@@ -192,6 +252,39 @@ def post(from_="Alice Example <alice@example.org>",
             "Date: Tue, 24 Nov 2026 10:00:00 +0000"]
     text = "\n".join(h for h in head if h) + "\n" + extra
     return text + "\n" + body
+
+
+def split_message(data):
+    """(header bytes, body bytes) split at the first empty line, LF or CRLF."""
+    m = re.search(rb"\r?\n\r?\n", data)
+    if m is None:
+        return data, b""
+    return data[:m.start()], data[m.end():]
+
+
+def header_fields(data):
+    """[(name, unfolded raw value)] of the header block of DATA."""
+    out = []
+    for line in re.split(rb"\r?\n", split_message(data)[0]):
+        text = line.decode("utf-8", "replace")
+        if text[:1] in (" ", "\t") and out:
+            out[-1] = (out[-1][0], out[-1][1] + text)
+        elif ":" in text:
+            name, value = text.split(":", 1)
+            out.append((name, value.strip()))
+        else:
+            out.append((text, None))
+    return out
+
+
+_msgid_counter = [0]
+
+
+def uniq_post(**kw):
+    """post() with a Message-ID of its own (no duplicate drops between posts)."""
+    _msgid_counter[0] += 1
+    kw.setdefault("msgid", "<t%d.%d@test.example>" % (os.getpid(), _msgid_counter[0]))
+    return post(**kw)
 
 
 class EnvTestCase(unittest.TestCase):

@@ -21,20 +21,20 @@ class TapResult(unittest.TestResult):
         super().addSuccess(test)
         self._emit(True, test)
 
-    def _diag(self, err):
-        text = self._exc_info_to_string(err, None)
+    def _diag(self, err, test):
+        text = self._exc_info_to_string(err, test)
         for l in text.rstrip().splitlines():
             print("# " + l)
 
     def addFailure(self, test, err):
         super().addFailure(test, err)
         self._emit(False, test)
-        self._diag(err)
+        self._diag(err, test)
 
     def addError(self, test, err):
         super().addError(test, err)
         self._emit(False, test)
-        self._diag(err)
+        self._diag(err, test)
 
     def addSkip(self, test, reason):
         super().addSkip(test, reason)
@@ -52,7 +52,7 @@ class TapResult(unittest.TestResult):
         super().addSubTest(test, subtest, err)
         if err is not None:
             self._emit(False, subtest)
-            self._diag(err)
+            self._diag(err, test)
 
 
 def main(module_name="__main__"):

@@ -1,0 +1,202 @@
+"""test_policy.py - who may post where: whitelist, list members, bypass
+lists, clubs kept apart, addressing, per-list posting overrides."""
+import copy
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+import tap  # noqa: E402
+
+from harness import uniq_post as post  # noqa: E402
+
+MEMBERS = ["alice@example.org", "bob@example.com", "carol@example.net"]
+STRANGER = "Stranger <x@stranger.example>"
+
+
+def refused_line(lst, club="Skyline Soaring Club"):
+    return "5.7.1 only members of %s may post to %s\n" % (club, lst)
+
+
+class Policy(harness.EnvTestCase):
+    def setUp(self):
+        super().setUp()
+        # ivan is on instructors but not whitelisted; wendy whitelisted only
+        api = copy.deepcopy(harness.SSC_API)
+        api["whitelist"] = [a for a in api["whitelist"] if a != "ivan@example.org"]
+        api["whitelist"].append("wendy@example.org")
+        self.env.write_api("ssc", api)
+        r = self.env.soarlist("sync")
+        self.assertEqual(r.rc, 0, r.stderr)
+
+    def send(self, lst, from_, sender=None, **kw):
+        addr = from_.split("<")[-1].rstrip(">")
+        return self.env.deliver(post(from_=from_, to=lst, **kw), lst, sender=sender or addr)
+
+    def test_whitelisted_non_list_member_may_post(self):
+        r = self.send("board@ssc.manage2soar.com", "Wendy <wendy@example.org>")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(r.capture.recipients), ["bob@example.com", "dora@example.org"])
+
+    def test_list_member_not_whitelisted_may_post_to_own_list(self):
+        r = self.send("instructors@ssc.manage2soar.com", "Ivan <ivan@example.org>")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(r.capture.recipients, ["ivan@example.org"])
+
+    def test_list_member_not_whitelisted_refused_elsewhere(self):
+        r = self.send("members@ssc.manage2soar.com", "Ivan <ivan@example.org>")
+        self.assertEqual(r.rc, 77)
+        self.assertEqual(r.stderr, refused_line("members@ssc.manage2soar.com"))
+
+    def test_bypass_list_accepts_stranger(self):
+        r = self.send("treasurer@ssc.manage2soar.com", STRANGER)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(r.capture.recipients, ["tom@example.net"])
+
+    def test_author_decides_not_envelope_sender(self):
+        # a whitelisted envelope sender does not let a stranger's From in
+        r = self.send("members@ssc.manage2soar.com", STRANGER, sender="alice@example.org")
+        self.assertEqual(r.rc, 77)
+        self.assertEqual(r.captures, [])
+
+    def test_other_clubs_whitelist_refused(self):
+        r = self.send("members@ssc.manage2soar.com", "Zed <zed@example.org>")
+        self.assertEqual(r.rc, 77)
+        self.assertEqual(r.stderr, refused_line("members@ssc.manage2soar.com"))
+        r = self.send("members@other.manage2soar.com", "Alice <alice@example.org>")
+        self.assertEqual(r.rc, 77)
+        self.assertEqual(r.stderr, refused_line("members@other.manage2soar.com",
+                                                "Other Gliding Club"))
+        r = self.send("members@other.manage2soar.com", "Zed <zed@example.org>")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(r.capture.recipients), ["yan@example.com", "zed@example.org"])
+
+    def test_recipient_is_case_insensitive(self):
+        r = self.env.deliver(post(to="MEMBERS@SSC.Manage2Soar.COM"),
+                             "MEMBERS@SSC.Manage2Soar.COM")
+        self.assertEqual(r.rc, 0, r.stderr)
+        c = r.capture
+        self.assertEqual(c.argv[2].lower(), "members-bounces@ssc.manage2soar.com")
+        self.assertEqual(sorted(c.recipients), MEMBERS)
+        self.assertEqual(c.message["List-Id"].lower(), "<members.ssc.manage2soar.com>")
+
+    def test_author_is_case_insensitive(self):
+        r = self.send("members@ssc.manage2soar.com", "Alice <ALICE@Example.ORG>")
+        self.assertEqual(r.rc, 0, r.stderr)
+        r = self.send("instructors@ssc.manage2soar.com", "Ivan <Ivan@EXAMPLE.org>")
+        self.assertEqual(r.rc, 0, r.stderr)
+
+    def test_second_domain_of_club(self):
+        r = self.env.deliver(post(to="members@skylinesoaring.org"), "members@skylinesoaring.org")
+        self.assertEqual(r.rc, 0, r.stderr)
+        c = r.capture
+        self.assertEqual(c.argv[:5], ["-i", "-f", "members-bounces@skylinesoaring.org",
+                                      "-XV", "--"])
+        self.assertEqual(sorted(c.recipients), MEMBERS)
+        m = c.message
+        self.assertEqual(m["List-Id"], "<members.skylinesoaring.org>")
+        self.assertEqual(m["List-Post"], "<mailto:members@skylinesoaring.org>")
+        self.assertEqual(c.header_values("From"), ['"Alice Example via Members" '
+                                                   '<members-bounces@skylinesoaring.org>'])
+        # the refusal names the address as it was used
+        r = self.send("members@skylinesoaring.org", STRANGER)
+        self.assertEqual(r.rc, 77)
+        self.assertEqual(r.stderr, refused_line("members@skylinesoaring.org"))
+
+    def test_bcc_style_post_is_distributed(self):
+        msg = post(to="Someone Else <someone@example.com>")
+        r = self.env.deliver(msg, "members@ssc.manage2soar.com")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(r.capture.recipients), MEMBERS)
+        self.assertEqual(r.capture.message["To"], "Someone Else <someone@example.com>")
+        self.assertEqual(r.capture.message["List-Id"], "<members.ssc.manage2soar.com>")
+
+    def test_post_addressed_to_two_lists_goes_to_the_piped_one(self):
+        msg = post(to="members@ssc.manage2soar.com, board@ssc.manage2soar.com")
+        r = self.env.deliver(msg, "board@ssc.manage2soar.com")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(r.capture.recipients), ["bob@example.com", "dora@example.org"])
+        self.assertEqual(r.capture.message["List-Id"], "<board.ssc.manage2soar.com>")
+
+
+class Overrides(harness.EnvTestCase):
+    lists = {
+        "ssc/board": {"posting": "members"},
+        "ssc/instructors": {"posting": "anyone"},
+        "ssc/members": {"posting": "whitelist", "nonmember_action": "discard"},
+        "ssc/private-owners": {"nonmember_action": "hold"},
+        "ssc/treasurer": {"posting": "members", "nonmember_action": "reject"},
+    }
+
+    def send(self, lst, from_):
+        addr = from_.split("<")[-1].rstrip(">")
+        return self.env.deliver(post(from_=from_, to=lst), lst, sender=addr)
+
+    def test_posting_members_refuses_whitelisted_non_member(self):
+        r = self.send("board@ssc.manage2soar.com", "Alice <alice@example.org>")
+        self.assertEqual(r.rc, 77)
+        self.assertTrue(r.stderr.startswith("5.7.1 "), r.stderr)
+        self.assertIn("board@ssc.manage2soar.com", r.stderr)
+        self.assertEqual(len(r.stderr.splitlines()), 1)
+        r = self.send("board@ssc.manage2soar.com", "Dora <dora@example.org>")
+        self.assertEqual(r.rc, 0, r.stderr)
+
+    def test_posting_anyone_accepts_stranger(self):
+        r = self.send("instructors@ssc.manage2soar.com", STRANGER)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(r.capture.recipients, ["ivan@example.org"])
+
+    def test_posting_members_overrides_bypass(self):
+        r = self.send("treasurer@ssc.manage2soar.com", STRANGER)
+        self.assertEqual(r.rc, 77)
+        r = self.send("treasurer@ssc.manage2soar.com", "Tom <tom@example.net>")
+        self.assertEqual(r.rc, 0, r.stderr)
+
+    def test_posting_whitelist_accepts_whitelisted(self):
+        r = self.send("members@ssc.manage2soar.com", "Dora <dora@example.org>")
+        self.assertEqual(r.rc, 0, r.stderr)
+
+    def test_discard_drops_silently(self):
+        r = self.send("members@ssc.manage2soar.com", STRANGER)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(r.captures, [])
+        lines = self.env.deliver_log_lines()
+        self.assertIn("decision=discard", lines[-1])
+        self.assertIn("author=<x@stranger.example>", lines[-1])
+
+    def test_hold_stores_message(self):
+        msg = post(from_=STRANGER, to="private-owners@ssc.manage2soar.com",
+                   subject="Hold me", msgid="<held@stranger.example>",
+                   body="held body \xe9\n" * 50)
+        r = self.env.deliver(msg, "private-owners@ssc.manage2soar.com",
+                             sender="x@stranger.example")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(r.captures, [])
+        rows = self.env.query("SELECT recipient, sender, author, subject, message_id, "
+                              "size, content FROM held_message")
+        self.assertEqual(len(rows), 1)
+        rcpt, sender, author, subject, msgid, size, content = rows[0]
+        self.assertEqual(rcpt.lower(), "private-owners@ssc.manage2soar.com")
+        self.assertEqual(sender, "x@stranger.example")
+        self.assertEqual(author, "x@stranger.example")
+        self.assertEqual(subject, "Hold me")
+        self.assertEqual(msgid.strip("<>"), "held@stranger.example")
+        self.assertEqual(bytes(content), msg.encode())
+        self.assertEqual(size, len(msg.encode()))
+        self.assertIn("decision=hold", self.env.deliver_log_lines()[-1])
+
+    def test_hold_does_not_hold_members(self):
+        r = self.send("private-owners@ssc.manage2soar.com", "Alice <alice@example.org>")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(r.capture.recipients, ["alice@example.org"])
+        self.assertEqual(self.env.query("SELECT count(*) FROM held_message"), [(0,)])
+
+    def test_check_follows_overrides(self):
+        r = self.env.soarlist("check", "alice@example.org", "board@ssc.manage2soar.com")
+        self.assertEqual(r.rc, 1, r.stdout + r.stderr)
+        r = self.env.soarlist("check", "x@stranger.example", "instructors@ssc.manage2soar.com")
+        self.assertEqual(r.rc, 0, r.stdout + r.stderr)
+
+
+if __name__ == "__main__":
+    tap.main()

@@ -13,6 +13,8 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include "soarlist/fdio.h"
+
 #include "soarlist/address.h"
 
 #define MESSAGE_ERROR (g_quark_from_static_string("soarlist-message"))
@@ -148,22 +150,6 @@ message_id(const struct message *msg)
 	return id;
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Copy [from, to) of IN_FD to OUT_FD: sendfile() where the kernel can,
  * large pread()/write() pairs where it cannot. */
 static int
@@ -190,7 +176,7 @@ copy_range(int in_fd, off_t from, off_t to, int out_fd)
 		n = pread(in_fd, buf, (size_t)MIN(to - from, COPY_BUF), from);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || write_all(out_fd, buf, (size_t)n) < 0) {
+		if (n <= 0 || fdio_write_all(out_fd, buf, (size_t)n) < 0) {
 			if (n == 0)
 				errno = EIO; /* the spool file shrank */
 			g_free(buf);
@@ -206,12 +192,12 @@ int
 message_write(const struct message *msg, int out_fd)
 {
 	char *head = g_mime_header_list_to_string(msg->headers, NULL);
-	int rc = write_all(out_fd, head, strlen(head));
+	int rc = fdio_write_all(out_fd, head, strlen(head));
 
 	g_free(head);
 	if (rc < 0)
 		return -1;
 	if (msg->body >= msg->end)
-		return write_all(out_fd, "\n", 1);
+		return fdio_write_all(out_fd, "\n", 1);
 	return copy_range(msg->fd, msg->body, msg->end, out_fd);
 }

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "soarlist/fdio.h"
+
 #define SPOOL_ERROR (g_quark_from_static_string("soarlist-spool"))
 #define SPOOL_BUF (256 * 1024)
 
@@ -38,22 +40,6 @@ open_tmp(const char *dir, GError **error)
 	return fd;
 }
 
-static int
-write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int
 spool_from_fd(int in_fd, const char *dir, struct spool *spool_r,
 	      GError **error)
@@ -79,7 +65,7 @@ spool_from_fd(int in_fd, const char *dir, struct spool *spool_r,
 				    g_strerror(errno));
 			goto fail;
 		}
-		if (write_all(fd, buf, (size_t)n) < 0) {
+		if (fdio_write_all(fd, buf, (size_t)n) < 0) {
 			g_set_error(error, SPOOL_ERROR, errno,
 				    "writing the spool file: %s",
 				    g_strerror(errno));

@@ -49,12 +49,14 @@ CREATE TABLE sync_run (
 CREATE INDEX sync_run_club ON sync_run (club_slug, finished_at);
 
 -- Message-IDs handed to sendmail per list (state 'sent'), or being handed
--- right now by process `pid` (state 'sending'), for duplicate suppression.
+-- right now by the process `owner` (state 'sending'), for duplicate
+-- suppression. owner is "PID:STARTTIME" (/proc/PID/stat), so a reused PID
+-- is never mistaken for the process that made the claim.
 CREATE TABLE recent_message (
     list_id     INTEGER NOT NULL REFERENCES list(id) ON DELETE CASCADE,
     message_id  TEXT    NOT NULL,
     state       TEXT    NOT NULL CHECK (state IN ('sending', 'sent')),
-    pid         INTEGER NOT NULL,
+    owner       TEXT    NOT NULL,
     at          INTEGER NOT NULL,
     PRIMARY KEY (list_id, message_id)
 ) WITHOUT ROWID;

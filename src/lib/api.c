@@ -22,7 +22,8 @@ api_list_free(gpointer p)
 
 	g_free(l->name);
 	g_free(l->description);
-	g_ptr_array_unref(l->members);
+	if (l->members != NULL)
+		g_ptr_array_unref(l->members);
 	g_free(l);
 }
 
@@ -156,8 +157,8 @@ parse_lists(struct api_data *d, const cJSON *lists, const cJSON *bypass,
 				l->description = g_strdup(desc->valuestring);
 		}
 		where = g_strdup_printf("list %s", name);
-		if (!addresses(d, emails, where, &l->members) ||
-		    (emails == NULL && !cJSON_IsObject(item))) {
+		if (emails == NULL || !cJSON_IsArray(emails) ||
+		    !addresses(d, emails, where, &l->members)) {
 			g_set_error(error, API_ERROR, 0, "\"lists\".\"%s\" is "
 				    "neither an array nor an object with "
 				    "\"emails\"", name);

@@ -186,6 +186,22 @@ get_size(struct loader *l, const char *key, guint64 *out)
 	return 0;
 }
 
+/* admin may be a full address or a bare local name such as "postmaster"
+ * (Postfix delivers it locally). Newly allocated, or NULL when invalid. */
+static char *
+admin_address(const char *v)
+{
+	char *probe;
+	gboolean ok;
+
+	if (strchr(v, '@') != NULL)
+		return address_normalize(v, NULL);
+	probe = g_strconcat(v, "@localhost", NULL);
+	ok = address_is_valid(probe);
+	g_free(probe);
+	return ok ? g_strdup(v) : NULL;
+}
+
 static int
 load_global(struct loader *l)
 {
@@ -206,7 +222,7 @@ load_global(struct loader *l)
 		return fail(l, "sendmail = %s: must be an absolute path",
 			    cfg->sendmail);
 	v = get_string(l, "admin");
-	cfg->admin = v ? address_normalize(v, NULL) : g_strdup("postmaster");
+	cfg->admin = v ? admin_address(v) : g_strdup("postmaster");
 	if (cfg->admin == NULL) {
 		fail(l, "admin = %s: not a valid address", v);
 		g_free(v);

@@ -269,9 +269,18 @@ char *
 rewrite_subject(const char *subject, const char *prefix)
 {
 	char *clean = rewrite_sanitize(subject);
-	char *out;
+	char *out, *lc, *lp;
+	gboolean present;
 
-	if (prefix == NULL || *prefix == '\0' || strstr(clean, prefix) != NULL)
+	if (prefix == NULL || *prefix == '\0')
+		return clean;
+	/* "[ssc]" typed by hand is the prefix too: never add it twice */
+	lc = g_utf8_casefold(clean, -1);
+	lp = g_utf8_casefold(prefix, -1);
+	present = strstr(lc, lp) != NULL;
+	g_free(lc);
+	g_free(lp);
+	if (present)
 		return clean;
 	out = g_strdup_printf("%s %s", prefix,
 			      *clean ? clean : "(no subject)");

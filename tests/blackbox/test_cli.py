@@ -57,7 +57,11 @@ class Sync(harness.EnvTestCase):
 
     def test_bad_shapes_keep_previous_data(self):
         for name, data in (("missing file", None), ("lists not an object", '{"lists": 5}'),
-                           ("empty file", ""), ("array", "[]")):
+                           ("empty file", ""), ("array", "[]"),
+                           ("list object without emails",
+                            '{"lists": {"members": {"description": "x"}}}'),
+                           ("list value a string", '{"lists": {"members": "a@b.org"}}'),
+                           ("list value null", '{"lists": {"members": null}}')):
             with self.subTest(name):
                 if data is None:
                     os.unlink(self.env.api_path("other"))
@@ -168,6 +172,18 @@ class Commands(harness.EnvTestCase):
         self.assertNotIn(r.rc, (0, 64))
         self.assertIn(self.env.config, r.stderr)
         self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_admin_may_be_a_local_name(self):
+        with open(self.env.config) as f:
+            text = f.read()
+        for admin, rc in (("postmaster", 0), ("list-admin@Example.ORG", 0),
+                          ("-oQ/tmp", 78), ("a b", 78)):
+            with self.subTest(admin):
+                with open(self.env.config, "w") as f:
+                    f.write(text.replace("admin = postmaster@manage2soar.com",
+                                         "admin = %s" % admin))
+                r = self.env.soarlist("lists")
+                self.assertEqual(r.rc, rc, r.stderr)
 
 
 if __name__ == "__main__":

@@ -114,5 +114,55 @@ class Drops(harness.EnvTestCase):
         self.assertEqual(self.env.query("SELECT * FROM recent_message"), [])
 
 
+def proc_owner(pid):
+    """The claim owner soarlist-deliver writes for process PID: PID:STARTTIME."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return "%d:%s" % (pid, fields[19])  # field 22 of the whole line
+
+
+class Claims(harness.EnvTestCase):
+    """A 'sending' claim blocks a copy only while its process really lives."""
+
+    def claim(self, msgid, owner, age=0):
+        import sqlite3
+        import time
+        con = sqlite3.connect(self.env.db)
+        list_id = con.execute("SELECT l.id FROM list l JOIN club c ON c.id = l.club_id "
+                              "WHERE c.slug = 'ssc' AND l.name = 'members'").fetchone()[0]
+        con.execute("INSERT INTO recent_message (list_id, message_id, state, owner, at) "
+                    "VALUES (?, ?, 'sending', ?, ?)",
+                    (list_id, msgid, owner, int(time.time()) - age))
+        con.commit()
+        con.close()
+
+    def test_claim_of_live_process_drops_copy(self):
+        # this test process stands for a delivery agent still running sendmail
+        self.claim("live@x", proc_owner(os.getpid()))
+        r = self.env.deliver(post(msgid="<live@x>"), LIST)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(r.captures, [])
+        self.assertIn("decision=drop-duplicate", self.env.deliver_log_lines()[-1])
+
+    def test_claim_of_reused_pid_is_stale(self):
+        # same PID, another start time: the claimant died and the PID was reused
+        self.claim("reused@x", "%d:1" % os.getpid())
+        r = self.env.deliver(post(msgid="<reused@x>"), LIST)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(len(r.capture.recipients), 3)
+        self.assertEqual(self.env.query("SELECT state FROM recent_message "
+                                        "WHERE message_id = 'reused@x'"), [("sent",)])
+
+    def test_claim_of_dead_process_is_stale(self):
+        self.claim("dead@x", "999999999:1")
+        r = self.env.deliver(post(msgid="<dead@x>"), LIST)
+        self.assertEqual(len(r.capture.recipients), 3)
+
+    def test_claim_older_than_an_hour_is_stale(self):
+        self.claim("old@x", proc_owner(os.getpid()), age=3700)
+        r = self.env.deliver(post(msgid="<old@x>"), LIST)
+        self.assertEqual(len(r.capture.recipients), 3)
+
+
 if __name__ == "__main__":
     tap.main()

@@ -220,6 +220,8 @@ class Overrides(harness.EnvTestCase):
         self.assertEqual(self.subject("[SSC] Hello"), "[SSC] Hello")
         for subject in ("RE: [SSC] Hello", "Re: Re: [SSC] Hello", "Re: [SSC] Re: Hello"):
             self.assertEqual(self.subject(subject).count("[SSC]"), 1, subject)
+        # typed by hand in another case, it is still the prefix
+        self.assertEqual(self.subject("Re: [ssc] Hello"), "Re: [ssc] Hello")
 
     def test_empty_subject(self):
         self.assertEqual(self.subject(""), "[SSC] (no subject)")

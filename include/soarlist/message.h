@@ -1,20 +1,37 @@
-/* message.h - the parsed form of a spooled message: GMime reads it through a
- * persistent stream, so the body stays on disk; we keep the top-level header
- * list (all headers, in their original order) and where the body starts.
+/* message.h - the parsed form of a spooled message.
+ *
+ * The header section ends where Postfix says it ends: at the first line
+ * that is neither a header ("Name:") nor a continuation. Only that section
+ * is given to GMime (through a persistent stream bounded to it), so memory
+ * depends on the headers alone, never on the body or its MIME structure;
+ * the body stays on disk and is copied out byte for byte.
  */
 #ifndef SOARLIST_MESSAGE_H
 #define SOARLIST_MESSAGE_H
 
 #include <gmime/gmime.h>
 
+/* a header section larger than this is refused (Postfix's own limit per
+ * header is 100 KB; no real message comes near) */
+#define MESSAGE_MAX_HEADER (4 * 1024 * 1024)
+
 struct message {
-	GMimeObject *top;         /* top-level MIME object, owns the headers */
-	GMimeHeaderList *headers; /* borrowed from top */
+	GMimeHeaderList *headers; /* all top-level headers, in order (owned) */
 	int fd;                   /* the spool file (borrowed) */
 	off_t start;              /* first byte of the headers (after "From ") */
 	off_t body;               /* first byte after the headers: the blank
 				   * line and the body, copied verbatim */
 	off_t end;                /* file size */
+	gboolean add_separator;   /* no blank line ended the headers: write
+				   * one before the body */
+};
+
+#define MESSAGE_ERROR (message_error_quark())
+GQuark message_error_quark(void);
+
+enum message_error_code {
+	MESSAGE_ERROR_IO,       /* reading the spool failed: temporary */
+	MESSAGE_ERROR_TOO_BIG,  /* header section over MESSAGE_MAX_HEADER */
 };
 
 /* Parse the message in FD (SIZE bytes). Returns 0 or -1 with *error. */

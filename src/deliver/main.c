@@ -33,7 +33,9 @@ static gboolean opt_version;
 static const GOptionEntry entries[] = {
 	{ "config", 'c', 0, G_OPTION_ARG_FILENAME, &opt_config,
 	  "Configuration file", "CONFIG" },
-	{ "from", 'f', 0, G_OPTION_ARG_STRING, &opt_sender,
+	/* FILENAME: the bytes as given, no locale conversion (an SMTPUTF8
+	 * sender must not make every delivery fail) */
+	{ "from", 'f', 0, G_OPTION_ARG_FILENAME, &opt_sender,
 	  "Envelope sender (empty for the null sender)", "SENDER" },
 	{ "version", 'V', 0, G_OPTION_ARG_NONE, &opt_version,
 	  "Print the version and exit", NULL },

@@ -2,7 +2,8 @@
  *
  * Accepted: {"lists": {NAME: [addr...] | {"emails": [addr...], ...}},
  *            "whitelist": [addr...], "bypass_lists": [NAME...]}.
- * "lists" must be an object; whitelist and bypass_lists may be absent.
+ * "lists" must be a non-empty object and "whitelist" an array (an answer
+ * without them would empty the club); bypass_lists may be absent.
  * Invalid addresses and list names are dropped and reported, never stored.
  */
 #include "soarlist/api.h"
@@ -152,9 +153,21 @@ parse_lists(struct api_data *d, const cJSON *lists, const cJSON *bypass,
 		if (cJSON_IsObject(item)) {
 			const cJSON *desc = cJSON_GetObjectItemCaseSensitive(
 				item, "description");
+			const cJSON *count = cJSON_GetObjectItemCaseSensitive(
+				item, "count");
 			emails = cJSON_GetObjectItemCaseSensitive(item, "emails");
 			if (cJSON_IsString(desc))
 				l->description = g_strdup(desc->valuestring);
+			/* a count that disagrees means a truncated answer */
+			if (cJSON_IsNumber(count) && cJSON_IsArray(emails) &&
+			    count->valuedouble != cJSON_GetArraySize(emails)) {
+				g_set_error(error, API_ERROR, 0, "\"lists\".\"%s\" "
+					    "says count %g but has %d addresses",
+					    name, count->valuedouble,
+					    cJSON_GetArraySize(emails));
+				api_list_free(l);
+				return FALSE;
+			}
 		}
 		where = g_strdup_printf("list %s", name);
 		if (emails == NULL || !cJSON_IsArray(emails) ||
@@ -204,6 +217,19 @@ api_parse(const char *json, gsize len, GError **error)
 	if (!cJSON_IsObject(lists)) {
 		g_set_error(error, API_ERROR, 0,
 			    "the answer has no \"lists\" object");
+		goto fail;
+	}
+	/* a club without a single list is a broken answer, not a club:
+	 * storing it would make every post bounce as "no such list" */
+	if (lists->child == NULL) {
+		g_set_error(error, API_ERROR, 0,
+			    "the answer has an empty \"lists\" object");
+		goto fail;
+	}
+	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root,
+							    "whitelist"))) {
+		g_set_error(error, API_ERROR, 0,
+			    "the answer has no \"whitelist\" array");
 		goto fail;
 	}
 	bypass = cJSON_GetObjectItemCaseSensitive(root, "bypass_lists");

@@ -178,13 +178,22 @@ distribute(struct job *j, GPtrArray *members)
 	struct rewrite_input in = {
 		.list = &j->list, .envelope_sender = j->req->sender,
 	};
+	const char *dedupe_id;
 
 	if (members->len == 0) {
-		log_outcome(j, "no-members", 0, NULL);
-		return EX_OK;
+		/* not a silent drop: the sender learns nobody got it */
+		g_autofree char *line = g_strdup_printf(
+			"5.2.1 %s has no members: nobody would receive this post",
+			j->list.address);
+		tell_mta(line);
+		log_outcome(j, "no-members", 0, line);
+		return EX_NOPERM;
 	}
-	if (j->msgid != NULL) {
-		int c = seen_claim(j->db, j->list.id, j->msgid, &err);
+	/* a dev_redirect copy reached no member: it must not make the real
+	 * post look like a duplicate once dev mode is off */
+	dedupe_id = cfg->dev_redirect == NULL ? j->msgid : NULL;
+	if (dedupe_id != NULL) {
+		int c = seen_claim(j->db, j->list.id, dedupe_id, &err);
 		if (c < 0)
 			goto fail_db;
 		if (c == 0) {
@@ -204,8 +213,8 @@ distribute(struct job *j, GPtrArray *members)
 			  &err) < 0) {
 		int rc = tempfail(j, "cannot reinject the message", err);
 		g_clear_error(&err);
-		if (j->msgid != NULL &&
-		    seen_release(j->db, j->list.id, j->msgid, &err) < 0) {
+		if (dedupe_id != NULL &&
+		    seen_release(j->db, j->list.id, dedupe_id, &err) < 0) {
 			maillog_warning("list=<%s> msgid=<%s>: cannot release "
 					"the duplicate claim: %s",
 					j->list.address, j->msgid, err->message);
@@ -214,8 +223,8 @@ distribute(struct job *j, GPtrArray *members)
 		return rc;
 	}
 	/* sendmail has the message: from here on, success is final */
-	if (j->msgid != NULL &&
-	    seen_commit(j->db, j->list.id, j->msgid, &err) < 0) {
+	if (dedupe_id != NULL &&
+	    seen_commit(j->db, j->list.id, dedupe_id, &err) < 0) {
 		maillog_warning("list=<%s> msgid=<%s>: distributed, but not "
 				"recorded for duplicate checks: %s",
 				j->list.address, j->msgid, err->message);
@@ -327,8 +336,17 @@ run(struct job *j)
 	j->db = db_open(cfg->database, DB_EXISTING, &err);
 	if (j->db == NULL)
 		goto tempfail;
-	if (message_parse(j->spool.fd, j->spool.size, &j->msg, &err) < 0)
+	if (message_parse(j->spool.fd, j->spool.size, &j->msg, &err) < 0) {
+		if (g_error_matches(err, MESSAGE_ERROR, MESSAGE_ERROR_TOO_BIG)) {
+			g_autofree char *line = g_strdup_printf(
+				"5.3.4 message refused: %s", err->message);
+			g_error_free(err);
+			tell_mta(line);
+			log_outcome(j, "reject", 0, line);
+			return EX_NOPERM;
+		}
 		goto tempfail;
+	}
 	j->author = message_author(&j->msg);
 	j->msgid = message_id(&j->msg);
 	if (db_exec(j->db, "BEGIN", &err) < 0)

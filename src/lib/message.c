@@ -1,24 +1,29 @@
-/* message.c - parsing a spooled message with GMime and writing it back out.
+/* message.c - parsing a spooled message's headers with GMime and writing
+ * the message back out.
  *
- * GMime parses the spool file through a persistent stream: MIME parts refer
- * to ranges of the file instead of holding copies, so memory does not grow
- * with the message. The rewritten header block is written from GMime's
- * header list (untouched headers keep their raw bytes); the body is then
- * copied from the spool file byte for byte.
+ * We find the end of the header section ourselves, with Postfix's rule, so
+ * that what we treat as headers is exactly what Postfix (header_checks,
+ * milters) treated as headers, and so that GMime only ever sees the header
+ * section: a body with a million MIME parts costs nothing. GMime reads that
+ * section through a persistent stream; the rewritten header block is
+ * written from its header list (untouched headers keep their raw bytes) and
+ * the body is copied from the spool file byte for byte.
  */
 #include "soarlist/message.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include "soarlist/address.h"
 #include "soarlist/fdio.h"
 
-#include "soarlist/address.h"
-
-#define MESSAGE_ERROR (g_quark_from_static_string("soarlist-message"))
 #define COPY_BUF (256 * 1024)
+#define SCAN_BUF (64 * 1024)
+
+G_DEFINE_QUARK(soarlist-message-error-quark, message_error)
 
 /* An mbox "From " line (pipe(8) flag F) is not a header: skip it. */
 static off_t
@@ -54,51 +59,137 @@ terminate_headers(GMimeHeaderList *headers)
 	}
 }
 
-int
-message_parse(int fd, off_t size, struct message *msg_r, GError **error)
+/* Postfix's is_header(): one or more printable characters other than ':'
+ * and space, optional blanks, then ':'. */
+static gboolean
+is_header_line(const char *line, size_t len)
+{
+	size_t i = 0;
+
+	while (i < len && (unsigned char)line[i] > 32 &&
+	       (unsigned char)line[i] < 127 && line[i] != ':')
+		i++;
+	if (i == 0)
+		return FALSE;
+	while (i < len && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	return i < len && line[i] == ':';
+}
+
+/* Find where the header section that starts at msg->start ends: set
+ * msg->body to the first byte that is not header, and add_separator when
+ * that byte does not start an empty line. */
+static int
+find_body(struct message *msg, GError **error)
+{
+	char *buf = g_malloc(SCAN_BUF);
+	GString *line = g_string_new(NULL);
+	off_t pos = msg->start, line_start = msg->start;
+	gboolean first = TRUE, done = FALSE;
+	int rc = 0;
+
+	while (!done && pos < msg->end) {
+		ssize_t n = pread(msg->fd, buf, SCAN_BUF, pos);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			g_set_error(error, MESSAGE_ERROR, MESSAGE_ERROR_IO,
+				    "reading the spool file: %s",
+				    n < 0 ? g_strerror(errno) : "short file");
+			rc = -1;
+			break;
+		}
+		for (ssize_t i = 0; i < n && !done; i++) {
+			g_string_append_c(line, buf[i]);
+			if (buf[i] != '\n' && pos + i + 1 < msg->end)
+				continue;
+			/* a whole line (or the last, unterminated one) */
+			if (strcmp(line->str, "\n") == 0 ||
+			    strcmp(line->str, "\r\n") == 0) {
+				done = TRUE;
+			} else if ((line->str[0] == ' ' || line->str[0] == '\t')
+				   && !first) {
+				/* continuation of the previous header */
+			} else if (!is_header_line(line->str, line->len)) {
+				msg->add_separator = TRUE;
+				done = TRUE;
+			}
+			if (!done) {
+				first = FALSE;
+				line_start = pos + i + 1;
+				g_string_truncate(line, 0);
+			}
+		}
+		pos += n;
+		if (!done && line_start - msg->start > MESSAGE_MAX_HEADER) {
+			g_set_error(error, MESSAGE_ERROR, MESSAGE_ERROR_TOO_BIG,
+				    "header section larger than %d bytes",
+				    MESSAGE_MAX_HEADER);
+			rc = -1;
+			break;
+		}
+	}
+	msg->body = done ? line_start : msg->end;
+	g_string_free(line, TRUE);
+	g_free(buf);
+	return rc;
+}
+
+/* Hand the header section [start, body) to GMime. */
+static int
+parse_headers(struct message *msg, GError **error)
 {
 	GMimeStream *stream;
 	GMimeParser *parser;
-	gint64 end;
+	GMimeObject *top;
 	int dupfd;
 
-	memset(msg_r, 0, sizeof(*msg_r));
-	msg_r->fd = fd;
-	msg_r->end = size;
-	msg_r->start = skip_mbox_line(fd, size);
-	dupfd = dup(fd);
+	if (msg->body == msg->start) {
+		msg->headers = g_mime_header_list_new(NULL);
+		return 0;
+	}
+	dupfd = fcntl(msg->fd, F_DUPFD_CLOEXEC, 0);
 	if (dupfd < 0) {
-		g_set_error(error, MESSAGE_ERROR, errno, "dup: %s",
+		g_set_error(error, MESSAGE_ERROR, MESSAGE_ERROR_IO, "dup: %s",
 			    g_strerror(errno));
 		return -1;
 	}
-	stream = g_mime_stream_fs_new_with_bounds(dupfd, msg_r->start, size);
+	stream = g_mime_stream_fs_new_with_bounds(dupfd, msg->start, msg->body);
 	parser = g_mime_parser_new_with_stream(stream);
 	g_object_unref(stream);
 	g_mime_parser_set_persist_stream(parser, TRUE);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	msg_r->top = g_mime_parser_construct_part(parser, NULL);
-	end = g_mime_parser_get_headers_end(parser);
+	top = g_mime_parser_construct_part(parser, NULL);
 	g_object_unref(parser);
-	if (msg_r->top == NULL) {
-		g_set_error(error, MESSAGE_ERROR, 0,
-			    "the message could not be parsed");
+	if (top == NULL) {
+		g_set_error(error, MESSAGE_ERROR, MESSAGE_ERROR_IO,
+			    "GMime could not parse the header section");
 		return -1;
 	}
-	msg_r->headers = g_mime_object_get_header_list(msg_r->top);
-	terminate_headers(msg_r->headers);
-	/* no blank line after the headers: the message has no body */
-	msg_r->body = end < 0 ? size : (off_t)end;
-	if (msg_r->body < msg_r->start || msg_r->body > size)
-		msg_r->body = size;
+	msg->headers = g_object_ref(g_mime_object_get_header_list(top));
+	g_object_unref(top);
+	terminate_headers(msg->headers);
+	return 0;
+}
+
+int
+message_parse(int fd, off_t size, struct message *msg_r, GError **error)
+{
+	memset(msg_r, 0, sizeof(*msg_r));
+	msg_r->fd = fd;
+	msg_r->end = size;
+	msg_r->start = skip_mbox_line(fd, size);
+	if (find_body(msg_r, error) < 0 || parse_headers(msg_r, error) < 0) {
+		message_clear(msg_r);
+		return -1;
+	}
 	return 0;
 }
 
 void
 message_clear(struct message *msg)
 {
-	g_clear_object(&msg->top);
-	msg->headers = NULL;
+	g_clear_object(&msg->headers);
 }
 
 const char *
@@ -197,7 +288,9 @@ message_write(const struct message *msg, int out_fd)
 	g_free(head);
 	if (rc < 0)
 		return -1;
-	if (msg->body >= msg->end)
-		return fdio_write_all(out_fd, "\n", 1);
+	/* the blank line between headers and body, unless the body has it */
+	if ((msg->add_separator || msg->body >= msg->end) &&
+	    fdio_write_all(out_fd, "\n", 1) < 0)
+		return -1;
 	return copy_range(msg->fd, msg->body, msg->end, out_fd);
 }

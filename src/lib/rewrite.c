@@ -69,12 +69,18 @@ rewrite_from_exempt(const struct list_ref *list, const char *sender)
 	return FALSE;
 }
 
+/* longer display names are cut: a From line must stay far below 998 */
+#define FROM_NAME_MAX 200
+
 char *
 rewrite_from_name(const char *name, const char *address,
 		  const char *list_display)
 {
 	char *clean = rewrite_sanitize(name);
 	char *out;
+
+	if (g_utf8_strlen(clean, -1) > FROM_NAME_MAX)
+		*g_utf8_offset_to_pointer(clean, FROM_NAME_MAX) = '\0';
 
 	if (*clean == '\0' && address != NULL && *address != '\0') {
 		const char *at = strrchr(address, '@');
@@ -102,35 +108,12 @@ is_ascii(const char *s)
 	return TRUE;
 }
 
-/* NAME as a phrase: "quoted" when ASCII, encoded words otherwise. */
-static char *
-phrase(const char *name)
-{
-	GString *q;
-
-	if (!is_ascii(name))
-		return g_mime_utils_header_encode_phrase(NULL, name, "utf-8");
-	q = g_string_new("\"");
-	for (const char *p = name; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			g_string_append_c(q, '\\');
-		g_string_append_c(q, *p);
-	}
-	g_string_append_c(q, '"');
-	return g_string_free(q, FALSE);
-}
-
-/* Set NAME to a raw value we built, replacing the first header of that
- * name in place and removing any others. VALUE is "phrase <addr>" or a
- * bare address list: a long one is folded only before the "<", never inside
- * an address (where folding is obsolete syntax that some readers break on).
- */
+/* Replace the first header NAME by RAW (a raw value: leading space, folded,
+ * ending in a newline) and remove any others of that name. */
 static void
-set_raw(GMimeHeaderList *headers, const char *name, const char *value)
+replace_raw(GMimeHeaderList *headers, const char *name, const char *raw)
 {
 	GMimeHeader *h = g_mime_header_list_get_header(headers, name);
-	const char *lt = strrchr(value, '<');
-	char *raw;
 
 	if (h == NULL) {
 		g_mime_header_list_append(headers, name, "", NULL);
@@ -146,24 +129,57 @@ set_raw(GMimeHeaderList *headers, const char *name, const char *value)
 				g_mime_header_list_remove_at(headers, i);
 		}
 	}
-	if (strlen(name) + strlen(value) + 2 > 78 && lt != NULL && lt > value &&
-	    lt[-1] == ' ')
-		raw = g_strdup_printf(" %.*s\n %s\n", (int)(lt - value - 1),
-				      value, lt);
-	else
-		raw = g_strdup_printf(" %s\n", value);
 	g_mime_header_set_raw_value(h, raw);
-	g_free(raw);
 }
 
-static char *
-mailbox(const char *name, const char *address)
+/* Set header NAME to LIST, encoded (RFC 2047 where needed) and folded at
+ * address and word boundaries by GMime. */
+static void
+set_addresses(GMimeHeaderList *headers, const char *name,
+	      InternetAddressList *list)
 {
-	char *p = phrase(name);
-	char *out = g_strdup_printf("%s <%s>", p, address);
+	GString *line = g_string_new(name);
 
-	g_free(p);
-	return out;
+	g_string_append(line, ": ");
+	internet_address_list_encode(list, NULL, line);
+	/* the raw value is what follows "NAME:" */
+	replace_raw(headers, name, line->str + strlen(name) + 1);
+	g_string_free(line, TRUE);
+}
+
+/* Set header NAME to the single mailbox "NAME" <ADDRESS>. An ASCII name is
+ * written as a quoted string, exactly as DESIGN.md shows it; any other goes
+ * through GMime's encoder. A long line is folded before the "<", never
+ * inside the address. */
+static void
+set_mailbox(GMimeHeaderList *headers, const char *header, const char *name,
+	    const char *address)
+{
+	GString *raw;
+
+	if (!is_ascii(name)) {
+		InternetAddressList *list = internet_address_list_new();
+		InternetAddress *ia = internet_address_mailbox_new(name, address);
+
+		internet_address_set_charset(ia, "utf-8");
+		internet_address_list_add(list, ia);
+		set_addresses(headers, header, list);
+		g_object_unref(ia);
+		g_object_unref(list);
+		return;
+	}
+	raw = g_string_new(" \"");
+	for (const char *p = name; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			g_string_append_c(raw, '\\');
+		g_string_append_c(raw, *p);
+	}
+	g_string_append_c(raw, '"');
+	if (strlen(header) + raw->len + strlen(address) + 4 > 78)
+		g_string_append(raw, "\n");
+	g_string_append_printf(raw, " <%s>\n", address);
+	replace_raw(headers, header, raw->str);
+	g_string_free(raw, TRUE);
 }
 
 /* The first mailbox of header NAME (parsed from its raw value), or NULL. */
@@ -195,7 +211,6 @@ cc_author(GMimeHeaderList *headers, InternetAddressMailbox *author)
 	GMimeHeader *h = g_mime_header_list_get_header(headers, "Cc");
 	const char *addr = internet_address_mailbox_get_addr(author);
 	InternetAddressList *cc;
-	char *value;
 
 	cc = h ? internet_address_list_parse(NULL, g_mime_header_get_raw_value(h))
 	       : NULL;
@@ -220,9 +235,7 @@ cc_author(GMimeHeaderList *headers, InternetAddressMailbox *author)
 		g_object_unref(copy);
 		g_free(name);
 	}
-	value = internet_address_list_to_string(cc, NULL, TRUE);
-	set_raw(headers, "Cc", value);
-	g_free(value);
+	set_addresses(headers, "Cc", cc);
 	g_object_unref(cc);
 }
 
@@ -236,7 +249,7 @@ rewrite_from(GMimeHeaderList *headers, const struct rewrite_input *in)
 	InternetAddressMailbox *mb = first_mailbox(headers, "From", &list);
 	char *orig_raw = from ? g_strdup(g_mime_header_get_raw_value(from))
 			      : NULL;
-	char *name, *addr, *value;
+	char *name, *addr;
 
 	name = rewrite_from_name(
 		mb ? internet_address_get_name(INTERNET_ADDRESS(mb)) : NULL,
@@ -245,19 +258,14 @@ rewrite_from(GMimeHeaderList *headers, const struct rewrite_input *in)
 	addr = s->from_address == FROM_ADDRESS_LIST
 		       ? g_strdup(l->address)
 		       : g_strdup_printf("%s-bounces@%s", l->name, l->domain);
-	value = mailbox(name, addr);
-	set_raw(headers, "From", value);
+	set_mailbox(headers, "From", name, addr);
 	if (s->reply_to == REPLY_TO_SENDER && orig_raw != NULL &&
 	    !g_mime_header_list_contains(headers, "Reply-To")) {
 		/* the author's own bytes: already one valid header */
-		g_mime_header_list_append(headers, "Reply-To", "", NULL);
-		g_mime_header_set_raw_value(
-			g_mime_header_list_get_header(headers, "Reply-To"),
-			orig_raw);
+		replace_raw(headers, "Reply-To", orig_raw);
 	} else if (s->reply_to == REPLY_TO_LIST && mb != NULL) {
 		cc_author(headers, mb);
 	}
-	g_free(value);
 	g_free(addr);
 	g_free(name);
 	g_free(orig_raw);
@@ -354,8 +362,11 @@ rewrite_headers(GMimeHeaderList *headers, const struct rewrite_input *in)
 	    !rewrite_from_exempt(in->list, in->envelope_sender)) {
 		rewrite_from(headers, in);
 	}
-	if (s->reply_to == REPLY_TO_LIST)
-		set_raw(headers, "Reply-To", in->list->address);
+	if (s->reply_to == REPLY_TO_LIST) {
+		g_autofree char *raw = g_strdup_printf(" %s\n",
+						       in->list->address);
+		replace_raw(headers, "Reply-To", raw);
+	}
 	if (s->subject_prefix != NULL)
 		rewrite_subject_header(headers, s->subject_prefix);
 	add_list_headers(headers, in);
@@ -421,7 +432,7 @@ rewrite_is_auto_submitted(GMimeHeaderList *headers)
 				       "Auto-Submitted") != 0)
 			continue;
 		v = token(h);
-		autosub = strcmp(v, "no") != 0;
+		autosub = *v != '\0' && strcmp(v, "no") != 0;
 		g_free(v);
 		if (autosub)
 			return TRUE;

@@ -1,9 +1,12 @@
 /* sendmail.c - reinjection through the configured sendmail program.
  *
  * fork/exec with an argv: no shell ever sees an address. The message goes
- * to the child's stdin in large writes; SIGPIPE is ignored so that a
- * sendmail that dies early shows up as a write error and an exit status,
- * both of which make the caller defer.
+ * to the child's stdin in large writes; SIGPIPE is ignored here (not in the
+ * child) so that a sendmail that dies early shows up as a write error and
+ * an exit status, both of which make the caller defer. What sendmail prints
+ * goes to a memory file and into our error text, never to pipe(8): a line
+ * of its starting with "5.x.x" would otherwise turn our deferral into a
+ * bounce.
  */
 #include "soarlist/sendmail.h"
 
@@ -11,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -34,6 +38,25 @@ build_argv(const char *program, const char *sender, gboolean verp,
 		g_ptr_array_add(argv, g_ptr_array_index(recipients, i));
 	g_ptr_array_add(argv, NULL);
 	return (char **)g_ptr_array_free(argv, FALSE);
+}
+
+/* The first line sendmail printed, made printable, or NULL. */
+static char *
+child_output(int fd)
+{
+	char buf[256];
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	char *nl;
+
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	if ((nl = strchr(buf, '\n')) != NULL)
+		*nl = '\0';
+	for (char *p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return g_strdup(buf);
 }
 
 static int
@@ -68,28 +91,30 @@ sendmail_send(const char *program, const char *sender, gboolean verp,
 {
 	char **argv = build_argv(program, sender, verp, recipients);
 	struct sigaction ign = { .sa_handler = SIG_IGN };
-	int p[2], werr = 0, rc;
+	int p[2] = { -1, -1 }, werr = 0, rc, out;
+	char *said;
 	pid_t pid;
 
 	sigaction(SIGPIPE, &ign, NULL);
-	if (pipe2(p, O_CLOEXEC) < 0) {
-		g_set_error(error, SENDMAIL_ERROR, errno, "pipe: %s",
-			    g_strerror(errno));
-		g_free(argv);
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		g_set_error(error, SENDMAIL_ERROR, errno, "fork: %s",
-			    g_strerror(errno));
-		close(p[0]);
-		close(p[1]);
+	out = memfd_create("sendmail-output", MFD_CLOEXEC);
+	if (out < 0 || pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		g_set_error(error, SENDMAIL_ERROR, errno, "cannot run %s: %s",
+			    program, g_strerror(errno));
+		if (out >= 0)
+			close(out);
+		if (p[0] >= 0) {
+			close(p[0]);
+			close(p[1]);
+		}
 		g_free(argv);
 		return -1;
 	}
 	if (pid == 0) {
 		/* child: only async-signal-safe calls from here */
-		if (dup2(p[0], STDIN_FILENO) < 0)
+		struct sigaction dfl = { .sa_handler = SIG_DFL };
+		sigaction(SIGPIPE, &dfl, NULL);
+		if (dup2(p[0], STDIN_FILENO) < 0 ||
+		    dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
 			_exit(EX_OSERR);
 		execv(program, argv);
 		_exit(EX_UNAVAILABLE);
@@ -100,6 +125,11 @@ sendmail_send(const char *program, const char *sender, gboolean verp,
 		werr = errno;
 	close(p[1]);
 	rc = wait_child(pid, program, error);
+	said = child_output(out);
+	close(out);
+	if (rc < 0 && said != NULL)
+		g_prefix_error(error, "%s said \"%s\"; ", program, said);
+	g_free(said);
 	if (rc == 0 && werr != 0) {
 		/* exit 0 without reading everything: not safe to count on */
 		g_set_error(error, SENDMAIL_ERROR, werr,

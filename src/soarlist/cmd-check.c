@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "soarlist/address.h"
 #include "soarlist/catalog.h"
+#include "soarlist/db.h"
 #include "soarlist/policy.h"
 
 int
@@ -30,7 +31,8 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		g_free(sender);
 		return rc;
 	}
-	if (policy_decide(cli->db, &ref, sender, &pr, &err) < 0) {
+	if (db_exec(cli->db, "BEGIN", &err) < 0 ||
+	    policy_decide(cli->db, &ref, sender, &pr, &err) < 0) {
 		cli_error("%s", err->message);
 		g_error_free(err);
 		rc = CLI_FAIL;
@@ -38,6 +40,7 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		printf("%s: %s\n", decision_name(pr.decision), pr.reason);
 		rc = pr.decision == DECISION_DISTRIBUTE ? CLI_OK : CLI_FAIL;
 	}
+	sqlite3_exec(cli->db, "COMMIT", NULL, NULL, NULL);
 	policy_result_clear(&pr);
 	list_ref_clear(&ref);
 	g_free(sender);

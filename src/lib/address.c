@@ -50,6 +50,30 @@ domain_ok(const char *d, const char **why_r)
 	return TRUE;
 }
 
+/* Check the local part [address, at). Returns TRUE, or FALSE with *why_r. */
+static gboolean
+local_ok(const char *address, const char *at, const char **why_r)
+{
+	if (at == address || (size_t)(at - address) > 64) {
+		*why_r = at == address ? "empty local part" : "local part too long";
+		return FALSE;
+	}
+	for (const char *p = address; p < at; p++) {
+		if (!local_char_ok((unsigned char)*p)) {
+			*why_r = (unsigned char)*p <= 0x20 || *p == 0x7f
+				 ? "whitespace or control character"
+				 : "character not allowed in a local part";
+			return FALSE;
+		}
+	}
+	if (address[0] == '.' || at[-1] == '.' ||
+	    g_strstr_len(address, at - address, "..") != NULL) {
+		*why_r = "misplaced '.' in local part";
+		return FALSE;
+	}
+	return TRUE;
+}
+
 char *
 address_normalize(const char *address, const char **why_r)
 {
@@ -81,23 +105,8 @@ address_normalize(const char *address, const char **why_r)
 		*why_r = "not exactly one '@'";
 		return NULL;
 	}
-	if (at == address || (size_t)(at - address) > 64) {
-		*why_r = at == address ? "empty local part" : "local part too long";
+	if (!local_ok(address, at, why_r))
 		return NULL;
-	}
-	for (const char *p = address; p < at; p++) {
-		if (!local_char_ok((unsigned char)*p)) {
-			*why_r = (unsigned char)*p <= 0x20 || *p == 0x7f
-				 ? "whitespace or control character"
-				 : "character not allowed in a local part";
-			return NULL;
-		}
-	}
-	if (address[0] == '.' || at[-1] == '.' ||
-	    g_strstr_len(address, at - address, "..") != NULL) {
-		*why_r = "misplaced '.' in local part";
-		return NULL;
-	}
 	{
 		char *domain = g_ascii_strdown(at + 1, -1);
 		char *out;

@@ -129,63 +129,83 @@ cmp_list(gconstpointer a, gconstpointer b)
 	return strcmp(x->name, y->name);
 }
 
+/* The member array of list ITEM (named NAME): ITEM itself, or its
+ * "emails" in the older object form, whose "count" must agree. Sets
+ * L's description. Returns NULL with *error when ITEM has neither shape. */
+static const cJSON *
+list_emails(const cJSON *item, const char *name, struct api_list *l,
+	    GError **error)
+{
+	const cJSON *emails = item, *desc, *count;
+
+	if (cJSON_IsObject(item)) {
+		desc = cJSON_GetObjectItemCaseSensitive(item, "description");
+		count = cJSON_GetObjectItemCaseSensitive(item, "count");
+		emails = cJSON_GetObjectItemCaseSensitive(item, "emails");
+		if (cJSON_IsString(desc))
+			l->description = g_strdup(desc->valuestring);
+		/* a count that disagrees means a truncated answer */
+		if (cJSON_IsNumber(count) && cJSON_IsArray(emails) &&
+		    count->valuedouble != cJSON_GetArraySize(emails)) {
+			g_set_error(error, API_ERROR, 0, "\"lists\".\"%s\" says "
+				    "count %g but has %d addresses", name,
+				    count->valuedouble,
+				    cJSON_GetArraySize(emails));
+			return NULL;
+		}
+	}
+	if (!cJSON_IsArray(emails)) {
+		g_set_error(error, API_ERROR, 0, "\"lists\".\"%s\" is neither an "
+			    "array nor an object with \"emails\"", name);
+		return NULL;
+	}
+	return emails;
+}
+
+/* Parse one entry of "lists". Returns TRUE (the list added to D, or
+ * dropped for an invalid name) or FALSE with *error. */
+static gboolean
+parse_list(struct api_data *d, const cJSON *item, const cJSON *bypass,
+	   GError **error)
+{
+	char *name = g_ascii_strdown(item->string, -1);
+	const cJSON *emails;
+	struct api_list *l;
+	char *where;
+
+	if (!recipient_list_name_is_valid(name)) {
+		char *p = printable(item->string);
+		drop(d, "dropped list with invalid name \"%s\"", p);
+		g_free(p);
+		g_free(name);
+		return TRUE;
+	}
+	l = g_new0(struct api_list, 1);
+	l->name = name;
+	emails = list_emails(item, name, l, error);
+	if (emails == NULL) {
+		api_list_free(l);
+		return FALSE;
+	}
+	where = g_strdup_printf("list %s", name);
+	addresses(d, emails, where, &l->members);
+	g_free(where);
+	for (const cJSON *b = bypass ? bypass->child : NULL; b; b = b->next)
+		if (cJSON_IsString(b) && g_ascii_strcasecmp(b->valuestring, name) == 0)
+			l->bypass = TRUE;
+	g_ptr_array_add(d->lists, l);
+	return TRUE;
+}
+
 static gboolean
 parse_lists(struct api_data *d, const cJSON *lists, const cJSON *bypass,
 	    GError **error)
 {
 	const cJSON *item;
 
-	cJSON_ArrayForEach(item, lists) {
-		const cJSON *emails = item;
-		char *name = g_ascii_strdown(item->string, -1);
-		char *where = NULL;
-		struct api_list *l;
-
-		if (!recipient_list_name_is_valid(name)) {
-			char *p = printable(item->string);
-			drop(d, "dropped list with invalid name \"%s\"", p);
-			g_free(p);
-			g_free(name);
-			continue;
-		}
-		l = g_new0(struct api_list, 1);
-		l->name = name;
-		if (cJSON_IsObject(item)) {
-			const cJSON *desc = cJSON_GetObjectItemCaseSensitive(
-				item, "description");
-			const cJSON *count = cJSON_GetObjectItemCaseSensitive(
-				item, "count");
-			emails = cJSON_GetObjectItemCaseSensitive(item, "emails");
-			if (cJSON_IsString(desc))
-				l->description = g_strdup(desc->valuestring);
-			/* a count that disagrees means a truncated answer */
-			if (cJSON_IsNumber(count) && cJSON_IsArray(emails) &&
-			    count->valuedouble != cJSON_GetArraySize(emails)) {
-				g_set_error(error, API_ERROR, 0, "\"lists\".\"%s\" "
-					    "says count %g but has %d addresses",
-					    name, count->valuedouble,
-					    cJSON_GetArraySize(emails));
-				api_list_free(l);
-				return FALSE;
-			}
-		}
-		where = g_strdup_printf("list %s", name);
-		if (emails == NULL || !cJSON_IsArray(emails) ||
-		    !addresses(d, emails, where, &l->members)) {
-			g_set_error(error, API_ERROR, 0, "\"lists\".\"%s\" is "
-				    "neither an array nor an object with "
-				    "\"emails\"", name);
-			g_free(where);
-			api_list_free(l);
+	cJSON_ArrayForEach(item, lists)
+		if (!parse_list(d, item, bypass, error))
 			return FALSE;
-		}
-		g_free(where);
-		for (const cJSON *b = bypass ? bypass->child : NULL; b; b = b->next)
-			if (cJSON_IsString(b) &&
-			    g_ascii_strcasecmp(b->valuestring, name) == 0)
-				l->bypass = TRUE;
-		g_ptr_array_add(d->lists, l);
-	}
 	g_ptr_array_sort(d->lists, cmp_list);
 	for (guint i = 1; i < d->lists->len; i++) {
 		if (cmp_list(&d->lists->pdata[i - 1], &d->lists->pdata[i]) == 0) {

@@ -165,51 +165,23 @@ hold(struct job *j, const char *reason)
 	return EX_OK;
 }
 
-/* Hand the rewritten post to sendmail; claim/record the Message-ID around
- * it. */
+/* Rewrite and hand the post to sendmail for RCPTS; DEDUPE_ID (may be
+ * NULL) was claimed by the caller and is recorded as sent only once
+ * sendmail has succeeded, or released so that Postfix's retry goes out. */
 static int
-distribute(struct job *j, GPtrArray *members)
+reinject(struct job *j, GPtrArray *rcpts, const char *dedupe_id,
+	 guint redirected)
 {
-	const struct config *cfg = j->req->cfg;
 	GError *err = NULL;
-	g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
 	g_autofree char *bounces = g_strdup_printf("%s-bounces@%s",
 						   j->list.name, j->list.domain);
 	struct rewrite_input in = {
 		.list = &j->list, .envelope_sender = j->req->sender,
+		.redirected_members = redirected,
 	};
-	const char *dedupe_id;
 
-	if (members->len == 0) {
-		/* not a silent drop: the sender learns nobody got it */
-		g_autofree char *line = g_strdup_printf(
-			"5.2.1 %s has no members: nobody would receive this post",
-			j->list.address);
-		tell_mta(line);
-		log_outcome(j, "no-members", 0, line);
-		return EX_NOPERM;
-	}
-	/* a dev_redirect copy reached no member: it must not make the real
-	 * post look like a duplicate once dev mode is off */
-	dedupe_id = cfg->dev_redirect == NULL ? j->msgid : NULL;
-	if (dedupe_id != NULL) {
-		int c = seen_claim(j->db, j->list.id, dedupe_id, &err);
-		if (c < 0)
-			goto fail_db;
-		if (c == 0) {
-			log_outcome(j, "drop-duplicate", 0, NULL);
-			return EX_OK;
-		}
-	}
-	if (cfg->dev_redirect != NULL) {
-		in.redirected_members = members->len;
-		g_ptr_array_add(rcpts, cfg->dev_redirect);
-	} else {
-		for (guint i = 0; i < members->len; i++)
-			g_ptr_array_add(rcpts, g_ptr_array_index(members, i));
-	}
 	rewrite_headers(j->msg.headers, &in);
-	if (sendmail_send(cfg->sendmail, bounces, TRUE, rcpts, &j->msg,
+	if (sendmail_send(j->req->cfg->sendmail, bounces, TRUE, rcpts, &j->msg,
 			  &err) < 0) {
 		int rc = tempfail(j, "cannot reinject the message", err);
 		g_clear_error(&err);
@@ -232,11 +204,48 @@ distribute(struct job *j, GPtrArray *members)
 	}
 	log_outcome(j, "distribute", rcpts->len, NULL);
 	return EX_OK;
-fail_db: {
-	int rc = tempfail(j, "list database unavailable", err);
-	g_error_free(err);
-	return rc;
+}
+
+/* Distribute a post that passed the policy to MEMBERS (or dev_redirect). */
+static int
+distribute(struct job *j, GPtrArray *members)
+{
+	const struct config *cfg = j->req->cfg;
+	g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
+	const char *dedupe_id;
+	GError *err = NULL;
+
+	if (members->len == 0) {
+		/* not a silent drop: the sender learns nobody got it */
+		g_autofree char *line = g_strdup_printf(
+			"5.2.1 %s has no members: nobody would receive this post",
+			j->list.address);
+		tell_mta(line);
+		log_outcome(j, "no-members", 0, line);
+		return EX_NOPERM;
 	}
+	/* a dev_redirect copy reached no member: it must not make the real
+	 * post look like a duplicate once dev mode is off */
+	dedupe_id = cfg->dev_redirect == NULL ? j->msgid : NULL;
+	if (dedupe_id != NULL) {
+		int c = seen_claim(j->db, j->list.id, dedupe_id, &err);
+		if (c < 0) {
+			c = tempfail(j, "list database unavailable", err);
+			g_error_free(err);
+			return c;
+		}
+		if (c == 0) {
+			log_outcome(j, "drop-duplicate", 0, NULL);
+			return EX_OK;
+		}
+	}
+	if (cfg->dev_redirect != NULL) {
+		g_ptr_array_add(rcpts, cfg->dev_redirect);
+		return reinject(j, rcpts, NULL, members->len);
+	}
+	for (guint i = 0; i < members->len; i++)
+		g_ptr_array_add(rcpts, g_ptr_array_index(members, i));
+	return reinject(j, rcpts, dedupe_id, 0);
 }
 
 static int

@@ -198,28 +198,15 @@ perform_all(CURLM *multi)
 	}
 }
 
-GPtrArray *
-sync_run(sqlite3 *db, const struct config *cfg, const char *only_slug,
-	 GError **error)
+/* One result per club of CFG (or only ONLY_SLUG), in config order. */
+static GPtrArray *
+new_results(const struct config *cfg, const char *only_slug)
 {
 	GPtrArray *results = g_ptr_array_new_with_free_func(result_free);
-	GArray *fetches = g_array_new(FALSE, TRUE, sizeof(struct fetch));
-	gint64 started = g_get_real_time() / G_USEC_PER_SEC;
-	CURLM *multi;
-	CURLMsg *m;
-	int left;
 
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-	    (multi = curl_multi_init()) == NULL) {
-		g_set_error(error, SYNC_ERROR, 0, "cannot initialise libcurl");
-		g_array_unref(fetches);
-		g_ptr_array_unref(results);
-		return NULL;
-	}
-	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 8L);
 	for (guint i = 0; i < cfg->clubs->len; i++) {
-		struct sync_result *r;
 		const struct club_config *c = g_ptr_array_index(cfg->clubs, i);
+		struct sync_result *r;
 
 		if (only_slug != NULL && strcmp(only_slug, c->slug) != 0)
 			continue;
@@ -227,6 +214,15 @@ sync_run(sqlite3 *db, const struct config *cfg, const char *only_slug,
 		r->club = c;
 		g_ptr_array_add(results, r);
 	}
+	return results;
+}
+
+/* Set up every fetch and add it to MULTI; a club that cannot even be
+ * fetched (no key) is recorded as failed at once. */
+static void
+start_all(CURLM *multi, GArray *fetches, GPtrArray *results, sqlite3 *db,
+	  const struct config *cfg, gint64 started)
+{
 	g_array_set_size(fetches, results->len);
 	for (guint i = 0; i < results->len; i++) {
 		struct fetch *f = &g_array_index(fetches, struct fetch, i);
@@ -242,8 +238,16 @@ sync_run(sqlite3 *db, const struct config *cfg, const char *only_slug,
 		}
 		curl_multi_add_handle(multi, f->easy);
 	}
-	perform_all(multi);
-	/* array elements no longer move: CURLOPT_PRIVATE pointers are valid */
+}
+
+/* Parse and store each finished transfer; anything left unfinished is a
+ * failure. */
+static void
+collect_all(CURLM *multi, GArray *fetches, sqlite3 *db, gint64 started)
+{
+	CURLMsg *m;
+	int left;
+
 	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
 		struct fetch *f = NULL;
 		struct api_data *d;
@@ -273,6 +277,29 @@ sync_run(sqlite3 *db, const struct config *cfg, const char *only_slug,
 		}
 		fetch_clear(f);
 	}
+}
+
+GPtrArray *
+sync_run(sqlite3 *db, const struct config *cfg, const char *only_slug,
+	 GError **error)
+{
+	GPtrArray *results;
+	GArray *fetches;
+	gint64 started = g_get_real_time() / G_USEC_PER_SEC;
+	CURLM *multi;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+	    (multi = curl_multi_init()) == NULL) {
+		g_set_error(error, SYNC_ERROR, 0, "cannot initialise libcurl");
+		return NULL;
+	}
+	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 8L);
+	results = new_results(cfg, only_slug);
+	fetches = g_array_new(FALSE, TRUE, sizeof(struct fetch));
+	start_all(multi, fetches, results, db, cfg, started);
+	perform_all(multi);
+	/* the array no longer grows: CURLOPT_PRIVATE pointers stay valid */
+	collect_all(multi, fetches, db, started);
 	curl_multi_cleanup(multi);
 	g_array_unref(fetches);
 	return results;

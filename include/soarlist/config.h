@@ -62,6 +62,12 @@ struct config {
 	char *api_key_file; /* NULL when unset */
 	char *log_file;     /* NULL: syslog */
 	char *spool_dir;    /* NULL: $TMPDIR or /tmp */
+	char *postfix_dir;  /* NULL: no Postfix tables are written */
+	char *postmap;      /* path of postmap(1) */
+	char *postconf;     /* path of postconf(1) */
+	char *postfix_config_dir; /* NULL: Postfix's default */
+	char *app_login;    /* SASL login owning the noreply@ senders */
+	guint64 sync_max_age; /* seconds; doctor's limit on sync age */
 	GPtrArray *clubs;   /* struct club_config *, in file order */
 	GHashTable *domain_club; /* lowercased domain -> struct club_config * */
 	GHashTable *lists;  /* "slug/list" -> struct list_settings * */

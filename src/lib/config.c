@@ -18,7 +18,8 @@
 
 static const char *const global_keys[] = {
 	"database", "sendmail", "admin", "dev_redirect", "api_key_file",
-	"log_file", "spool_dir", NULL,
+	"log_file", "spool_dir", "postfix_dir", "postmap", "postconf",
+	"postfix_config_dir", "app_login", "sync_max_age", NULL,
 };
 static const char *const club_keys[] = {
 	"name", "api_url", "api_key_file", "domains", NULL,
@@ -202,6 +203,73 @@ admin_address(const char *v)
 	return ok ? g_strdup(v) : NULL;
 }
 
+/* An absolute path, or DEF when the key is absent. */
+static int
+get_path(struct loader *l, const char *key, const char *def, char **out)
+{
+	*out = get_string(l, key);
+	if (*out == NULL) {
+		*out = g_strdup(def);
+		return 0;
+	}
+	if (!g_path_is_absolute(*out))
+		return fail(l, "%s = %s: must be an absolute path", key, *out);
+	return 0;
+}
+
+/* A duration: seconds, or a number with s, m, h or d. */
+static int
+get_duration(struct loader *l, const char *key, guint64 *out)
+{
+	char *v = get_string(l, key), *end = NULL;
+	guint64 n, mult = 1;
+
+	if (v == NULL)
+		return 0;
+	n = g_ascii_strtoull(v, &end, 10);
+	if (end != v && end[0] != '\0' && end[1] == '\0') {
+		switch (*end) {
+		case 's': end++; break;
+		case 'm': mult = 60; end++; break;
+		case 'h': mult = 3600; end++; break;
+		case 'd': mult = 86400; end++; break;
+		default: break;
+		}
+	}
+	if (end == v || *end != '\0' || !g_ascii_isdigit(*v) || n == 0 ||
+	    n > G_MAXUINT32) {
+		fail(l, "%s = %s: expected a duration such as 3600, 90m, 2h "
+		     "or 1d", key, v);
+		g_free(v);
+		return -1;
+	}
+	*out = n * mult;
+	g_free(v);
+	return 0;
+}
+
+static int
+load_postfix(struct loader *l)
+{
+	struct config *cfg = l->cfg;
+
+	cfg->sync_max_age = 3600;
+	if (get_path(l, "postfix_dir", NULL, &cfg->postfix_dir) < 0 ||
+	    get_path(l, "postmap", "/usr/sbin/postmap", &cfg->postmap) < 0 ||
+	    get_path(l, "postconf", "/usr/sbin/postconf", &cfg->postconf) < 0 ||
+	    get_path(l, "postfix_config_dir", NULL,
+		     &cfg->postfix_config_dir) < 0 ||
+	    get_duration(l, "sync_max_age", &cfg->sync_max_age) < 0)
+		return -1;
+	cfg->app_login = get_string(l, "app_login");
+	if (cfg->app_login == NULL)
+		cfg->app_login = g_strdup("m2s");
+	if (strpbrk(cfg->app_login, " \t,") != NULL || has_control(cfg->app_login))
+		return fail(l, "app_login = %s: no spaces or commas allowed",
+			    cfg->app_login);
+	return 0;
+}
+
 static int
 load_global(struct loader *l)
 {
@@ -243,7 +311,7 @@ load_global(struct loader *l)
 	cfg->api_key_file = get_string(l, "api_key_file");
 	cfg->log_file = get_string(l, "log_file");
 	cfg->spool_dir = get_string(l, "spool_dir");
-	return 0;
+	return load_postfix(l);
 }
 
 static gboolean
@@ -524,6 +592,11 @@ config_free(struct config **cfgp)
 	g_free(cfg->api_key_file);
 	g_free(cfg->log_file);
 	g_free(cfg->spool_dir);
+	g_free(cfg->postfix_dir);
+	g_free(cfg->postmap);
+	g_free(cfg->postconf);
+	g_free(cfg->postfix_config_dir);
+	g_free(cfg->app_login);
 	g_ptr_array_unref(cfg->clubs);
 	g_hash_table_unref(cfg->domain_club);
 	g_hash_table_unref(cfg->lists);

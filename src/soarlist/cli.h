@@ -57,6 +57,11 @@ char *cli_list_address(const struct config *cfg, const char *slug,
 struct list_ref;
 int cli_resolve(struct cli *cli, const char *address, struct list_ref *ref_r);
 
+/* Update the Postfix tables; print what changed unless QUIET. Returns
+ * CLI_OK or CLI_FAIL after printing why. */
+int cli_write_postfix_maps(struct cli *cli, gboolean quiet);
+
+int cmd_postfix_maps(struct cli *cli, int argc, char **argv);
 int cmd_sync(struct cli *cli, int argc, char **argv);
 int cmd_lists(struct cli *cli, int argc, char **argv);
 int cmd_members(struct cli *cli, int argc, char **argv);

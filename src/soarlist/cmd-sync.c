@@ -38,8 +38,9 @@ report(const struct sync_result *r)
 	return CLI_OK;
 }
 
+/* Sync SLUG (NULL: every club); *any_ok_r is set when a club synced. */
 static int
-sync_one(struct cli *cli, const char *slug)
+sync_one(struct cli *cli, const char *slug, gboolean *any_ok_r)
 {
 	GError *err = NULL;
 	GPtrArray *results = sync_run(cli->db, cli->cfg, slug, &err);
@@ -50,9 +51,13 @@ sync_one(struct cli *cli, const char *slug)
 		g_error_free(err);
 		return CLI_FAIL;
 	}
-	for (guint i = 0; i < results->len; i++)
-		if (report(g_ptr_array_index(results, i)) != CLI_OK)
+	for (guint i = 0; i < results->len; i++) {
+		const struct sync_result *r = g_ptr_array_index(results, i);
+		if (report(r) != CLI_OK)
 			rc = CLI_FAIL;
+		else
+			*any_ok_r = TRUE;
+	}
 	g_ptr_array_unref(results);
 	return rc;
 }
@@ -61,6 +66,7 @@ int
 cmd_sync(struct cli *cli, int argc, char **argv)
 {
 	int rc = cli_parse(cli, entries, 0, -1, &argc, &argv);
+	gboolean any_ok = FALSE;
 
 	if (rc != 0)
 		return rc;
@@ -77,10 +83,16 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 		cli_error("sync: %s defines no [club ...]", cli->cfg->path);
 		return CLI_FAIL;
 	}
-	if (argc == 1)
-		return sync_one(cli, NULL);
-	for (int i = 1; i < argc; i++)
-		if (sync_one(cli, argv[i]) != CLI_OK)
-			rc = CLI_FAIL;
+	if (argc == 1) {
+		rc = sync_one(cli, NULL, &any_ok);
+	} else {
+		for (int i = 1; i < argc; i++)
+			if (sync_one(cli, argv[i], &any_ok) != CLI_OK)
+				rc = CLI_FAIL;
+	}
+	/* Postfix must know about what was just stored */
+	if (any_ok && cli->cfg->postfix_dir != NULL &&
+	    cli_write_postfix_maps(cli, opt_quiet) != CLI_OK)
+		rc = CLI_FAIL;
 	return rc;
 }

@@ -25,6 +25,8 @@ static const struct cli_command commands[] = {
 	  cmd_members },
 	{ "check", "SENDER LIST@DOMAIN", "Say whether SENDER may post to the "
 	  "list, and why.", cmd_check },
+	{ "postfix-maps", "", "Update Postfix's lookup tables in postfix_dir.",
+	  cmd_postfix_maps },
 };
 
 static void
@@ -33,7 +35,7 @@ usage(FILE *out)
 	fprintf(out, "usage: soarlist [-c CONFIG] COMMAND [OPTIONS] [ARGS]\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-		fprintf(out, "  %-8s %-22s %s\n", commands[i].name,
+		fprintf(out, "  %-13s %-22s %s\n", commands[i].name,
 			commands[i].args, commands[i].summary);
 	fprintf(out, "\nOptions:\n"
 		"  -c, --config=CONFIG  configuration file (default: "

@@ -1,0 +1,168 @@
+/* policy-server.c - soarlist's Postfix policy service.
+ *
+ * Refusing a stranger at RCPT TO, during the SMTP dialogue, means no bounce
+ * is ever generated for the post (no backscatter). What is not ours to
+ * decide gets DUNNO so the rest of smtpd's restrictions run: other
+ * protocol states, addresses that are not list posts, the null sender,
+ * SASL-authenticated clients (the M2S app). A database we cannot read gets
+ * DEFER_IF_PERMIT: neither let through unchecked nor refused for good.
+ */
+#include "soarlist/policy-server.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "soarlist/address.h"
+#include "soarlist/catalog.h"
+#include "soarlist/db.h"
+#include "soarlist/maillog.h"
+#include "soarlist/policy.h"
+#include "soarlist/recipient.h"
+
+#define MAX_LINE 8192
+#define MAX_ATTRS 256
+#define DEFER "DEFER_IF_PERMIT 4.3.0 list database unavailable, try again later"
+
+static const char *
+attr(GHashTable *attrs, const char *name)
+{
+	const char *v = g_hash_table_lookup(attrs, name);
+
+	return v != NULL ? v : "";
+}
+
+/* The decision for a RCPT TO a list post address, in a read transaction. */
+static char *
+decide(sqlite3 *db, const struct config *cfg, const struct recipient *r,
+       const char *sender)
+{
+	struct list_ref ref = { 0 };
+	struct policy_result pr = { 0 };
+	GError *err = NULL;
+	char *author = address_normalize(sender, NULL);
+	char *action = NULL;
+	int rc;
+
+	if (db_exec(db, "BEGIN", &err) < 0)
+		goto fail;
+	rc = catalog_resolve(db, cfg, r->list, r->domain, &ref, &err);
+	if (rc == 1 && policy_decide(db, &ref, author, &pr, &err) == 0)
+		action = pr.decision == DECISION_REJECT
+				 ? g_strdup_printf("550 %s", pr.reason)
+				 : g_strdup("DUNNO");
+	else if (rc == 0)
+		action = g_strdup("DUNNO"); /* relay_recipient_maps refuses it */
+	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (action != NULL && pr.decision == DECISION_REJECT)
+		maillog_info("policy list=<%s> sender=<%s> action=reject "
+			     "reason=%s", ref.address, sender, pr.reason);
+	policy_result_clear(&pr);
+	list_ref_clear(&ref);
+	if (action == NULL)
+		goto fail;
+	g_free(author);
+	return action;
+fail:
+	maillog_warning("policy: %s", err ? err->message : "unknown error");
+	g_clear_error(&err);
+	g_free(author);
+	return g_strdup(DEFER);
+}
+
+char *
+policy_server_answer(sqlite3 *db, const struct config *cfg, GHashTable *attrs)
+{
+	struct recipient r;
+	const char *sender = attr(attrs, "sender");
+	char *action;
+
+	if (g_ascii_strcasecmp(attr(attrs, "protocol_state"), "RCPT") != 0 ||
+	    *attr(attrs, "sasl_username") != '\0' || *sender == '\0')
+		return g_strdup("DUNNO");
+	if (recipient_parse(attr(attrs, "recipient"), &r) < 0)
+		return g_strdup("DUNNO");
+	if (r.kind != RECIPIENT_POST ||
+	    config_club_by_domain(cfg, r.domain) == NULL)
+		action = g_strdup("DUNNO");
+	else if (db == NULL)
+		action = g_strdup(DEFER);
+	else
+		action = decide(db, cfg, &r, sender);
+	recipient_clear(&r);
+	return action;
+}
+
+/* Read one request into ATTRS. Returns 1 for a request, 0 at the end of
+ * input, -1 on a protocol error. */
+static int
+read_request(FILE *in, GHashTable *attrs)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	int count = 0;
+
+	g_hash_table_remove_all(attrs);
+	while ((n = getline(&line, &cap, in)) > 0) {
+		char *eq;
+
+		if (line[n - 1] == '\n')
+			line[--n] = '\0';
+		if (n == 0) {
+			free(line);
+			return count > 0 ? 1 : -1;
+		}
+		eq = strchr(line, '=');
+		if (eq == NULL || n > MAX_LINE || ++count > MAX_ATTRS) {
+			maillog_error("policy: protocol error: bad request line");
+			free(line);
+			return -1;
+		}
+		*eq = '\0';
+		g_hash_table_replace(attrs, g_strdup(line), g_strdup(eq + 1));
+	}
+	free(line);
+	return count == 0 ? 0 : -1; /* end of input mid-request */
+}
+
+int
+policy_server_run(const struct config *cfg, int in_fd, int out_fd)
+{
+	FILE *in = fdopen(dup(in_fd), "r");
+	GHashTable *attrs = g_hash_table_new_full(g_str_hash, g_str_equal,
+						  g_free, g_free);
+	sqlite3 *db = NULL;
+	int rc;
+
+	if (in == NULL)
+		return -1;
+	while ((rc = read_request(in, attrs)) == 1) {
+		GError *err = NULL;
+		char *action, *reply;
+
+		if (db == NULL) {
+			db = db_open(cfg->database, DB_EXISTING, &err);
+			if (db == NULL) {
+				maillog_warning("policy: %s", err->message);
+				g_error_free(err);
+			}
+		}
+		action = policy_server_answer(db, cfg, attrs);
+		if (g_str_has_prefix(action, "DEFER"))
+			db_close(&db); /* reopen for the next request */
+		reply = g_strdup_printf("action=%s\n\n", action);
+		if (write(out_fd, reply, strlen(reply)) != (ssize_t)strlen(reply))
+			rc = -1;
+		g_free(reply);
+		g_free(action);
+		if (rc < 0)
+			break;
+	}
+	db_close(&db);
+	g_hash_table_unref(attrs);
+	fclose(in);
+	return rc < 0 ? -1 : 0;
+}

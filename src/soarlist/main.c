@@ -25,6 +25,8 @@ static const struct cli_command commands[] = {
 	  cmd_members },
 	{ "check", "SENDER LIST@DOMAIN", "Say whether SENDER may post to the "
 	  "list, and why.", cmd_check },
+	{ "doctor", "[--user USER]", "Check the installation; exit 0 only "
+	  "when all is well.", cmd_doctor },
 	{ "policy", "", "Serve Postfix's SMTP access policy protocol on "
 	  "stdin/stdout.", cmd_policy },
 	{ "postfix-maps", "", "Update Postfix's lookup tables in postfix_dir.",

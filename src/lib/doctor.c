@@ -192,7 +192,7 @@ check_transport(GPtrArray *out, const struct config *cfg)
 	if (user == NULL)
 		user = g_strdup(""); /* found, but without user=: a failure */
 	g_free(entry);
-	limit = postconf(cfg, "-h", POSTFIX_TRANSPORT
+	limit = postconf(cfg, "-hx", POSTFIX_TRANSPORT
 			 "_destination_recipient_limit", &err);
 	g_clear_error(&err);
 	add(out, g_strcmp0(limit, "1") == 0,

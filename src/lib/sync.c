@@ -191,10 +191,19 @@ perform_all(CURLM *multi)
 	int running = 1;
 
 	while (running > 0) {
+		long wait = -1;
+
 		if (curl_multi_perform(multi, &running) != CURLM_OK)
 			break;
-		if (running > 0)
-			curl_multi_poll(multi, NULL, 0, 1000, NULL);
+		if (running == 0)
+			break;
+		/* curl's own deadline: file:// transfers have no socket to
+		 * wake us, only a timeout of 0 */
+		curl_multi_timeout(multi, &wait);
+		if (wait != 0)
+			curl_multi_poll(multi, NULL, 0,
+					wait < 0 || wait > 1000 ? 1000 : (int)wait,
+					NULL);
 	}
 }
 

@@ -1,0 +1,245 @@
+"""test_postfix_tools.py - the pieces soarlist gives Postfix, without a live
+Postfix: the SMTP access policy service (`soarlist policy`), the generated
+lookup tables (`soarlist postfix-maps`, real postmap) and `soarlist doctor`
+(real postconf against a scratch Postfix configuration directory)."""
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+import tap  # noqa: E402
+
+POSTMAP = "/usr/sbin/postmap"
+REFUSAL = ("550 5.7.1 only members of Skyline Soaring Club may post to "
+           "members@ssc.manage2soar.com")
+MASTER_CF = """soarlist  unix  -       n       n       -       -       pipe
+  flags=D user={user} null_sender=
+  argv=/usr/libexec/soarlist/soarlist-deliver -f ${{sender}} -- ${{recipient}}
+"""
+
+
+def age_config(pfetc):
+    """Postfix programs wait up to 2 s for a main.cf modified in the last
+    second to settle: date the scratch files back a minute."""
+    old = time.time() - 60
+    for name in ("main.cf", "master.cf"):
+        os.utime(os.path.join(pfetc, name), (old, old))
+
+
+def request(**attrs):
+    base = {"request": "smtpd_access_policy", "protocol_state": "RCPT",
+            "protocol_name": "ESMTP", "client_address": "192.0.2.1",
+            "sender": "x@stranger.example", "recipient": "members@ssc.manage2soar.com"}
+    base.update(attrs)
+    return "".join("%s=%s\n" % kv for kv in base.items()) + "\n"
+
+
+class PostfixEnv(harness.EnvTestCase):
+    """An Env whose config names a postfix_dir and a scratch Postfix config
+    directory (main.cf, master.cf) for postmap and postconf."""
+
+    def setUp(self):
+        self.env = harness.Env()
+        self.addCleanup(self.env.cleanup)
+        self.maps = os.path.join(self.env.root, "maps")
+        self.pfetc = os.path.join(self.env.root, "postfix")
+        os.mkdir(self.maps)
+        os.mkdir(self.pfetc)
+        with open(os.path.join(self.pfetc, "main.cf"), "w") as f:
+            # a myhostname of its own: no slow lookup of this host's name
+            f.write("myhostname = test.example\nsoarlist_destination_recipient_limit = 1\n")
+        with open(os.path.join(self.pfetc, "master.cf"), "w") as f:
+            f.write(MASTER_CF.format(user="root"))
+        age_config(self.pfetc)
+        self.extra = "postfix_dir = %s\npostfix_config_dir = %s\n" % (self.maps, self.pfetc)
+        self.env.write_api("ssc", harness.SSC_API)
+        self.env.write_api("other", harness.OTHER_API)
+        self.env.write_config(extra=self.extra)
+        r = self.env.soarlist("sync")
+        self.assertEqual(r.rc, 0, r.stderr)
+
+    def policy(self, text, config=True):
+        args = [harness.SOARLIST] + (["-c", self.env.config] if config else []) + ["policy"]
+        return subprocess.run(args, input=text.encode(), capture_output=True, timeout=60)
+
+    def answer(self, **attrs):
+        p = self.policy(request(**attrs))
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = p.stdout.decode()
+        self.assertTrue(out.startswith("action=") and out.endswith("\n\n"), out)
+        return out[len("action="):-2]
+
+    def lookup(self, table, key):
+        p = subprocess.run([POSTMAP, "-c", self.pfetc, "-q", key,
+                            "hash:" + os.path.join(self.maps, table)],
+                           capture_output=True, timeout=60)
+        return p.stdout.decode().strip() if p.returncode == 0 else None
+
+
+class Policy(PostfixEnv):
+    def test_stranger_refused_with_the_human_reason(self):
+        self.assertEqual(self.answer(), REFUSAL)
+
+    def test_let_through(self):
+        cases = {
+            "member": dict(sender="alice@example.org"),
+            "whitelisted, other case": dict(sender="IVAN@Example.ORG"),
+            "bypass list": dict(recipient="treasurer@ssc.manage2soar.com"),
+            "sasl client": dict(sasl_username="m2s"),
+            "null sender": dict(sender=""),
+            "owner address": dict(recipient="members-owner@ssc.manage2soar.com"),
+            "verp bounce": dict(recipient="members-bounces+a=b.org@ssc.manage2soar.com"),
+            "other state": dict(protocol_state="DATA"),
+            "unknown list": dict(recipient="nosuch@ssc.manage2soar.com"),
+            "not our domain": dict(recipient="someone@example.org"),
+        }
+        for name, attrs in cases.items():
+            with self.subTest(name):
+                self.assertEqual(self.answer(**attrs), "DUNNO")
+
+    def test_whitelist_of_another_club_does_not_count(self):
+        self.assertTrue(self.answer(sender="zed@example.org").startswith("550 5.7.1 "))
+
+    def test_many_requests_on_one_connection(self):
+        p = self.policy(request() + request(sender="alice@example.org") + request())
+        self.assertEqual(p.stdout.decode(), "action=%s\n\naction=DUNNO\n\naction=%s\n\n"
+                         % (REFUSAL, REFUSAL))
+        self.assertEqual(p.returncode, 0)
+
+    def test_database_unreadable_defers(self):
+        os.rename(self.env.db, self.env.db + ".away")
+        answer = self.answer()
+        self.assertTrue(answer.startswith("DEFER_IF_PERMIT 4.3.0 "), answer)
+        # and it recovers without a restart of the service
+        os.rename(self.env.db + ".away", self.env.db)
+        p = self.policy(request())
+        self.assertIn(REFUSAL, p.stdout.decode())
+
+    def test_protocol_error(self):
+        p = self.policy("this is not an attribute\n\n")
+        self.assertNotEqual(p.returncode, 0)
+        self.assertEqual(p.stdout, b"")
+
+    def test_never_disagrees_with_deliver_and_check(self):
+        senders = ["alice@example.org", "dora@example.org", "zed@example.org",
+                   "x@stranger.example", "TOM@example.net"]
+        lists = ["members", "board", "treasurer", "private-owners"]
+        for s in senders:
+            for l in lists:
+                addr = "%s@skylinesoaring.org" % l
+                with self.subTest(sender=s, list=l):
+                    refused = self.answer(sender=s, recipient=addr).startswith("550 ")
+                    check = self.env.soarlist("check", s, addr)
+                    r = self.env.deliver(harness.uniq_post(from_=s, to=addr), addr, sender=s)
+                    self.assertEqual(refused, check.rc == 1)
+                    self.assertEqual(refused, r.rc == 77, r.stderr)
+
+
+class Maps(PostfixEnv):
+    def test_tables_written_after_sync(self):
+        for t in ("domains", "transport", "recipients", "sender_logins"):
+            self.assertTrue(os.path.exists(os.path.join(self.maps, t + ".db")), t)
+        self.assertEqual(self.lookup("transport", "members@ssc.manage2soar.com"), "soarlist:")
+        self.assertEqual(self.lookup("transport", "board-owner@skylinesoaring.org"), "soarlist:")
+        self.assertEqual(self.lookup("transport", "members-bounces@other.manage2soar.com"),
+                         "soarlist:")
+        self.assertEqual(self.lookup("recipients", "private-owners@ssc.manage2soar.com"), "OK")
+        self.assertIsNone(self.lookup("recipients", "nosuch@ssc.manage2soar.com"))
+        self.assertEqual(self.lookup("domains", "skylinesoaring.org"), "OK")
+        self.assertEqual(self.lookup("sender_logins", "noreply@ssc.manage2soar.com"), "m2s")
+
+    def test_rewritten_only_when_changed(self):
+        path = os.path.join(self.maps, "transport.db")
+        before = os.stat(path).st_ino
+        r = self.env.soarlist("postfix-maps")
+        self.assertEqual((r.rc, r.stdout), (0, ""), r.stderr)
+        self.assertEqual(os.stat(path).st_ino, before)
+        api = dict(harness.OTHER_API, lists={"members": ["zed@example.org"],
+                                             "pilots": ["yan@example.com"]})
+        self.env.write_api("other", api)
+        r = self.env.soarlist("sync", "other")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertIn("updated %s/transport" % self.maps, r.stdout)
+        self.assertNotIn("sender_logins", r.stdout)
+        self.assertNotEqual(os.stat(path).st_ino, before)
+        self.assertEqual(self.lookup("transport", "pilots@other.manage2soar.com"), "soarlist:")
+
+    def test_postmap_failure_keeps_previous_tables(self):
+        with open(os.path.join(self.maps, "transport")) as f:
+            old = f.read()
+        self.env.write_config(extra=self.extra + "postmap = /bin/false\n")
+        self.env.write_api("other", dict(harness.OTHER_API, lists={"pilots": ["a@b.org"]}))
+        r = self.env.soarlist("sync")
+        self.assertEqual(r.rc, 1)
+        self.assertIn("previous ones kept", r.stderr)
+        with open(os.path.join(self.maps, "transport")) as f:
+            self.assertEqual(f.read(), old)
+        self.assertEqual(self.lookup("transport", "members@other.manage2soar.com"), "soarlist:")
+        self.assertEqual([n for n in os.listdir(self.maps) if n.startswith(".")], [])
+
+
+class Doctor(PostfixEnv):
+    def doctor(self, *args):
+        return self.env.soarlist("doctor", *args)
+
+    def test_all_well(self):
+        r = self.doctor()
+        self.assertEqual(r.rc, 0, r.stdout)
+        self.assertNotIn("FAIL", r.stdout)
+        self.assertRegex(r.stdout, r"\n\d+ checks, 0 failed\n$")
+
+    def assertFails(self, r, text):
+        self.assertEqual(r.rc, 1, r.stdout)
+        fails = [l for l in r.stdout.splitlines() if l.startswith("FAIL")]
+        self.assertTrue(any(text in l for l in fails), r.stdout)
+        self.assertIn("fix: ", r.stdout)
+
+    def test_missing_table(self):
+        os.unlink(os.path.join(self.maps, "transport"))
+        self.assertFails(self.doctor(), "transport (missing)")
+
+    def test_table_out_of_date(self):
+        self.env.write_api("other", dict(harness.OTHER_API, lists={"pilots": ["a@b.org"]}))
+        self.env.write_config(extra=self.extra.replace("postfix_dir", "#postfix_dir"))
+        self.assertEqual(self.env.soarlist("sync").rc, 0)
+        self.env.write_config(extra=self.extra)
+        self.assertFails(self.doctor(), "out of date")
+
+    def test_no_transport_or_limit(self):
+        with open(os.path.join(self.pfetc, "main.cf"), "w") as f:
+            f.write("myhostname = test.example\n")
+        age_config(self.pfetc)
+        self.assertFails(self.doctor(), "recipient limit 50")
+        with open(os.path.join(self.pfetc, "master.cf"), "w") as f:
+            f.write("")
+        age_config(self.pfetc)
+        self.assertFails(self.doctor(), "no soarlist pipe transport")
+
+    def test_pipe_user_without_access(self):
+        with open(os.path.join(self.pfetc, "master.cf"), "w") as f:
+            f.write(MASTER_CF.format(user="nobody"))
+        age_config(self.pfetc)
+        self.assertFails(self.doctor(), "pipe user nobody cannot read and write")
+
+    def test_sendmail_not_executable(self):
+        os.chmod(self.env.sendmail, 0o644)
+        self.assertFails(self.doctor(), "is not executable")
+
+    def test_sync_too_old_or_failed(self):
+        self.env.write_config(extra=self.extra + "sync_max_age = 1s\n")
+        time.sleep(2.1)
+        self.assertFails(self.doctor(), "club ssc: last sync succeeded")
+        self.env.write_api("other", "not json")
+        self.assertEqual(self.env.soarlist("sync", "other").rc, 1)
+        self.assertFails(self.doctor(), "club other: last sync failed")
+
+    def test_database_missing(self):
+        os.unlink(self.env.db)
+        self.assertFails(self.doctor(), "database")
+        self.assertFalse(os.path.exists(self.env.db), "doctor must not create the database")
+
+
+if __name__ == "__main__":
+    tap.main()

@@ -26,10 +26,14 @@ extern const char *const postfix_map_names[];
 char *postfix_maps_render(sqlite3 *db, const struct config *cfg,
 			  const char *name, GError **error);
 
+/* TRUE when the database of the table source PATH exists and is at least
+ * as new as PATH. */
+gboolean postfix_maps_db_current(const char *path);
+
 /* Bring every table in cfg->postfix_dir up to date. CHANGED_R (may be NULL)
  * receives the names of the tables rewritten (a new array of strings).
- * Returns 0, or -1 with *error: a table that failed keeps its previous
- * version, in use by Postfix. */
+ * Returns 0, or -1 with *error: then no table was replaced (all changed
+ * tables are built before any is put in place). */
 int postfix_maps_write(sqlite3 *db, const struct config *cfg,
 		       GPtrArray **changed_r, GError **error);
 

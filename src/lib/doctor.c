@@ -210,6 +210,13 @@ check_tables(GPtrArray *out, const struct config *cfg, sqlite3 *db)
 {
 	GString *bad = g_string_new(NULL);
 
+	if (db == NULL) {
+		add(out, FALSE, g_strdup("tables: cannot be compared with an "
+					 "unreadable database"),
+		    g_strdup("fix the database first (see above)"));
+		g_string_free(bad, TRUE);
+		return;
+	}
 	if (cfg->postfix_dir == NULL) {
 		add(out, FALSE, g_strdup("postfix_dir is not set: no lookup "
 					 "tables for Postfix"),
@@ -221,22 +228,18 @@ check_tables(GPtrArray *out, const struct config *cfg, sqlite3 *db)
 	for (int i = 0; postfix_map_names[i] != NULL; i++) {
 		const char *name = postfix_map_names[i];
 		char *path = g_build_filename(cfg->postfix_dir, name, NULL);
-		char *dbpath = g_strconcat(path, ".db", NULL);
-		char *want = db ? postfix_maps_render(db, cfg, name, NULL) : NULL;
+		char *want = postfix_maps_render(db, cfg, name, NULL);
 		char *have = NULL;
-		struct stat s1, s2;
 
 		if (!g_file_get_contents(path, &have, NULL, NULL))
 			g_string_append_printf(bad, " %s (missing)", name);
 		else if (want == NULL || strcmp(want, have) != 0)
 			g_string_append_printf(bad, " %s (out of date)", name);
-		else if (stat(dbpath, &s2) < 0 || stat(path, &s1) < 0 ||
-			 s2.st_mtime < s1.st_mtime)
+		else if (!postfix_maps_db_current(path))
 			g_string_append_printf(bad, " %s.db (missing or older "
 					       "than %s)", name, name);
 		g_free(have);
 		g_free(want);
-		g_free(dbpath);
 		g_free(path);
 	}
 	if (bad->len == 0)
@@ -246,6 +249,48 @@ check_tables(GPtrArray *out, const struct config *cfg, sqlite3 *db)
 		add(out, FALSE, g_strdup_printf("tables in %s:%s",
 						cfg->postfix_dir, bad->str),
 		    g_strdup("run 'soarlist postfix-maps'"));
+	g_string_free(bad, TRUE);
+}
+
+/* main.cf uses the tables, and master.cf has the policy service. */
+static void
+check_postfix_uses(GPtrArray *out, const struct config *cfg)
+{
+	static const char *const params[][2] = {
+		{ "relay_domains", "domains" },
+		{ "transport_maps", "transport" },
+		{ "relay_recipient_maps", "recipients" },
+		{ "smtpd_sender_login_maps", "sender_logins" },
+		{ "smtpd_recipient_restrictions", "soarlist-policy" },
+	};
+	GString *bad = g_string_new(NULL);
+	GError *err = NULL;
+	char *entry;
+
+	for (gsize i = 0; cfg->postfix_dir && i < G_N_ELEMENTS(params); i++) {
+		char *v = postconf(cfg, "-hx", params[i][0], &err);
+		char *want = i < 4 ? g_build_filename(cfg->postfix_dir,
+						      params[i][1], NULL)
+				   : g_strdup(params[i][1]);
+		g_clear_error(&err);
+		if (v == NULL || strstr(v, want) == NULL)
+			g_string_append_printf(bad, " %s", params[i][0]);
+		g_free(want);
+		g_free(v);
+	}
+	entry = postconf(cfg, "-M", "soarlist-policy/unix", &err);
+	g_clear_error(&err);
+	if (entry == NULL || strstr(entry, " spawn ") == NULL)
+		g_string_append(bad, " master.cf:soarlist-policy");
+	g_free(entry);
+	if (bad->len == 0)
+		add(out, TRUE, g_strdup("main.cf uses the tables and the policy "
+					"service"), NULL);
+	else
+		add(out, FALSE, g_strdup_printf("main.cf/master.cf do not use "
+						"soarlist for:%s", bad->str),
+		    g_strdup("merge contrib/postfix/main.cf.fragment and "
+			     "master.cf.fragment, then postfix reload"));
 	g_string_free(bad, TRUE);
 }
 
@@ -306,6 +351,7 @@ doctor_run(const struct config *cfg, const char *pipe_user)
 	if (pipe_user != NULL || user != NULL)
 		check_pipe_user(out, cfg, pipe_user ? pipe_user : user);
 	check_tables(out, cfg, db);
+	check_postfix_uses(out, cfg);
 	check_syncs(out, cfg, db);
 	db_close(&db);
 	g_free(user);

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "soarlist/catalog.h"
@@ -153,18 +154,30 @@ postfix_maps_render(sqlite3 *db, const struct config *cfg, const char *name,
 	return g_string_free(out, FALSE);
 }
 
-/* TRUE when PATH holds exactly CONTENT and its database exists. */
+/* TRUE when PATH holds exactly CONTENT and its database is at least as
+ * new as it (doctor checks the same: see postfix_maps_current()). */
 static gboolean
 unchanged(const char *path, const char *content)
 {
-	char *old = NULL, *db = g_strconcat(path, MAP_SUFFIX, NULL);
+	char *old = NULL;
 	gboolean same = g_file_get_contents(path, &old, NULL, NULL) &&
 			strcmp(old, content) == 0 &&
-			g_file_test(db, G_FILE_TEST_EXISTS);
+			postfix_maps_db_current(path);
 
 	g_free(old);
-	g_free(db);
 	return same;
+}
+
+gboolean
+postfix_maps_db_current(const char *path)
+{
+	char *db = g_strconcat(path, MAP_SUFFIX, NULL);
+	struct stat src, dbs;
+	gboolean ok = stat(path, &src) == 0 && stat(db, &dbs) == 0 &&
+		      dbs.st_mtime >= src.st_mtime;
+
+	g_free(db);
+	return ok;
 }
 
 static int
@@ -218,77 +231,125 @@ fsync_dir(const char *dir)
 	}
 }
 
-/* Replace table NAME in DIR by CONTENT. */
+static char *
+tmp_name(const struct config *cfg, const char *name, const char *suffix)
+{
+	return g_strdup_printf("%s/.%s.new%s", cfg->postfix_dir, name, suffix);
+}
+
+/* Build the new version of table NAME beside the old one. */
 static int
-replace_table(const struct config *cfg, const char *name, const char *content,
+prepare_table(const struct config *cfg, const char *name, const char *content,
 	      GError **error)
 {
-	const char *dir = cfg->postfix_dir;
-	char *path = g_build_filename(dir, name, NULL);
-	char *tmp = g_strdup_printf("%s/.%s.new", dir, name);
-	char *tmpdb = g_strconcat(tmp, MAP_SUFFIX, NULL);
-	char *pathdb = g_strconcat(path, MAP_SUFFIX, NULL);
-	int rc = -1;
+	char *tmp = tmp_name(cfg, name, "");
+	int rc = write_source(tmp, content, error);
 
-	if (write_source(tmp, content, error) < 0 ||
-	    run_postmap(cfg, tmp, error) < 0)
-		goto out;
-	/* the database first: Postfix reads it, and warns when a source
-	 * is newer than its database */
-	if (rename(tmpdb, pathdb) < 0 || rename(tmp, path) < 0) {
-		g_set_error(error, MAPS_ERROR, errno, "renaming into %s: %s",
-			    dir, g_strerror(errno));
-		goto out;
-	}
-	fsync_dir(dir);
-	rc = 0;
-out:
-	if (rc < 0) {
+	if (rc == 0)
+		rc = run_postmap(cfg, tmp, error);
+	if (rc < 0)
 		g_prefix_error(error, "table %s: ", name);
-		unlink(tmp);
-		unlink(tmpdb);
+	g_free(tmp);
+	return rc;
+}
+
+/* Put the prepared table NAME in place: the database first, so that Postfix
+ * never sees a source newer than its database. */
+static int
+install_table(const struct config *cfg, const char *name, GError **error)
+{
+	char *tmp = tmp_name(cfg, name, ""), *tmpdb = tmp_name(cfg, name, MAP_SUFFIX);
+	char *path = g_build_filename(cfg->postfix_dir, name, NULL);
+	char *pathdb = g_strconcat(path, MAP_SUFFIX, NULL);
+	int rc = 0;
+
+	if (rename(tmpdb, pathdb) < 0 || rename(tmp, path) < 0) {
+		g_set_error(error, MAPS_ERROR, errno, "table %s: renaming into "
+			    "%s: %s", name, cfg->postfix_dir, g_strerror(errno));
+		rc = -1;
 	}
 	g_free(pathdb);
+	g_free(path);
 	g_free(tmpdb);
 	g_free(tmp);
-	g_free(path);
 	return rc;
+}
+
+static void
+discard_table(const struct config *cfg, const char *name)
+{
+	char *tmp = tmp_name(cfg, name, ""), *tmpdb = tmp_name(cfg, name, MAP_SUFFIX);
+
+	unlink(tmp);
+	unlink(tmpdb);
+	g_free(tmpdb);
+	g_free(tmp);
+}
+
+/* The tables whose content changed, with their new content. */
+static GPtrArray *
+changed_tables(sqlite3 *db, const struct config *cfg, GHashTable *contents,
+	       GError **error)
+{
+	GPtrArray *changed = g_ptr_array_new_with_free_func(g_free);
+
+	for (int i = 0; postfix_map_names[i] != NULL; i++) {
+		const char *name = postfix_map_names[i];
+		char *content = postfix_maps_render(db, cfg, name, error);
+		char *path;
+
+		if (content == NULL) {
+			g_ptr_array_unref(changed);
+			return NULL;
+		}
+		path = g_build_filename(cfg->postfix_dir, name, NULL);
+		if (unchanged(path, content)) {
+			g_free(content);
+		} else {
+			g_ptr_array_add(changed, g_strdup(name));
+			g_hash_table_insert(contents, (gpointer)name, content);
+		}
+		g_free(path);
+	}
+	return changed;
 }
 
 int
 postfix_maps_write(sqlite3 *db, const struct config *cfg,
 		   GPtrArray **changed_r, GError **error)
 {
-	GPtrArray *changed = g_ptr_array_new_with_free_func(g_free);
+	GHashTable *contents = g_hash_table_new_full(g_str_hash, g_str_equal,
+						     NULL, g_free);
+	GPtrArray *changed = NULL;
 	int rc = 0;
 
+	if (changed_r != NULL)
+		*changed_r = NULL;
 	if (cfg->postfix_dir == NULL) {
 		g_set_error(error, MAPS_ERROR, 0, "%s: postfix_dir is not set "
 			    "in [soarlist]", cfg->path);
-		g_ptr_array_unref(changed);
-		return -1;
+		rc = -1;
+	} else if ((changed = changed_tables(db, cfg, contents, error)) == NULL) {
+		rc = -1;
 	}
-	for (int i = 0; postfix_map_names[i] != NULL && rc == 0; i++) {
-		const char *name = postfix_map_names[i];
-		char *content = postfix_maps_render(db, cfg, name, error);
-		char *path;
-
-		if (content == NULL) {
-			rc = -1;
-			break;
-		}
-		path = g_build_filename(cfg->postfix_dir, name, NULL);
-		if (!unchanged(path, content)) {
-			rc = replace_table(cfg, name, content, error);
-			if (rc == 0)
-				g_ptr_array_add(changed, g_strdup(name));
-		}
-		g_free(path);
-		g_free(content);
+	/* build every changed table before replacing any: the set Postfix
+	 * sees is either all old or all new */
+	for (guint i = 0; rc == 0 && i < changed->len; i++) {
+		const char *name = g_ptr_array_index(changed, i);
+		rc = prepare_table(cfg, name, g_hash_table_lookup(contents, name),
+				   error);
 	}
-	if (changed_r != NULL)
+	for (guint i = 0; rc == 0 && i < changed->len; i++)
+		rc = install_table(cfg, g_ptr_array_index(changed, i), error);
+	if (changed != NULL && rc < 0)
+		for (guint i = 0; i < changed->len; i++)
+			discard_table(cfg, g_ptr_array_index(changed, i));
+	if (rc == 0 && changed->len > 0)
+		fsync_dir(cfg->postfix_dir);
+	g_hash_table_unref(contents);
+	if (changed_r != NULL && rc == 0)
 		*changed_r = changed;
-	else
+	else if (changed != NULL)
 		g_ptr_array_unref(changed);
 	return rc;
 }

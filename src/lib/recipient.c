@@ -51,13 +51,15 @@ recipient_parse(const char *address, struct recipient *r)
 		domain = d;
 	}
 	r->kind = RECIPIENT_POST;
-	/* VERP: LIST-bounces+user=host; Postfix's recipient_delimiter is + */
+	/* Postfix's recipient_delimiter is +: LIST-bounces+user=host is a
+	 * VERP bounce; on any other address the extension is ignored, as
+	 * Postfix's tables ignore it (LIST+x@DOMAIN is accepted at RCPT TO,
+	 * so it must not bounce here) */
 	plus = strchr(local, '+');
 	if (plus != NULL) {
 		*plus = '\0';
-		if (!has_suffix(local, "-bounces") || plus[1] == '\0')
-			goto fail;
-		r->verp = g_strdup(plus + 1);
+		if (has_suffix(local, "-bounces") && plus[1] != '\0')
+			r->verp = g_strdup(plus + 1);
 	}
 	if (has_suffix(local, "-bounces")) {
 		r->kind = RECIPIENT_BOUNCES;

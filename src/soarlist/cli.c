@@ -32,12 +32,14 @@ cli_parse(struct cli *cli, const GOptionEntry *entries, int nargs_min,
 		  "Configuration file", "CONFIG" },
 		G_OPTION_ENTRY_NULL,
 	};
-	char *param = g_strdup_printf("%s %s", cmd->name, cmd->args);
-	GOptionContext *ctx = g_option_context_new(param);
+	char *prgname = g_strdup_printf("soarlist %s", cmd->name);
+	GOptionContext *ctx = g_option_context_new(cmd->args);
 	GError *err = NULL;
 	gboolean ok;
 
-	g_free(param);
+	/* --help then reads "soarlist CMD [OPTION...] ARGS" */
+	g_set_prgname(prgname);
+	g_free(prgname);
 	g_option_context_set_summary(ctx, cmd->summary);
 	g_option_context_add_main_entries(ctx, common, NULL);
 	if (entries != NULL)

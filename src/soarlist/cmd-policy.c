@@ -17,7 +17,9 @@ cmd_policy(struct cli *cli, int argc, char **argv)
 		return rc;
 	cli->cfg = config_load(config_path(cli->config_arg), &err);
 	if (cli->cfg == NULL) {
-		cli_error("%s", err->message);
+		/* stdout and stderr are smtpd's socket: log, do not print */
+		maillog_open("soarlist/policy", NULL);
+		maillog_error("%s", err->message);
 		g_error_free(err);
 		return CLI_CONFIG;
 	}

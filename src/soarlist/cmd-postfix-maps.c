@@ -19,8 +19,6 @@ cli_write_postfix_maps(struct cli *cli, gboolean quiet)
 		maillog_error("postfix-maps status=failed reason=%s",
 			      err->message);
 		g_error_free(err);
-		if (changed != NULL)
-			g_ptr_array_unref(changed);
 		return CLI_FAIL;
 	}
 	for (guint i = 0; i < changed->len; i++) {

@@ -14,10 +14,15 @@ import tap  # noqa: E402
 POSTMAP = "/usr/sbin/postmap"
 REFUSAL = ("550 5.7.1 only members of Skyline Soaring Club may post to "
            "members@ssc.manage2soar.com")
-MASTER_CF = """soarlist  unix  -       n       n       -       -       pipe
-  flags=D user={user} null_sender=
-  argv=/usr/libexec/soarlist/soarlist-deliver -f ${{sender}} -- ${{recipient}}
-"""
+CONTRIB = os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "postfix")
+
+
+def contrib(name, maps, user):
+    """A contrib/postfix fragment as installed here: our tables, our user."""
+    with open(os.path.join(CONTRIB, name)) as f:
+        text = f.read()
+    return (text.replace("/var/lib/soarlist/postfix", maps)
+                .replace("user=soarlist", "user=%s" % user))
 
 
 def age_config(pfetc):
@@ -49,9 +54,9 @@ class PostfixEnv(harness.EnvTestCase):
         os.mkdir(self.pfetc)
         with open(os.path.join(self.pfetc, "main.cf"), "w") as f:
             # a myhostname of its own: no slow lookup of this host's name
-            f.write("myhostname = test.example\nsoarlist_destination_recipient_limit = 1\n")
-        with open(os.path.join(self.pfetc, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(user="root"))
+            f.write("myhostname = test.example\n")
+            f.write(contrib("main.cf.fragment", self.maps, "root"))
+        self.write_master("root")
         age_config(self.pfetc)
         self.extra = "postfix_dir = %s\npostfix_config_dir = %s\n" % (self.maps, self.pfetc)
         self.env.write_api("ssc", harness.SSC_API)
@@ -59,6 +64,11 @@ class PostfixEnv(harness.EnvTestCase):
         self.env.write_config(extra=self.extra)
         r = self.env.soarlist("sync")
         self.assertEqual(r.rc, 0, r.stderr)
+
+    def write_master(self, user):
+        with open(os.path.join(self.pfetc, "master.cf"), "w") as f:
+            f.write(contrib("master.cf.fragment", self.maps, user))
+        age_config(self.pfetc)
 
     def policy(self, text, config=True):
         args = [harness.SOARLIST] + (["-c", self.env.config] if config else []) + ["policy"]
@@ -94,10 +104,21 @@ class Policy(PostfixEnv):
             "other state": dict(protocol_state="DATA"),
             "unknown list": dict(recipient="nosuch@ssc.manage2soar.com"),
             "not our domain": dict(recipient="someone@example.org"),
+            "member, address extension": dict(sender="alice@example.org",
+                                              recipient="members+tag@ssc.manage2soar.com"),
         }
         for name, attrs in cases.items():
             with self.subTest(name):
                 self.assertEqual(self.answer(**attrs), "DUNNO")
+
+    def test_address_extension_is_the_list(self):
+        # Postfix's tables accept members+tag@ (recipient_delimiter): so must we
+        answer = self.answer(recipient="members+tag@ssc.manage2soar.com")
+        self.assertEqual(answer, REFUSAL)
+        r = self.env.deliver(harness.uniq_post(), "members+tag@ssc.manage2soar.com")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(len(r.capture.recipients), 3)
+        self.assertEqual(r.capture.message["List-Id"], "<members.ssc.manage2soar.com>")
 
     def test_whitelist_of_another_club_does_not_count(self):
         self.assertTrue(self.answer(sender="zed@example.org").startswith("550 5.7.1 "))
@@ -180,6 +201,29 @@ class Maps(PostfixEnv):
         self.assertEqual([n for n in os.listdir(self.maps) if n.startswith(".")], [])
 
 
+class MapsAllOrNothing(PostfixEnv):
+    def test_one_failing_table_replaces_none(self):
+        fake = os.path.join(self.env.root, "postmap")
+        with open(fake, "w") as f:
+            f.write('#!/bin/sh\ncase "$*" in *transport*) echo "postmap: fatal: disk full"; '
+                    'exit 1;; esac\nexec %s "$@"\n' % POSTMAP)
+        os.chmod(fake, 0o755)
+        before = {t: open(os.path.join(self.maps, t)).read()
+                  for t in ("domains", "transport", "recipients")}
+        extra = self.extra + "postmap = %s\n" % fake
+        self.env.write_config(extra=extra, clubs={
+            "ssc": ("Skyline Soaring Club", "ssc.manage2soar.com;skylinesoaring.org"),
+            "other": ("Other Gliding Club", "other.manage2soar.com;other.example")})
+        r = self.env.soarlist("postfix-maps")
+        self.assertEqual(r.rc, 1)
+        self.assertIn("disk full", r.stderr)
+        for t, text in before.items():
+            with open(os.path.join(self.maps, t)) as f:
+                self.assertEqual(f.read(), text, t)
+        self.assertIsNone(self.lookup("domains", "other.example"))
+        self.assertEqual([n for n in os.listdir(self.maps) if n.startswith(".")], [])
+
+
 class Doctor(PostfixEnv):
     def doctor(self, *args):
         return self.env.soarlist("doctor", *args)
@@ -218,10 +262,23 @@ class Doctor(PostfixEnv):
         self.assertFails(self.doctor(), "no soarlist pipe transport")
 
     def test_pipe_user_without_access(self):
-        with open(os.path.join(self.pfetc, "master.cf"), "w") as f:
-            f.write(MASTER_CF.format(user="nobody"))
-        age_config(self.pfetc)
+        self.write_master("nobody")
         self.assertFails(self.doctor(), "pipe user nobody cannot read and write")
+
+    def test_postfix_not_using_the_tables(self):
+        with open(os.path.join(self.pfetc, "main.cf"), "w") as f:
+            f.write("myhostname = test.example\nsoarlist_destination_recipient_limit = 1\n")
+        age_config(self.pfetc)
+        self.assertFails(self.doctor(), "do not use soarlist for: relay_domains transport_maps")
+
+    def test_table_database_older_than_source_is_rebuilt(self):
+        src = os.path.join(self.maps, "recipients")
+        old = time.time() - 120
+        os.utime(src + ".db", (old, old))
+        self.assertFails(self.doctor(), "recipients.db (missing or older")
+        r = self.env.soarlist("postfix-maps")
+        self.assertIn("updated %s/recipients" % self.maps, r.stdout)
+        self.assertEqual(self.doctor().rc, 0)
 
     def test_sendmail_not_executable(self):
         os.chmod(self.env.sendmail, 0o644)

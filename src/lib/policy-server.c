@@ -6,6 +6,8 @@
  * protocol states, addresses that are not list posts, the null sender,
  * SASL-authenticated clients (the M2S app). A database we cannot read gets
  * DEFER_IF_PERMIT: neither let through unchecked nor refused for good.
+ * The app's own sender, noreply@ a club domain, is refused to anyone but
+ * the app's SASL login.
  */
 #include "soarlist/policy-server.h"
 
@@ -72,15 +74,38 @@ fail:
 	return g_strdup(DEFER);
 }
 
+/* TRUE when SENDER is noreply@ a club domain: the M2S app's sender, whose
+ * posts keep their From. Postfix's sender login restrictions guard it only
+ * where smtpd has SASL; this guards it everywhere. */
+static gboolean
+reserved_sender(const struct config *cfg, const char *sender)
+{
+	const char *at = strrchr(sender, '@');
+
+	return at != NULL && (size_t)(at - sender) == strlen("noreply") &&
+	       g_ascii_strncasecmp(sender, "noreply", strlen("noreply")) == 0 &&
+	       config_club_by_domain(cfg, at + 1) != NULL;
+}
+
 char *
 policy_server_answer(sqlite3 *db, const struct config *cfg, GHashTable *attrs)
 {
 	struct recipient r;
 	const char *sender = attr(attrs, "sender");
+	const char *login = attr(attrs, "sasl_username");
 	char *action;
 
-	if (g_ascii_strcasecmp(attr(attrs, "protocol_state"), "RCPT") != 0 ||
-	    *attr(attrs, "sasl_username") != '\0' || *sender == '\0')
+	if (g_ascii_strcasecmp(attr(attrs, "protocol_state"), "RCPT") != 0)
+		return g_strdup("DUNNO");
+	/* smtpd asks only for clients outside mynetworks (see main.cf) */
+	if (reserved_sender(cfg, sender) && strcmp(login, cfg->app_login) != 0) {
+		maillog_info("policy sender=<%s> client=%s action=reject "
+			     "reason=reserved sender", sender,
+			     attr(attrs, "client_address"));
+		return g_strdup_printf("550 5.7.1 <%s> is reserved for the "
+				       "Manage2Soar application", sender);
+	}
+	if (*login != '\0' || *sender == '\0')
 		return g_strdup("DUNNO");
 	if (recipient_parse(attr(attrs, "recipient"), &r) < 0)
 		return g_strdup("DUNNO");
@@ -143,16 +168,15 @@ policy_server_run(const struct config *cfg, int in_fd, int out_fd)
 		GError *err = NULL;
 		char *action, *reply;
 
+		/* opened per request: smtpd keeps this connection for minutes,
+		 * and a database replaced or repaired meanwhile must be seen */
+		db = db_open(cfg->database, DB_EXISTING, &err);
 		if (db == NULL) {
-			db = db_open(cfg->database, DB_EXISTING, &err);
-			if (db == NULL) {
-				maillog_warning("policy: %s", err->message);
-				g_error_free(err);
-			}
+			maillog_warning("policy: %s", err->message);
+			g_error_free(err);
 		}
 		action = policy_server_answer(db, cfg, attrs);
-		if (g_str_has_prefix(action, "DEFER"))
-			db_close(&db); /* reopen for the next request */
+		db_close(&db);
 		reply = g_strdup_printf("action=%s\n\n", action);
 		if (write(out_fd, reply, strlen(reply)) != (ssize_t)strlen(reply))
 			rc = -1;

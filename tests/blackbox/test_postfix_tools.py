@@ -120,6 +120,19 @@ class Policy(PostfixEnv):
         self.assertEqual(len(r.capture.recipients), 3)
         self.assertEqual(r.capture.message["List-Id"], "<members.ssc.manage2soar.com>")
 
+    def test_app_sender_reserved_for_the_app_login(self):
+        # works even where smtpd has no SASL and Postfix's own sender login
+        # restrictions do nothing
+        for sender in ("noreply@ssc.manage2soar.com", "NoReply@SkylineSoaring.org"):
+            with self.subTest(sender):
+                answer = self.answer(sender=sender)
+                self.assertTrue(answer.startswith("550 5.7.1 <%s> is reserved" % sender), answer)
+                self.assertTrue(self.answer(sender=sender, sasl_username="someone")
+                                .startswith("550 5.7.1 "))
+                self.assertEqual(self.answer(sender=sender, sasl_username="m2s"), "DUNNO")
+        self.assertEqual(self.answer(sender="noreply@example.org",
+                                     recipient="treasurer@ssc.manage2soar.com"), "DUNNO")
+
     def test_whitelist_of_another_club_does_not_count(self):
         self.assertTrue(self.answer(sender="zed@example.org").startswith("550 5.7.1 "))
 

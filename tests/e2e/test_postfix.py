@@ -1,0 +1,607 @@
+"""test_postfix.py - soarlist inside a real, private Postfix on 127.0.0.1.
+
+One Postfix instance (tests/e2e/postfix_env.py) serves every scenario; each
+scenario sends over SMTP and asserts on what arrives in the members'
+mailboxes (the capture transport's files), the envelope senders, the SMTP
+replies, the queue and the Postfix and soarlist logs. Every message carries
+a Message-ID of its own, so scenarios never see each other's mail.
+
+When Postfix cannot be installed or started, every scenario is reported as
+skipped with the reason (which tap.py turns into "not ok": a suite that did
+not run proves nothing).
+"""
+import atexit
+import os
+import re
+import signal
+import smtplib
+import sys
+import time
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "blackbox"))
+import postfix_env  # noqa: E402
+import tap  # noqa: E402
+from postfix_env import ADMIN, NOSUCH  # noqa: E402
+
+MEMBERS = ["alice@example.org", "bob@example.com", "carol@example.net"]
+LIST = "members@ssc.manage2soar.com"
+BOUNCES = "members-bounces@ssc.manage2soar.com"
+STRANGER = "x@stranger.example"
+APP = "noreply@ssc.manage2soar.com"
+REFUSAL = "only members of Skyline Soaring Club may post to members@ssc.manage2soar.com"
+
+INST = None          # the running postfix_env.Instance
+SKIP_REASON = None   # why there is none: Postfix cannot be had or started
+SETUP_ERROR = None   # or: building it failed (a failure, not a skip)
+
+
+def _stop():
+    global INST
+    if INST is not None:
+        inst, INST = INST, None
+        inst.stop()
+
+
+def _terminated(signum, frame):
+    postfix_env.log("terminated by signal %d: stopping Postfix" % signum)
+    try:
+        _stop()
+    finally:
+        os._exit(128 + signum)
+
+
+def setUpModule():
+    global INST, SKIP_REASON, SETUP_ERROR
+    # meson's timeout sends SIGTERM (and unittest would catch a SystemExit
+    # raised inside a test): stop Postfix right away, then exit
+    signal.signal(signal.SIGTERM, _terminated)
+    atexit.register(_stop)
+    try:
+        postfix_env.ensure_postfix()
+        inst = postfix_env.Instance()
+        INST = inst
+        inst.setup()
+        inst.start()
+    except postfix_env.Unavailable as e:
+        # one line: it ends up in every scenario's TAP line
+        SKIP_REASON = " ".join(("Postfix cannot be started: %s" % e).split())
+        postfix_env.log(SKIP_REASON)
+        _stop()
+    except Exception as e:  # noqa: BLE001 - reported by every test
+        SETUP_ERROR = " ".join(("%s: %s" % (type(e).__name__, e)).split())
+        postfix_env.log("setting up the Postfix instance failed: " + SETUP_ERROR)
+        if INST is not None:
+            postfix_env.log(INST.postfix_log_text())
+        _stop()
+
+
+def tearDownModule():
+    _stop()
+
+
+_counter = [0]
+
+
+def new_msgid():
+    _counter[0] += 1
+    return "<e2e.%d.%d.%d@test.example>" % (os.getpid(), int(time.time()), _counter[0])
+
+
+def message(from_="Alice Example <alice@example.org>", to=LIST, subject="Hello",
+            msgid=None, extra="", body="Hello list\n"):
+    head = ["From: %s" % from_]
+    if to is not None:
+        head.append("To: %s" % to)
+    head += ["Subject: %s" % subject, "Message-ID: %s" % msgid,
+             "Date: Tue, 24 Nov 2026 10:00:00 +0000"]
+    return "\r\n".join(head) + "\r\n" + extra + "\r\n" + body.replace("\n", "\r\n")
+
+
+class E2E(unittest.TestCase):
+    """A scenario against the shared instance; logs are read from the
+    point where the scenario started."""
+
+    def setUp(self):
+        if SKIP_REASON:
+            self.skipTest(SKIP_REASON)
+        if SETUP_ERROR:
+            self.fail("the Postfix instance could not be set up: " + SETUP_ERROR)
+        self.inst = INST
+        self.inst.settle()
+        self.pf_mark = len(self.inst.postfix_log_lines())
+        self.sl_mark = len(self.inst.soarlist_log_lines())
+
+    # ---------------------------------------------------------- logs
+
+    def pf_log(self):
+        return self.inst.postfix_log_lines()[self.pf_mark:]
+
+    def sl_log(self):
+        return self.inst.soarlist_log_lines()[self.sl_mark:]
+
+    def logs(self):
+        """Both logs since the scenario began, for failure messages."""
+        return ("\n--- postfix log ---\n" + "\n".join(self.pf_log())
+                + "\n--- soarlist log ---\n" + "\n".join(self.sl_log()))
+
+    def pf_lines(self, pattern):
+        return [l for l in self.pf_log() if re.search(pattern, l)]
+
+    def sl_lines(self, pattern):
+        return [l for l in self.sl_log() if re.search(pattern, l)]
+
+    def wait_for(self, what, predicate, timeout=30):
+        try:
+            return self.inst.wait_for(what, predicate, timeout)
+        except AssertionError as e:
+            raise AssertionError("%s\nqueue: %r%s" % (e, self.inst.queue(), self.logs()))
+
+    # ------------------------------------------------------- sending
+
+    def send(self, mail_from, rcpts, data, source="127.0.0.2", login=None):
+        return self.inst.send(mail_from, rcpts, data, source=source, login=login)
+
+    def post_ok(self, mail_from, rcpt, data, source="127.0.0.2", login=None):
+        t = self.send(mail_from, [rcpt], data, source=source, login=login)
+        self.assertEqual(t.mail.code, 250, t.mail)
+        self.assertEqual(t.rcpt[rcpt].code, 250, t.rcpt[rcpt])
+        self.assertIsNotNone(t.data, "DATA was not sent")
+        self.assertEqual(t.data.code, 250, t.data)
+        self.assertIsNotNone(t.queue_id, t.data)
+        return t
+
+    def refused(self, mail_from, rcpt, data, source="127.0.0.2"):
+        t = self.send(mail_from, [rcpt], data, source=source)
+        self.assertEqual(t.mail.code, 250, t.mail)
+        self.assertIsNone(t.data, "DATA was accepted after a refused RCPT")
+        return t.rcpt[rcpt]
+
+    # ------------------------------------------------------ receiving
+
+    def wait_delivered(self, msgid, recipients, timeout=30):
+        """Wait until each of RECIPIENTS got MSGID and the queue is empty;
+        return {recipient: [Delivery]} of every delivery of MSGID."""
+        want = set(recipients)
+        self.wait_for("%s delivered to %s" % (msgid, sorted(want)),
+                      lambda: want <= {d.recipient for d in self.inst.deliveries_with(msgid)},
+                      timeout)
+        self.wait_for("an empty queue", lambda: not self.inst.queue(), timeout)
+        out = {}
+        for d in self.inst.deliveries_with(msgid):
+            out.setdefault(d.recipient, []).append(d)
+        return out
+
+    def assert_one_copy_each(self, got, recipients):
+        self.assertEqual(sorted(got), sorted(recipients),
+                         "recipients of the post" + self.logs())
+        for r, copies in got.items():
+            self.assertEqual(len(copies), 1, "%s got %d copies: %r" % (r, len(copies), copies))
+        return {r: c[0] for r, c in got.items()}
+
+    def assert_list_headers(self, d, lst="members", domain="ssc.manage2soar.com"):
+        self.assertEqual(d.header("List-Id"), "<%s.%s>" % (lst, domain))
+        self.assertEqual(d.header("List-Post"), "<mailto:%s@%s>" % (lst, domain))
+        self.assertEqual(d.header("Precedence"), "list")
+        self.assertEqual(d.header("X-Auto-Response-Suppress"), "OOF, AutoReply")
+        self.assertEqual(d.header("X-Loop"), "%s@%s" % (lst, domain))
+        self.assertEqual(d.header("List-Owner"), "<mailto:%s-owner@%s>" % (lst, domain))
+        self.assertEqual(d.header("List-Help"), "<mailto:%s-owner@%s?subject=help>"
+                         % (lst, domain))
+        self.assertEqual(d.header_values("Return-Path"), [])
+
+    def assert_verp(self, delivered, lst="members", domain="ssc.manage2soar.com"):
+        for r, d in delivered.items():
+            local, host = r.split("@")
+            self.assertEqual(d.sender, "%s-bounces+%s=%s@%s" % (lst, local, host, domain),
+                             "envelope sender of the copy to %s" % r)
+
+    def assert_no_bounce(self):
+        self.assertEqual(self.pf_lines(r"non-delivery notification|from=<>"), [],
+                         "a bounce was generated" + self.logs())
+
+    def assert_distributed(self, t, msgid, lst, recipients, domain="ssc.manage2soar.com"):
+        """The Postfix and soarlist log lines of a distributed post T."""
+        address = "%s@%s" % (lst, domain)
+        sent = self.pf_lines(r" %s: to=<%s>, relay=soarlist, .*status=sent " %
+                             (t.queue_id, re.escape(address)))
+        self.assertEqual(len(sent), 1, "soarlist pipe delivery of %s" % t.queue_id + self.logs())
+        lines = self.sl_lines(r"soarlist-deliver\[\d+\]: list=<%s> .*decision=distribute "
+                              r"recipients=%d msgid=<%s>" %
+                              (re.escape(address), len(recipients), re.escape(msgid[1:-1])))
+        self.assertEqual(len(lines), 1, "soarlist-deliver log" + self.logs())
+        # the reinjected copy: picked up from the pipe user's sendmail, with
+        # the list's bounce address as envelope sender
+        picked = self.pf_lines(r"pickup\[\d+\]: (\w+): uid=\d+ from=<%s-bounces@%s>" %
+                               (lst, re.escape(domain)))
+        self.assertTrue(picked, "no reinjection picked up" + self.logs())
+        for r in recipients:
+            self.assertTrue(self.pf_lines(r"to=<%s>, relay=capture, .*status=sent" %
+                                          re.escape(r)),
+                            "no capture delivery to %s logged" % r + self.logs())
+
+
+class T1MemberPost(E2E):
+    def test_member_post_is_distributed_once_to_each_member(self):
+        msgid = new_msgid()
+        extra = ("DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=s1; b=AAAA\r\n"
+                 "Disposition-Notification-To: alice@example.org\r\n")
+        t = self.post_ok("alice@example.org", LIST, message(msgid=msgid, extra=extra))
+        got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
+        self.assert_verp(got)
+        for d in got.values():
+            self.assertEqual(d.header_values("DKIM-Signature"), [])
+            self.assertEqual(d.header_values("Disposition-Notification-To"), [])
+            self.assertEqual(d.header("From"),
+                             '"Alice Example via Members" <%s>' % BOUNCES)
+            self.assertEqual(d.header("Reply-To"), "Alice Example <alice@example.org>")
+            self.assertEqual(d.header("To"), LIST)
+            self.assertEqual(d.header("Subject"), "Hello")
+            self.assertEqual(d.header("Delivered-To"), LIST)
+            self.assert_list_headers(d)
+            self.assertEqual(d.body(), b"Hello list\n")
+        self.assert_distributed(t, msgid, "members", MEMBERS)
+        self.assert_no_bounce()
+
+    def test_post_to_second_domain_uses_that_domain(self):
+        msgid = new_msgid()
+        t = self.post_ok("bob@example.com", "members@skylinesoaring.org",
+                         message(from_="Bob <bob@example.com>", to="members@skylinesoaring.org",
+                                 msgid=msgid))
+        got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
+        self.assert_verp(got, domain="skylinesoaring.org")
+        for d in got.values():
+            self.assertEqual(d.header("From"),
+                             '"Bob via Members" <members-bounces@skylinesoaring.org>')
+            self.assert_list_headers(d, domain="skylinesoaring.org")
+        self.assert_distributed(t, msgid, "members", MEMBERS, domain="skylinesoaring.org")
+
+
+class T2Bcc(E2E):
+    def test_list_only_in_bcc_is_distributed_the_same_way(self):
+        msgid = new_msgid()
+        data = message(to="undisclosed-recipients:;", msgid=msgid, subject="Blind")
+        t = self.post_ok("alice@example.org", LIST, data)
+        got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
+        self.assert_verp(got)
+        for d in got.values():
+            self.assertEqual(d.header("From"),
+                             '"Alice Example via Members" <%s>' % BOUNCES)
+            self.assertEqual(d.header("To"), "undisclosed-recipients:;")
+            self.assertEqual(d.header("Delivered-To"), LIST)
+            self.assertEqual(d.header_values("Cc"), [])
+            self.assert_list_headers(d)
+        self.assert_distributed(t, msgid, "members", MEMBERS)
+
+
+class T3NonMember(E2E):
+    def test_non_member_refused_at_rcpt_without_bounce(self):
+        msgid = new_msgid()
+        before = len(self.inst.deliveries())
+        r = self.refused(STRANGER, LIST, message(from_="Stranger <%s>" % STRANGER, msgid=msgid))
+        self.assertEqual(r.code, 550, r)
+        self.assertTrue(r.text.startswith("5.7.1 "), r)
+        self.assertIn(REFUSAL, r.text)
+        # Postfix logged the refusal, with soarlist's reason, at RCPT time
+        rejects = self.pf_lines(r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.2\]: 550 5\.7\.1 "
+                                r"<%s>: Recipient address rejected: %s; from=<%s>" %
+                                (re.escape(LIST), re.escape(REFUSAL), re.escape(STRANGER)))
+        self.assertEqual(len(rejects), 1, self.logs())
+        # the policy service said so; the delivery agent never ran
+        self.assertTrue(self.sl_lines(r"policy.* list=<%s> sender=<%s> action=reject" %
+                                      (re.escape(LIST), re.escape(STRANGER))), self.logs())
+        self.assertEqual(self.sl_lines(r"soarlist-deliver\["), [], self.logs())
+        # nothing queued, nothing delivered, no bounce anywhere
+        time.sleep(1)  # give a (wrong) bounce the time to show up
+        self.assertEqual(self.inst.queue(), [])
+        self.assertEqual(len(self.inst.deliveries()), before)
+        self.assertEqual(self.inst.deliveries_with(msgid), [])
+        self.assertEqual(self.inst.deliveries(STRANGER), [])
+        self.assert_no_bounce()
+        self.assertEqual(self.pf_lines(r": (from|to)=<"), [], self.logs())
+
+    def test_non_member_refused_only_for_that_recipient(self):
+        # one transaction, two lists: the bypass list takes it, members@ does not
+        msgid = new_msgid()
+        t = self.send(STRANGER, [LIST, "treasurer@ssc.manage2soar.com"],
+                      message(from_="Stranger <%s>" % STRANGER, msgid=msgid,
+                              to="%s, treasurer@ssc.manage2soar.com" % LIST))
+        self.assertEqual(t.rcpt[LIST].code, 550, t.rcpt)
+        self.assertEqual(t.rcpt["treasurer@ssc.manage2soar.com"].code, 250, t.rcpt)
+        self.assertEqual(t.data.code, 250, t.data)
+        got = self.assert_one_copy_each(self.wait_delivered(msgid, ["tom@example.net"]),
+                                        ["tom@example.net"])
+        self.assert_verp(got, lst="treasurer")
+        self.assert_no_bounce()
+
+
+class T4Bypass(E2E):
+    def test_bypass_list_accepts_stranger(self):
+        msgid = new_msgid()
+        t = self.post_ok(STRANGER, "treasurer@ssc.manage2soar.com",
+                         message(from_="Stranger <%s>" % STRANGER,
+                                 to="treasurer@ssc.manage2soar.com", msgid=msgid))
+        got = self.assert_one_copy_each(self.wait_delivered(msgid, ["tom@example.net"]),
+                                        ["tom@example.net"])
+        self.assert_verp(got, lst="treasurer")
+        d = got["tom@example.net"]
+        self.assertEqual(d.header("From"),
+                         '"Stranger via Treasurer" <treasurer-bounces@ssc.manage2soar.com>')
+        self.assertEqual(d.header("Reply-To"), "Stranger <%s>" % STRANGER)
+        self.assert_list_headers(d, lst="treasurer")
+        self.assert_distributed(t, msgid, "treasurer", ["tom@example.net"])
+        self.assertEqual(self.sl_lines(r"action=reject"), [], self.logs())
+        self.assertEqual(self.pf_lines(r"reject:"), [], self.logs())
+
+
+class T5UnknownAddress(E2E):
+    def test_unknown_address_at_served_domain_refused_at_rcpt(self):
+        for rcpt in ("nobody@ssc.manage2soar.com", "nobody@skylinesoaring.org",
+                     "webmaster@ssc.manage2soar.com", "members-admin@ssc.manage2soar.com"):
+            with self.subTest(rcpt=rcpt):
+                r = self.refused("alice@example.org", rcpt, message(to=rcpt, msgid=new_msgid()))
+                self.assertEqual(r.code, 550, r)
+                self.assertEqual(r.text, "5.1.1 <%s>: Recipient address rejected: "
+                                         "User unknown in relay recipient table" % rcpt)
+                self.assertEqual(len(self.pf_lines(r"NOQUEUE: reject: RCPT .*: 550 5\.1\.1 <%s>:"
+                                                   % re.escape(rcpt))), 1, self.logs())
+        self.assertEqual(self.sl_lines(r"soarlist-deliver\["), [], self.logs())
+        self.assertEqual(self.inst.queue(), [])
+
+    def test_other_domains_are_not_relayed(self):
+        r = self.refused("alice@example.org", "someone@elsewhere.example",
+                         message(to="someone@elsewhere.example", msgid=new_msgid()))
+        # 454 with Postfix's default smtpd_relay_restrictions
+        # (defer_unauth_destination), 554 from reject_unauth_destination
+        self.assertIn(r.code, (454, 554), r)
+        self.assertEqual(r.text, "4.7.1 <someone@elsewhere.example>: Relay access denied"
+                         if r.code == 454 else
+                         "5.7.1 <someone@elsewhere.example>: Relay access denied")
+        self.assertEqual(self.inst.queue(), [])
+
+
+class T6TransientFailure(E2E):
+    def test_unreadable_database_defers_then_delivers_once(self):
+        msgid = new_msgid()
+        db = self.inst.db
+        os.chmod(db, 0)
+        self.addCleanup(os.chmod, db, 0o644)
+        # from mynetworks: the policy service (which reads the same database)
+        # is not asked, so the fault hits the delivery agent only
+        t = self.post_ok("alice@example.org", LIST, message(msgid=msgid), source="127.0.0.1")
+        deferred = (r" %s: to=<%s>, relay=soarlist, .*dsn=4\.3\.0, status=deferred "
+                    r"\(list delivery failed: " % (t.queue_id, re.escape(LIST)))
+        # deferred, and still deferred on the retries
+        self.wait_for("two deferred delivery attempts of %s" % t.queue_id,
+                      lambda: len(self.pf_lines(deferred)) >= 2, timeout=60)
+        q = [m for m in self.inst.queue() if m["queue_id"] == t.queue_id]
+        self.assertEqual(len(q), 1, self.inst.queue())
+        self.assertEqual(q[0]["queue_name"], "deferred")
+        self.assertEqual([r["address"] for r in q[0]["recipients"]], [LIST])
+        self.assertIn("list delivery failed", q[0]["recipients"][0]["delay_reason"])
+        self.assertEqual(self.inst.deliveries_with(msgid), [])
+        self.assertEqual(self.pf_lines(r" %s: .*status=(bounced|sent)" % t.queue_id), [])
+        self.assertTrue(self.sl_lines(r"soarlist-deliver\[\d+\]: list=<%s> .*decision=defer"
+                                      % re.escape(LIST)), self.logs())
+        self.assert_no_bounce()
+        # fixed: flushed, delivered exactly once
+        os.chmod(db, 0o644)
+        self.inst.flush()
+        got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
+        self.assert_verp(got)
+        for d in got.values():
+            self.assertEqual(d.header("From"), '"Alice Example via Members" <%s>' % BOUNCES)
+        self.assertEqual(len(self.pf_lines(r" %s: to=<%s>, relay=soarlist, .*status=sent"
+                                           % (t.queue_id, re.escape(LIST)))), 1, self.logs())
+        self.assertEqual(len(self.sl_lines(r"decision=distribute .*msgid=<%s>"
+                                           % re.escape(msgid[1:-1]))), 1, self.logs())
+        self.assertEqual(self.inst.queue(), [])
+        self.assert_no_bounce()
+
+
+    def test_policy_defers_at_rcpt_when_database_unreadable(self):
+        msgid = new_msgid()
+        os.chmod(self.inst.db, 0)
+        self.addCleanup(os.chmod, self.inst.db, 0o644)
+        # A policy process that opened the database before the chmod keeps
+        # reading it, and smtpd reuses its policy connection across SMTP
+        # sessions: reload, so that new smtpd processes spawn new policy
+        # processes, and try (a stranger: refused either way) until one
+        # of them answers.
+        self.inst.postfix("reload")
+
+        def attempt():
+            r = self.refused(STRANGER, LIST, message(from_=STRANGER, msgid=msgid))
+            return r if r.code != 550 else None
+        r = self.wait_for("a policy answer from a new policy process", attempt)
+        self.assertEqual(r.code, 450, r)
+        self.assertEqual(r.text, "4.3.0 <%s>: Recipient address rejected: list database "
+                                 "unavailable, try again later" % LIST)
+        self.assertEqual(len(self.pf_lines(r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.2\]: "
+                                           r"450 4\.3\.0 <%s>:" % re.escape(LIST))), 1,
+                         self.logs())
+        self.assertTrue(self.sl_lines(r"policy.*warning: .*cannot open database"), self.logs())
+        # a member is deferred the same way: the policy cannot tell
+        r = self.refused("alice@example.org", LIST, message(msgid=msgid))
+        self.assertEqual(r.code, 450, r)
+        self.assertEqual(self.inst.queue(), [])
+        self.assertEqual(self.inst.deliveries_with(msgid), [])
+        self.assert_no_bounce()
+        # fixed: the same policy process (it reopens after a DEFER) lets her in
+        os.chmod(self.inst.db, 0o644)
+        t = self.post_ok("alice@example.org", LIST, message(msgid=msgid))
+        got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
+        self.assert_distributed(t, msgid, "members", MEMBERS)
+
+
+class T7Bounce(E2E):
+    def test_bounce_comes_back_to_verp_address_and_reaches_soarlist(self):
+        msgid = new_msgid()
+        board = "board@ssc.manage2soar.com"
+        verp = "board-bounces+nosuch=example.net@ssc.manage2soar.com"
+        t = self.post_ok("bob@example.com", board,
+                         message(from_="Bob <bob@example.com>", to=board, msgid=msgid))
+        # the real members get their copies
+        got = self.wait_delivered(msgid, ["bob@example.com", "dora@example.org"])
+        self.assertEqual(sorted(got), ["bob@example.com", "dora@example.org"])
+        # the one that does not exist bounces ...
+        bounced = self.wait_for("the bounce of %s" % NOSUCH, lambda: self.pf_lines(
+            r" (\w+): to=<%s>, relay=none, .*dsn=5\.1\.1, status=bounced \(user unknown\)"
+            % re.escape(NOSUCH)))
+        qid = re.search(r" (\w+): to=", bounced[0]).group(1)
+        notif = self.pf_lines(r" %s: sender non-delivery notification: (\w+)" % qid)
+        self.assertEqual(len(notif), 1, self.logs())
+        bqid = notif[0].rsplit(" ", 1)[1]
+        # ... to the VERP address, which the soarlist transport takes
+        self.wait_for("the bounce delivered to soarlist", lambda: self.pf_lines(
+            r" %s: to=<%s>, relay=soarlist, .*status=sent" % (bqid, re.escape(verp))))
+        self.assertTrue(self.pf_lines(r" %s: from=<>," % bqid), self.logs())
+        # soarlist-deliver forwards it to the admin address
+        fwd = self.wait_for("decision=bounce-forward", lambda: self.sl_lines(
+            r"soarlist-deliver\[\d+\]: list=<%s> sender=<> .*decision=bounce-forward "
+            r"recipients=1" % re.escape(board)))
+        self.assertEqual(len(fwd), 1, self.logs())
+        admin = self.wait_for("the forwarded bounce at %s" % ADMIN, lambda: [
+            d for d in self.inst.deliveries(ADMIN)
+            if any(bqid in v for v in d.header_values("Message-ID"))])
+        self.assertEqual(len(admin), 1, admin)
+        d = admin[0]
+        self.assertEqual(d.sender, "")
+        self.assertEqual(d.header("Delivered-To"), verp)
+        self.assertEqual(d.header("X-Loop"), "board-bounces@ssc.manage2soar.com")
+        self.assertIn(b"<%s>" % NOSUCH.encode(), d.body())
+        self.assertIn(msgid.encode(), d.body())
+        self.inst.wait_queue_empty()
+        # exactly one bounce, one forward, and no bounce of the bounce
+        self.assertEqual(len(self.pf_lines(r"sender non-delivery notification")), 1, self.logs())
+        self.assertEqual(len(self.inst.deliveries_with(msgid)), 2)
+
+
+class T8App(E2E):
+    APP_FROM = "Manage2Soar <%s>" % APP
+
+    def check_app_post(self, t, msgid):
+        got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
+        self.assert_verp(got)
+        for d in got.values():
+            self.assertEqual(d.header("From"), self.APP_FROM)  # not rewritten
+            self.assert_list_headers(d)
+        self.assert_distributed(t, msgid, "members", MEMBERS)
+        self.assertTrue(self.sl_lines(r"sender=<%s> .*decision=distribute" % re.escape(APP)))
+
+    def test_app_from_mynetworks_is_distributed_without_from_rewriting(self):
+        msgid = new_msgid()
+        t = self.post_ok(APP, LIST, message(from_=self.APP_FROM, msgid=msgid),
+                         source="127.0.0.1")
+        self.assertTrue(self.pf_lines(r" %s: client=localhost\[127\.0\.0\.1\]$" % t.queue_id),
+                        self.logs())
+        self.check_app_post(t, msgid)
+
+    def test_app_sender_from_outside_mynetworks_is_refused(self):
+        msgid = new_msgid()
+        r = self.refused(APP, LIST, message(from_=self.APP_FROM, msgid=msgid))
+        self.assertEqual(r.code, 553, r)
+        self.assertEqual(r.text, "5.7.1 <%s>: Sender address rejected: not logged in" % APP)
+        self.assertEqual(len(self.pf_lines(
+            r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.2\]: 553 5\.7\.1 <%s>: Sender address "
+            r"rejected: not logged in; from=<%s> to=<%s>" % (re.escape(APP), re.escape(APP),
+                                                             re.escape(LIST)))), 1, self.logs())
+        self.assertEqual(self.sl_lines(r"soarlist-deliver\["), [], self.logs())
+        time.sleep(0.5)
+        self.assertEqual(self.inst.deliveries_with(msgid), [])
+        self.assertEqual(self.inst.queue(), [])
+        self.assert_no_bounce()
+
+    def test_app_logged_in_as_app_login_is_distributed(self):
+        msgid = new_msgid()
+        # the SASL service is no rubber stamp
+        with self.assertRaises(smtplib.SMTPAuthenticationError) as cm:
+            self.send(APP, [LIST], message(from_=self.APP_FROM, msgid=msgid),
+                      login=(postfix_env.APP_LOGIN, "wrong"))
+        self.assertEqual(cm.exception.smtp_code, 535)
+        t = self.post_ok(APP, LIST, message(from_=self.APP_FROM, msgid=msgid),
+                         login=(postfix_env.APP_LOGIN, postfix_env.APP_PASSWORD))
+        self.assertTrue(self.pf_lines(r" %s: client=\S+\[127\.0\.0\.2\], sasl_method=PLAIN, "
+                                      r"sasl_username=%s" % (t.queue_id, postfix_env.APP_LOGIN)),
+                        self.logs())
+        self.check_app_post(t, msgid)
+
+
+    def test_app_sender_refused_even_where_smtpd_has_no_sasl(self):
+        # An MX often runs without SASL (it is the submission service that
+        # has it). Postfix then ignores reject_unauthenticated_sender_login_
+        # mismatch ("no SASL support"), and the contrib configuration must
+        # still keep strangers from posting as the app (whose posts are not
+        # From-rewritten).
+        def restore():
+            self.inst.set_main_cf("smtpd_sasl_auth_enable = yes")
+            self.inst.wait_for("smtpd with SASL again", self.inst.smtpd_offers_auth)
+        self.inst.set_main_cf("smtpd_sasl_auth_enable = no")
+        self.addCleanup(restore)
+        self.inst.wait_for("smtpd without SASL", lambda: not self.inst.smtpd_offers_auth())
+        msgid = new_msgid()
+        t = self.send(APP, [LIST], message(from_="Forged <%s>" % APP, msgid=msgid))
+        if t.data is not None:
+            self.inst.settle()
+        self.assertEqual(t.rcpt[LIST].code // 100, 5,
+                         "a stranger posted as %s from outside mynetworks: %r; delivered "
+                         "to %s%s" % (APP, t.rcpt[LIST],
+                                      sorted(d.recipient for d in
+                                             self.inst.deliveries_with(msgid)),
+                                      self.logs()))
+        self.assertEqual(self.inst.deliveries_with(msgid), [])
+
+
+class T9Doctor(E2E):
+    def doctor(self):
+        r = self.inst.soarlist("doctor")
+        lines = r.stdout.splitlines()
+        return r, lines
+
+    def test_doctor_passes_then_fails_without_transport_table(self):
+        r, lines = self.doctor()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        checks = [l for l in lines if re.match(r"(OK|FAIL) ", l)]
+        self.assertGreaterEqual(len(checks), 7, r.stdout)
+        self.assertEqual([l for l in checks if not l.startswith("OK ")], [], r.stdout)
+        # it asked the test instance (postfix_config_dir), not /etc/postfix
+        self.assertTrue([l for l in checks if re.match(
+            r"OK +soarlist pipe transport in master\.cf", l)], r.stdout)
+        self.assertTrue([l for l in checks if re.match(r"OK +pipe user nobody ", l)], r.stdout)
+        self.assertTrue([l for l in checks if re.match(
+            r"OK +tables in %s match the database$" % re.escape(self.inst.maps), l)], r.stdout)
+
+        transport = os.path.join(self.inst.maps, "transport")
+        saved = {}
+        for path in (transport, transport + ".db"):
+            with open(path, "rb") as f:
+                saved[path] = f.read()
+            os.unlink(path)
+
+        def restore():
+            for path, data in saved.items():
+                if not os.path.exists(path):
+                    with open(path, "wb") as f:
+                        f.write(data)
+                    os.chown(path, self.inst.uid, self.inst.gid)
+        self.addCleanup(restore)
+
+        r, lines = self.doctor()
+        self.assertNotEqual(r.returncode, 0, r.stdout + r.stderr)
+        fails = [l for l in lines if l.startswith("FAIL")]
+        self.assertEqual(len(fails), 1, r.stdout)
+        self.assertRegex(fails[0], r"^FAIL +tables in %s: .*\btransport \(missing\)"
+                         % re.escape(self.inst.maps))
+
+        # `soarlist postfix-maps` puts it back, and all is well again
+        p = self.inst.soarlist("postfix-maps")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertTrue(os.path.exists(transport + ".db"))
+        r, lines = self.doctor()
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+
+
+if __name__ == "__main__":
+    tap.main()

@@ -68,6 +68,14 @@ struct config {
 	char *postfix_config_dir; /* NULL: Postfix's default */
 	char *app_login;    /* SASL login owning the noreply@ senders */
 	guint64 sync_max_age; /* seconds; doctor's limit on sync age */
+	/* sync: see soarlist.conf(5) */
+	guint max_parallel;        /* transfers at once */
+	guint64 connect_timeout;   /* seconds */
+	guint64 timeout;           /* seconds, whole transfer */
+	guint retries;             /* after the first attempt */
+	guint64 max_response_size; /* bytes */
+	guint max_shrink;          /* percent a list may lose */
+	char *ca_file;             /* NULL: the system's CAs */
 	GPtrArray *clubs;   /* struct club_config *, in file order */
 	GHashTable *domain_club; /* lowercased domain -> struct club_config * */
 	GHashTable *lists;  /* "slug/list" -> struct list_settings * */

@@ -1,5 +1,6 @@
 /* sync.h - fetching every club's lists from M2S (libcurl multi, in
- * parallel) and replacing each club's cached data in one transaction.
+ * parallel, with timeouts and bounded retries) and storing what changed,
+ * one transaction per club, behind a shrink guard.
  */
 #ifndef SOARLIST_SYNC_H
 #define SOARLIST_SYNC_H
@@ -10,24 +11,44 @@
 #include "soarlist/api.h"
 #include "soarlist/config.h"
 
+struct sync_result;
+
+struct sync_options {
+	gboolean force;   /* apply even what the shrink guard holds back */
+	gboolean dry_run; /* compute the changes, write nothing */
+	gboolean verbose; /* describe each transfer on stderr (never the key) */
+	/* called as each club finishes (may be NULL) */
+	void (*progress)(const struct sync_result *r, void *user);
+	void *user;
+};
+
 struct sync_result {
 	const struct club_config *club;
 	gboolean ok;
-	char *error; /* one line when !ok */
+	char *error;      /* one line when !ok */
+	long http_status; /* of the last attempt, 0 when none */
+	guint attempts;
 	guint lists, members, whitelisted, dropped;
-	GPtrArray *warnings; /* dropped entries, may be NULL */
+	guint added, removed; /* list memberships */
+	gboolean unchanged;   /* the same answer as stored: nothing written */
+	GPtrArray *warnings;  /* dropped entries, may be NULL */
+	GPtrArray *diff;      /* "+3 \u22121 LIST@DOMAIN" per changed list */
 };
 
-/* Fetch and store every club in CFG (or only ONLY_SLUG when non-NULL).
- * Returns an array of struct sync_result * (free with g_ptr_array_unref),
- * one per club, or NULL with *error when nothing could be attempted. */
-GPtrArray *sync_run(sqlite3 *db, const struct config *cfg,
-		    const char *only_slug, GError **error);
+/* Fetch and store the clubs in CFG (all, or those named in ONLY, a
+ * NULL-terminated array, when non-NULL). Returns an array of struct
+ * sync_result * (free with g_ptr_array_unref), one per club in config
+ * order, or NULL with *error when nothing could be attempted. */
+GPtrArray *sync_run(sqlite3 *db, const struct config *cfg, char **only,
+		    const struct sync_options *opts, GError **error);
 
-/* Replace the stored data of CLUB with DATA in one transaction. Returns 0 or
- * -1 with *error (nothing changed then). */
-int sync_store(sqlite3 *db, const struct club_config *club,
-	       const struct api_data *data, GError **error);
+/* Store DATA (the answer whose SHA-256 is SHA, may be NULL) for the club
+ * of R: only the rows that changed, in one transaction, unless the shrink
+ * guard holds it back (then nothing is written and *error says why). Fills
+ * R's counts and diff. Returns 0 or -1 with *error. */
+int sync_store(sqlite3 *db, const struct config *cfg, const struct api_data *data,
+	       const char *sha, const struct sync_options *opts,
+	       struct sync_result *r, GError **error);
 
 /* Record a sync attempt in sync_run. Returns 0 or -1. */
 int sync_record(sqlite3 *db, const struct sync_result *r, gint64 started,

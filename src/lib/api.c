@@ -2,8 +2,10 @@
  *
  * Accepted: {"lists": {NAME: [addr...] | {"emails": [addr...], ...}},
  *            "whitelist": [addr...], "bypass_lists": [NAME...]}.
- * "lists" must be a non-empty object and "whitelist" an array (an answer
- * without them would empty the club); bypass_lists may be absent.
+ * "lists" must be an object (the shrink guard of sync-store.c decides
+ * whether an empty one may replace lists stored before) and "whitelist" an
+ * array (an answer without it would empty the club); bypass_lists may be
+ * absent.
  * Invalid addresses and list names are dropped and reported, never stored.
  */
 #include "soarlist/api.h"
@@ -237,13 +239,6 @@ api_parse(const char *json, gsize len, GError **error)
 	if (!cJSON_IsObject(lists)) {
 		g_set_error(error, API_ERROR, 0,
 			    "the answer has no \"lists\" object");
-		goto fail;
-	}
-	/* a club without a single list is a broken answer, not a club:
-	 * storing it would make every post bounce as "no such list" */
-	if (lists->child == NULL) {
-		g_set_error(error, API_ERROR, 0,
-			    "the answer has an empty \"lists\" object");
 		goto fail;
 	}
 	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root,

@@ -19,7 +19,9 @@
 static const char *const global_keys[] = {
 	"database", "sendmail", "admin", "dev_redirect", "api_key_file",
 	"log_file", "spool_dir", "postfix_dir", "postmap", "postconf",
-	"postfix_config_dir", "app_login", "sync_max_age", NULL,
+	"postfix_config_dir", "app_login", "sync_max_age", "max_parallel",
+	"connect_timeout", "timeout", "retries", "max_response_size",
+	"max_shrink", "ca_file", NULL,
 };
 static const char *const club_keys[] = {
 	"name", "api_url", "api_key_file", "domains", NULL,
@@ -248,6 +250,52 @@ get_duration(struct loader *l, const char *key, guint64 *out)
 	return 0;
 }
 
+/* A whole number in [MIN, MAX]; unchanged when the key is absent. */
+static int
+get_uint(struct loader *l, const char *key, guint min, guint max, guint *out)
+{
+	char *v = get_string(l, key), *end = NULL;
+	guint64 n;
+
+	if (v == NULL)
+		return 0;
+	n = g_ascii_strtoull(v, &end, 10);
+	if (end == v || *end != '\0' || !g_ascii_isdigit(*v) || n < min ||
+	    n > max) {
+		fail(l, "%s = %s: expected a whole number from %u to %u", key, v,
+		     min, max);
+		g_free(v);
+		return -1;
+	}
+	*out = (guint)n;
+	g_free(v);
+	return 0;
+}
+
+static int
+load_sync(struct loader *l)
+{
+	struct config *cfg = l->cfg;
+
+	cfg->max_parallel = 8;
+	cfg->connect_timeout = 10;
+	cfg->timeout = 60;
+	cfg->retries = 2;
+	cfg->max_response_size = 16 * 1024 * 1024;
+	cfg->max_shrink = 50;
+	if (get_uint(l, "max_parallel", 1, 256, &cfg->max_parallel) < 0 ||
+	    get_duration(l, "connect_timeout", &cfg->connect_timeout) < 0 ||
+	    get_duration(l, "timeout", &cfg->timeout) < 0 ||
+	    get_uint(l, "retries", 0, 10, &cfg->retries) < 0 ||
+	    get_size(l, "max_response_size", &cfg->max_response_size) < 0 ||
+	    get_uint(l, "max_shrink", 0, 100, &cfg->max_shrink) < 0 ||
+	    get_path(l, "ca_file", NULL, &cfg->ca_file) < 0)
+		return -1;
+	if (cfg->max_response_size == 0)
+		return fail(l, "max_response_size must not be 0");
+	return 0;
+}
+
 static int
 load_postfix(struct loader *l)
 {
@@ -311,6 +359,8 @@ load_global(struct loader *l)
 	cfg->api_key_file = get_string(l, "api_key_file");
 	cfg->log_file = get_string(l, "log_file");
 	cfg->spool_dir = get_string(l, "spool_dir");
+	if (load_sync(l) < 0)
+		return -1;
 	return load_postfix(l);
 }
 
@@ -597,6 +647,7 @@ config_free(struct config **cfgp)
 	g_free(cfg->postconf);
 	g_free(cfg->postfix_config_dir);
 	g_free(cfg->app_login);
+	g_free(cfg->ca_file);
 	g_ptr_array_unref(cfg->clubs);
 	g_hash_table_unref(cfg->domain_club);
 	g_hash_table_unref(cfg->lists);

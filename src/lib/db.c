@@ -52,6 +52,13 @@ db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt_r, GError **error)
 	return 0;
 }
 
+static int
+cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The migration files, in the order they apply (by name: NNN-...). */
 static char **
 migration_names(void)
 {
@@ -60,7 +67,7 @@ migration_names(void)
 	gsize n = names ? g_strv_length(names) : 0;
 
 	if (names != NULL)
-		qsort(names, n, sizeof(char *), (GCompareFunc)g_strcmp0);
+		qsort(names, n, sizeof(char *), cmp_names);
 	return names;
 }
 

@@ -1,30 +1,41 @@
-/* sync.c - fetching every club's lists from M2S and storing them.
+/* sync.c - fetching every club's lists from M2S.
  *
- * All clubs are fetched at once with libcurl's multi interface; each answer
- * is parsed and validated (api.c) and stored in its own transaction, so a
- * club whose fetch or parse fails keeps its previous data and the others
- * are not held back. List rows are updated in place (ids stay stable, so
- * duplicate-suppression and held posts keep pointing at them).
+ * All clubs go through one libcurl multi handle: up to max_parallel
+ * transfers at once, connections reused between clubs on one host. A
+ * timeout, a connection error or an HTTP 5xx is retried (retries times,
+ * backing off 0.5 s, 1 s, 2 s ...); a 4xx is not. Each answer is checked
+ * (size, UTF-8, JSON shape: api.c) and stored (sync-store.c) as soon as it
+ * arrives; a club that fails keeps its previous data and never holds the
+ * others back. The API key goes in a header and nowhere else: not in
+ * argv, not in a message, not in --verbose output.
  */
 #include "soarlist/sync.h"
 
 #include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "soarlist/db.h"
 
 #define SYNC_ERROR (g_quark_from_static_string("soarlist-sync"))
-#define SYNC_MAX_BODY (32 * 1024 * 1024)
-#define SYNC_TIMEOUT_S 60L
-#define SYNC_CONNECT_TIMEOUT_S 15L
+#define BACKOFF_FIRST_US (500 * 1000)
 
 struct fetch {
 	struct sync_result *result;
+	const struct config *cfg;
+	const struct sync_options *opts;
 	CURL *easy;
 	struct curl_slist *headers;
 	GByteArray *body;
 	gboolean too_big;
-	gboolean done; /* the result is final (stored or failed) */
+	gboolean active;   /* added to the multi handle */
+	gboolean done;     /* the result is final */
+	gint64 retry_at;   /* monotonic time of the next attempt, 0: none */
+	gint64 t0;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -36,6 +47,8 @@ result_free(gpointer p)
 	g_free(r->error);
 	if (r->warnings != NULL)
 		g_ptr_array_unref(r->warnings);
+	if (r->diff != NULL)
+		g_ptr_array_unref(r->diff);
 	g_free(r);
 }
 
@@ -44,7 +57,7 @@ on_body(char *data, size_t size, size_t n, void *user)
 {
 	struct fetch *f = user;
 
-	if (f->body->len + size * n > SYNC_MAX_BODY) {
+	if (f->body->len + size * n > f->cfg->max_response_size) {
 		f->too_big = TRUE;
 		return 0; /* aborts the transfer */
 	}
@@ -52,7 +65,7 @@ on_body(char *data, size_t size, size_t n, void *user)
 	return size * n;
 }
 
-/* The API key for CLUB: its own file, else the global one. */
+/* The API key for CLUB from a file that only its owner may read. */
 static char *
 read_key(const struct config *cfg, const struct club_config *club,
 	 GError **error)
@@ -60,13 +73,30 @@ read_key(const struct config *cfg, const struct club_config *club,
 	const char *file = club->api_key_file ? club->api_key_file
 					      : cfg->api_key_file;
 	char *key = NULL;
+	struct stat st;
+	gsize len = 0;
+	int fd;
 
 	if (file == NULL) {
 		g_set_error(error, SYNC_ERROR, 0, "no api_key_file for an "
 			    "http(s) api_url");
 		return NULL;
 	}
-	if (!g_file_get_contents(file, &key, NULL, error)) {
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		g_set_error(error, SYNC_ERROR, errno, "API key file %s: %s",
+			    file, g_strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	close(fd);
+	if ((st.st_mode & 077) != 0) {
+		g_set_error(error, SYNC_ERROR, 0, "API key file %s is readable "
+			    "by group or others: chmod 600 %s", file, file);
+		return NULL;
+	}
+	if (!g_file_get_contents(file, &key, &len, error)) {
 		g_prefix_error(error, "API key: ");
 		return NULL;
 	}
@@ -80,11 +110,48 @@ read_key(const struct config *cfg, const struct club_config *club,
 	return key;
 }
 
+static gboolean
+loopback_host(const char *host)
+{
+	return g_ascii_strcasecmp(host, "localhost") == 0 ||
+	       g_str_has_prefix(host, "127.") || strcmp(host, "::1") == 0 ||
+	       strcmp(host, "[::1]") == 0;
+}
+
+/* https://, file://, or http:// to a loopback host only. */
 static int
-fetch_setup(struct fetch *f, const struct config *cfg, GError **error)
+check_url(const char *url, GError **error)
+{
+	CURLU *u = curl_url();
+	char *scheme = NULL, *host = NULL;
+	int rc = -1;
+
+	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
+	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
+		g_set_error(error, SYNC_ERROR, 0, "api_url %s is not a valid URL",
+			    url);
+	} else if (strcmp(scheme, "http") == 0 &&
+		   (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
+		    !loopback_host(host))) {
+		g_set_error(error, SYNC_ERROR, 0, "plain http:// is refused for "
+			    "a host that is not loopback: use https://");
+	} else {
+		rc = 0;
+	}
+	curl_free(host);
+	curl_free(scheme);
+	curl_url_cleanup(u);
+	return rc;
+}
+
+static int
+fetch_setup(struct fetch *f, GError **error)
 {
 	const struct club_config *club = f->result->club;
+	const struct config *cfg = f->cfg;
 
+	if (check_url(club->api_url, error) < 0)
+		return -1;
 	f->body = g_byte_array_new();
 	f->easy = curl_easy_init();
 	if (f->easy == NULL) {
@@ -100,55 +167,80 @@ fetch_setup(struct fetch *f, const struct config *cfg, GError **error)
 		f->headers = curl_slist_append(NULL, h);
 		f->headers = curl_slist_append(f->headers,
 					       "Accept: application/json");
+		memset(h, 0, strlen(h));
+		memset(key, 0, strlen(key));
 		g_free(h);
 		g_free(key);
 	}
 	curl_easy_setopt(f->easy, CURLOPT_URL, club->api_url);
 	curl_easy_setopt(f->easy, CURLOPT_PROTOCOLS_STR, "http,https,file");
+	/* no redirects: the key header would follow them to any host */
+	curl_easy_setopt(f->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(f->easy, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(f->easy, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (cfg->ca_file != NULL)
+		curl_easy_setopt(f->easy, CURLOPT_CAINFO, cfg->ca_file);
 	curl_easy_setopt(f->easy, CURLOPT_HTTPHEADER, f->headers);
 	curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
 	curl_easy_setopt(f->easy, CURLOPT_ERRORBUFFER, f->errbuf);
-	curl_easy_setopt(f->easy, CURLOPT_TIMEOUT, SYNC_TIMEOUT_S);
-	curl_easy_setopt(f->easy, CURLOPT_CONNECTTIMEOUT, SYNC_CONNECT_TIMEOUT_S);
+	curl_easy_setopt(f->easy, CURLOPT_TIMEOUT, (long)cfg->timeout);
+	curl_easy_setopt(f->easy, CURLOPT_CONNECTTIMEOUT,
+			 (long)cfg->connect_timeout);
+	curl_easy_setopt(f->easy, CURLOPT_MAXFILESIZE_LARGE,
+			 (curl_off_t)cfg->max_response_size);
 	curl_easy_setopt(f->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(f->easy, CURLOPT_USERAGENT, "soarlist/" "sync");
+	curl_easy_setopt(f->easy, CURLOPT_USERAGENT, "soarlist-sync");
 	curl_easy_setopt(f->easy, CURLOPT_PRIVATE, f);
 	return 0;
 }
 
-/* Check the finished transfer F; on success return its parsed data. */
-static struct api_data *
-fetch_finish(struct fetch *f, CURLcode code, GError **error)
+/* Why transfer F failed, and whether trying again may help. Returns
+ * TRUE when it succeeded. */
+static gboolean
+classify(struct fetch *f, CURLcode code, gboolean *retry_r, GError **error)
 {
-	long status = 0;
 	const char *url = f->result->club->api_url;
+	const char *slug = f->result->club->slug;
+	long status = 0;
 
-	if (f->too_big) {
-		g_set_error(error, SYNC_ERROR, 0, "answer larger than %d bytes",
-			    SYNC_MAX_BODY);
-		return NULL;
+	*retry_r = FALSE;
+	curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &status);
+	f->result->http_status = status;
+	if (f->too_big || code == CURLE_FILESIZE_EXCEEDED) {
+		g_set_error(error, SYNC_ERROR, 0, "answer larger than "
+			    "max_response_size (%" G_GUINT64_FORMAT " bytes)",
+			    f->cfg->max_response_size);
+		return FALSE;
 	}
 	if (code != CURLE_OK) {
-		g_set_error(error, SYNC_ERROR, 0, "fetching %s: %s", url,
-			    f->errbuf[0] ? f->errbuf : curl_easy_strerror(code));
-		return NULL;
+		*retry_r = code == CURLE_OPERATION_TIMEDOUT ||
+			   code == CURLE_COULDNT_CONNECT ||
+			   code == CURLE_COULDNT_RESOLVE_HOST ||
+			   code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR ||
+			   code == CURLE_GOT_NOTHING ||
+			   code == CURLE_PARTIAL_FILE;
+		g_set_error(error, SYNC_ERROR, 0, "fetching %s: %s%s", url,
+			    f->errbuf[0] ? f->errbuf : curl_easy_strerror(code),
+			    code == CURLE_PEER_FAILED_VERIFICATION
+				    ? " (for a private CA, set ca_file)" : "");
+		return FALSE;
 	}
-	if (!g_str_has_prefix(url, "file://")) {
-		curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &status);
-		if (status != 200) {
-			g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP "
-				    "status %ld", url, status);
-			return NULL;
-		}
-	}
-	{
-		struct api_data *d = api_parse((const char *)f->body->data,
-					       f->body->len, error);
-		if (d == NULL)
-			g_prefix_error(error, "%s: ", url);
-		return d;
-	}
+	if (g_str_has_prefix(url, "file://") || status == 200)
+		return TRUE;
+	if (status == 401 || status == 403)
+		g_set_error(error, SYNC_ERROR, 0, "M2S refused the API key of "
+			    "club %s (HTTP %ld): check its api_key_file", slug,
+			    status);
+	else if (status >= 300 && status < 400)
+		g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP %ld "
+			    "redirect refused: set api_url to the final https:// "
+			    "address", url, status);
+	else
+		g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP status %ld",
+			    url, status);
+	*retry_r = status >= 500;
+	return FALSE;
 }
 
 static void
@@ -161,154 +253,218 @@ fetch_clear(struct fetch *f)
 		g_byte_array_unref(f->body);
 }
 
-static void
-store_result(sqlite3 *db, struct sync_result *r, struct api_data *d,
-	     gint64 started)
+static char *
+sha256(const GByteArray *body)
 {
-	GError *err = NULL;
+	return g_compute_checksum_for_data(G_CHECKSUM_SHA256, body->data,
+					   body->len);
+}
 
-	if (d != NULL && sync_store(db, r->club, d, &err) == 0) {
-		r->ok = TRUE;
-		r->lists = d->lists->len;
-		r->members = api_data_member_count(d);
-		r->whitelisted = d->whitelist->len;
-		r->dropped = d->dropped;
-		r->warnings = g_ptr_array_ref(d->warnings);
-	} else if (err != NULL) {
-		r->error = g_strdup(err->message);
-		g_clear_error(&err);
+/* Parse and store a successful answer; any failure becomes the result's
+ * error. */
+static void
+accept_body(sqlite3 *db, struct fetch *f, GError **error)
+{
+	struct api_data *d;
+	char *sha;
+
+	if (!g_utf8_validate((const char *)f->body->data, f->body->len, NULL)) {
+		g_set_error(error, SYNC_ERROR, 0, "%s: the answer is not UTF-8",
+			    f->result->club->api_url);
+		return;
 	}
-	if (sync_record(db, r, started, &err) < 0) {
+	d = api_parse((const char *)f->body->data, f->body->len, error);
+	if (d == NULL) {
+		g_prefix_error(error, "%s: ", f->result->club->api_url);
+		return;
+	}
+	sha = sha256(f->body);
+	if (sync_store(db, f->cfg, d, sha, f->opts, f->result, error) == 0)
+		f->result->ok = TRUE;
+	g_free(sha);
+	api_data_free(&d);
+}
+
+static void
+finish(sqlite3 *db, struct fetch *f, GError *err, gint64 started)
+{
+	GError *rec = NULL;
+
+	if (err != NULL && f->result->error == NULL)
+		f->result->error = g_strdup(err->message);
+	f->result->ok = f->result->ok && f->result->error == NULL;
+	f->done = TRUE;
+	if (!f->opts->dry_run && sync_record(db, f->result, started, &rec) < 0) {
 		/* the data is stored; only the history line is missing */
-		g_warning("%s: %s", r->club->slug, err->message);
-		g_clear_error(&err);
+		g_warning("%s: %s", f->result->club->slug, rec->message);
+		g_clear_error(&rec);
 	}
+	if (f->opts->progress != NULL)
+		f->opts->progress(f->result, f->opts->user);
 }
 
 static void
-perform_all(CURLM *multi)
+describe(const struct fetch *f, CURLcode code)
 {
-	int running = 1;
+	double ms = (double)(g_get_monotonic_time() - f->t0) / 1000.0;
 
-	while (running > 0) {
-		long wait = -1;
-
-		if (curl_multi_perform(multi, &running) != CURLM_OK)
-			break;
-		if (running == 0)
-			break;
-		/* curl's own deadline: file:// transfers have no socket to
-		 * wake us, only a timeout of 0 */
-		curl_multi_timeout(multi, &wait);
-		if (wait != 0)
-			curl_multi_poll(multi, NULL, 0,
-					wait < 0 || wait > 1000 ? 1000 : (int)wait,
-					NULL);
-	}
+	if (!f->opts->verbose)
+		return;
+	fprintf(stderr, "soarlist: sync %s: GET %s attempt %u: %s, HTTP %ld, "
+		"%u bytes, %.0f ms\n", f->result->club->slug,
+		f->result->club->api_url, f->result->attempts,
+		code == CURLE_OK ? "done" : curl_easy_strerror(code),
+		f->result->http_status, f->body->len, ms);
 }
 
-/* One result per club of CFG (or only ONLY_SLUG), in config order. */
-static GPtrArray *
-new_results(const struct config *cfg, const char *only_slug)
-{
-	GPtrArray *results = g_ptr_array_new_with_free_func(result_free);
-
-	for (guint i = 0; i < cfg->clubs->len; i++) {
-		const struct club_config *c = g_ptr_array_index(cfg->clubs, i);
-		struct sync_result *r;
-
-		if (only_slug != NULL && strcmp(only_slug, c->slug) != 0)
-			continue;
-		r = g_new0(struct sync_result, 1);
-		r->club = c;
-		g_ptr_array_add(results, r);
-	}
-	return results;
-}
-
-/* Set up every fetch and add it to MULTI; a club that cannot even be
- * fetched (no key) is recorded as failed at once. */
 static void
-start_all(CURLM *multi, GArray *fetches, GPtrArray *results, sqlite3 *db,
-	  const struct config *cfg, gint64 started)
+start(CURLM *multi, struct fetch *f)
 {
-	g_array_set_size(fetches, results->len);
-	for (guint i = 0; i < results->len; i++) {
-		struct fetch *f = &g_array_index(fetches, struct fetch, i);
-		GError *err = NULL;
-
-		f->result = g_ptr_array_index(results, i);
-		if (fetch_setup(f, cfg, &err) < 0) {
-			f->result->error = g_strdup(err->message);
-			g_error_free(err);
-			store_result(db, f->result, NULL, started);
-			f->done = TRUE;
-			continue;
-		}
-		curl_multi_add_handle(multi, f->easy);
-	}
+	g_byte_array_set_size(f->body, 0);
+	f->too_big = FALSE;
+	f->errbuf[0] = '\0';
+	f->retry_at = 0;
+	f->t0 = g_get_monotonic_time();
+	f->result->attempts++;
+	f->active = TRUE;
+	curl_multi_add_handle(multi, f->easy);
 }
 
-/* Parse and store each finished transfer; anything left unfinished is a
- * failure. */
+/* Handle every transfer that finished: store it, retry it, or fail it. */
 static void
-collect_all(CURLM *multi, GArray *fetches, sqlite3 *db, gint64 started)
+collect(CURLM *multi, sqlite3 *db, gint64 started)
 {
 	CURLMsg *m;
 	int left;
 
 	while ((m = curl_multi_info_read(multi, &left)) != NULL) {
 		struct fetch *f = NULL;
-		struct api_data *d;
+		gboolean retry;
 		GError *err = NULL;
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&f);
-		d = fetch_finish(f, m->data.result, &err);
-		if (d == NULL) {
-			f->result->error = g_strdup(err->message);
-			g_error_free(err);
-		}
-		store_result(db, f->result, d, started);
-		f->done = TRUE;
-		api_data_free(&d);
 		curl_multi_remove_handle(multi, f->easy);
-	}
-	for (guint i = 0; i < fetches->len; i++) {
-		struct fetch *f = &g_array_index(fetches, struct fetch, i);
-
-		if (!f->done) {
-			f->result->error = g_strdup("the transfer did not "
-						    "complete");
-			curl_multi_remove_handle(multi, f->easy);
-			store_result(db, f->result, NULL, started);
+		f->active = FALSE;
+		if (classify(f, m->data.result, &retry, &err)) {
+			describe(f, m->data.result);
+			accept_body(db, f, &err);
+		} else {
+			describe(f, m->data.result);
+			if (retry && f->result->attempts <= f->cfg->retries) {
+				f->retry_at = g_get_monotonic_time() +
+					(BACKOFF_FIRST_US << (f->result->attempts - 1));
+				g_clear_error(&err);
+				continue;
+			}
 		}
-		fetch_clear(f);
+		finish(db, f, err, started);
+		g_clear_error(&err);
 	}
 }
 
-GPtrArray *
-sync_run(sqlite3 *db, const struct config *cfg, const char *only_slug,
-	 GError **error)
+/* Start due retries; returns how long to wait (ms) for the next event,
+ * or -1 when nothing is left to do. */
+static long
+next_wait(CURLM *multi, GArray *fetches)
 {
-	GPtrArray *results;
-	GArray *fetches;
+	gint64 now = g_get_monotonic_time(), soonest = G_MAXINT64;
+	gboolean pending = FALSE;
+	long wait = 1000;
+
+	for (guint i = 0; i < fetches->len; i++) {
+		struct fetch *f = &g_array_index(fetches, struct fetch, i);
+
+		if (f->done)
+			continue;
+		pending = TRUE;
+		if (!f->active && f->retry_at != 0 && f->retry_at <= now)
+			start(multi, f);
+		else if (!f->active && f->retry_at != 0)
+			soonest = MIN(soonest, f->retry_at);
+	}
+	if (!pending)
+		return -1;
+	curl_multi_timeout(multi, &wait);
+	if (wait < 0 || wait > 1000)
+		wait = 1000;
+	if (soonest != G_MAXINT64)
+		wait = MIN(wait, (long)((soonest - now) / 1000) + 1);
+	return wait;
+}
+
+static void
+perform_all(CURLM *multi, GArray *fetches, sqlite3 *db, gint64 started)
+{
+	long wait;
+	int running = 0;
+
+	while ((wait = next_wait(multi, fetches)) >= 0) {
+		if (curl_multi_perform(multi, &running) != CURLM_OK)
+			break;
+		collect(multi, db, started);
+		wait = next_wait(multi, fetches);
+		if (wait < 0)
+			break;
+		/* file:// transfers have no socket to wake us: wait 0 */
+		if (wait > 0)
+			curl_multi_poll(multi, NULL, 0, (int)wait, NULL);
+	}
+}
+
+static gboolean
+wanted(const struct club_config *c, char **only)
+{
+	return only == NULL || g_strv_contains((const char *const *)only, c->slug);
+}
+
+GPtrArray *
+sync_run(sqlite3 *db, const struct config *cfg, char **only,
+	 const struct sync_options *opts, GError **error)
+{
+	GPtrArray *results = g_ptr_array_new_with_free_func(result_free);
+	GArray *fetches = g_array_new(FALSE, TRUE, sizeof(struct fetch));
 	gint64 started = g_get_real_time() / G_USEC_PER_SEC;
 	CURLM *multi;
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
 	    (multi = curl_multi_init()) == NULL) {
 		g_set_error(error, SYNC_ERROR, 0, "cannot initialise libcurl");
+		g_ptr_array_unref(results);
+		g_array_unref(fetches);
 		return NULL;
 	}
-	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, 8L);
-	results = new_results(cfg, only_slug);
-	fetches = g_array_new(FALSE, TRUE, sizeof(struct fetch));
-	start_all(multi, fetches, results, db, cfg, started);
-	perform_all(multi);
-	/* the array no longer grows: CURLOPT_PRIVATE pointers stay valid */
-	collect_all(multi, fetches, db, started);
+	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+			  (long)cfg->max_parallel);
+	for (guint i = 0; i < cfg->clubs->len; i++) {
+		struct sync_result *r = g_new0(struct sync_result, 1);
+
+		r->club = g_ptr_array_index(cfg->clubs, i);
+		if (wanted(r->club, only))
+			g_ptr_array_add(results, r);
+		else
+			g_free(r);
+	}
+	/* sized once: CURLOPT_PRIVATE pointers into it stay valid */
+	g_array_set_size(fetches, results->len);
+	for (guint i = 0; i < results->len; i++) {
+		struct fetch *f = &g_array_index(fetches, struct fetch, i);
+		GError *err = NULL;
+
+		f->result = g_ptr_array_index(results, i);
+		f->cfg = cfg;
+		f->opts = opts;
+		if (fetch_setup(f, &err) < 0) {
+			finish(db, f, err, started);
+			g_error_free(err);
+		} else {
+			start(multi, f);
+		}
+	}
+	perform_all(multi, fetches, db, started);
+	for (guint i = 0; i < fetches->len; i++)
+		fetch_clear(&g_array_index(fetches, struct fetch, i));
 	curl_multi_cleanup(multi);
 	g_array_unref(fetches);
 	return results;

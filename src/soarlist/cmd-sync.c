@@ -1,98 +1,150 @@
-/* cmd-sync.c - soarlist sync [CLUB...]: fetch every club (or the named
- * ones) from M2S and store the result; one summary line per club. */
+/* cmd-sync.c - soarlist sync [--force] [--dry-run] [--quiet] [--verbose]
+ * [CLUB...]: fetch the clubs from M2S, store what changed, update
+ * Postfix's tables. Exit 0 when every club synced, 1 when some failed
+ * (each named), 2 for a usage or configuration error. */
 #include <stdio.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "soarlist/maillog.h"
 #include "soarlist/sync.h"
 
-static gboolean opt_quiet;
+#define SYNC_OK 0
+#define SYNC_FAILED 1
+#define SYNC_USAGE 2
+
+static gboolean opt_quiet, opt_force, opt_dry_run, opt_verbose;
 
 static const GOptionEntry entries[] = {
+	{ "force", 0, 0, G_OPTION_ARG_NONE, &opt_force,
+	  "Apply changes the shrink guard holds back", NULL },
+	{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &opt_dry_run,
+	  "Print the changes per list, write nothing", NULL },
 	{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet,
-	  "Print only errors and warnings", NULL },
+	  "Print only failures", NULL },
+	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
+	  "Describe each transfer", NULL },
 	G_OPTION_ENTRY_NULL,
 };
 
-static int
+struct progress {
+	gboolean tty;
+	guint done, total, failed;
+};
+
+static void
 report(const struct sync_result *r)
 {
-	if (r->warnings != NULL)
+	if (r->warnings != NULL && !opt_quiet)
 		for (guint i = 0; i < r->warnings->len; i++)
 			cli_error("warning: sync %s: %s", r->club->slug,
 				  (char *)g_ptr_array_index(r->warnings, i));
 	if (!r->ok) {
-		cli_error("sync %s failed, previous data kept: %s",
-			  r->club->slug, r->error ? r->error : "unknown error");
-		maillog_error("sync club=%s status=failed reason=%s",
-			      r->club->slug, r->error ? r->error : "unknown");
-		return CLI_FAIL;
+		cli_error("sync %s failed, previous data kept: %s", r->club->slug,
+			  r->error ? r->error : "unknown error");
+		if (!opt_dry_run)
+			maillog_error("sync club=%s status=failed http=%ld "
+				      "attempts=%u reason=%s", r->club->slug,
+				      r->http_status, r->attempts,
+				      r->error ? r->error : "unknown");
+		return;
+	}
+	if (opt_dry_run) {
+		for (guint i = 0; r->diff != NULL && i < r->diff->len; i++)
+			printf("%s\n", (char *)g_ptr_array_index(r->diff, i));
+		return;
 	}
 	if (!opt_quiet)
 		printf("%s: %u lists, %u members, %u whitelisted, %u invalid "
-		       "dropped\n", r->club->slug, r->lists, r->members,
-		       r->whitelisted, r->dropped);
-	maillog_info("sync club=%s status=ok lists=%u members=%u whitelist=%u "
-		     "dropped=%u", r->club->slug, r->lists, r->members,
-		     r->whitelisted, r->dropped);
-	return CLI_OK;
+		       "dropped, %u added, %u removed\n", r->club->slug,
+		       r->lists, r->members, r->whitelisted, r->dropped,
+		       r->added, r->removed);
+	maillog_info("sync club=%s status=ok http=%ld lists=%u members=%u "
+		     "whitelist=%u dropped=%u added=%u removed=%u",
+		     r->club->slug, r->http_status, r->lists, r->members,
+		     r->whitelisted, r->dropped, r->added, r->removed);
 }
 
-/* Sync SLUG (NULL: every club); *any_ok_r is set when a club synced. */
-static int
-sync_one(struct cli *cli, const char *slug, gboolean *any_ok_r)
+/* Called as each club finishes: on a terminal, one live line. */
+static void
+on_progress(const struct sync_result *r, void *user)
 {
-	GError *err = NULL;
-	GPtrArray *results = sync_run(cli->db, cli->cfg, slug, &err);
-	int rc = CLI_OK;
+	struct progress *p = user;
 
-	if (results == NULL) {
-		cli_error("sync: %s", err->message);
-		g_error_free(err);
-		return CLI_FAIL;
+	p->done++;
+	if (!r->ok)
+		p->failed++;
+	if (p->tty) {
+		fprintf(stderr, "\r\033[K");
+		report(r);
+		fprintf(stderr, "\rsync: %u/%u clubs done, %u failed", p->done,
+			p->total, p->failed);
+		if (p->done == p->total)
+			fprintf(stderr, "\n");
+	} else {
+		report(r);
 	}
-	for (guint i = 0; i < results->len; i++) {
-		const struct sync_result *r = g_ptr_array_index(results, i);
-		if (report(r) != CLI_OK)
-			rc = CLI_FAIL;
-		else
-			*any_ok_r = TRUE;
+	fflush(stdout);
+	fflush(stderr);
+}
+
+static int
+check_names(struct cli *cli, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (config_club_by_slug(cli->cfg, argv[i]) == NULL) {
+			cli_error("sync: no [club %s] in %s", argv[i],
+				  cli->cfg->path);
+			return SYNC_USAGE;
+		}
 	}
-	g_ptr_array_unref(results);
-	return rc;
+	if (cli->cfg->clubs->len == 0) {
+		cli_error("sync: %s defines no [club ...]", cli->cfg->path);
+		return SYNC_USAGE;
+	}
+	return SYNC_OK;
 }
 
 int
 cmd_sync(struct cli *cli, int argc, char **argv)
 {
-	int rc = cli_parse(cli, entries, 0, -1, &argc, &argv);
+	struct progress p = { .tty = isatty(STDERR_FILENO) && !opt_quiet };
+	struct sync_options opts = { .progress = on_progress, .user = &p };
+	GError *err = NULL;
+	GPtrArray *results;
 	gboolean any_ok = FALSE;
+	int rc = cli_parse(cli, entries, 0, -1, &argc, &argv);
 
 	if (rc != 0)
-		return rc;
+		return SYNC_USAGE;
+	p.tty = isatty(STDERR_FILENO) && !opt_quiet && !opt_verbose;
 	if ((rc = cli_open(cli)) != 0)
+		return rc == CLI_CONFIG ? SYNC_USAGE : SYNC_FAILED;
+	if ((rc = check_names(cli, argc, argv)) != SYNC_OK)
 		return rc;
-	for (int i = 1; i < argc; i++) {
-		if (config_club_by_slug(cli->cfg, argv[i]) == NULL) {
-			cli_error("sync: no [club %s] in %s", argv[i],
-				  cli->cfg->path);
-			return CLI_USAGE;
-		}
+	opts.force = opt_force;
+	opts.dry_run = opt_dry_run;
+	opts.verbose = opt_verbose;
+	p.total = argc > 1 ? (guint)argc - 1 : cli->cfg->clubs->len;
+	results = sync_run(cli->db, cli->cfg, argc > 1 ? argv + 1 : NULL, &opts,
+			   &err);
+	if (results == NULL) {
+		cli_error("sync: %s", err->message);
+		g_error_free(err);
+		return SYNC_FAILED;
 	}
-	if (cli->cfg->clubs->len == 0) {
-		cli_error("sync: %s defines no [club ...]", cli->cfg->path);
-		return CLI_FAIL;
+	for (guint i = 0; i < results->len; i++) {
+		const struct sync_result *r = g_ptr_array_index(results, i);
+		if (!r->ok)
+			rc = SYNC_FAILED;
+		else
+			any_ok = TRUE;
 	}
-	if (argc == 1) {
-		rc = sync_one(cli, NULL, &any_ok);
-	} else {
-		for (int i = 1; i < argc; i++)
-			if (sync_one(cli, argv[i], &any_ok) != CLI_OK)
-				rc = CLI_FAIL;
-	}
-	/* Postfix must know about what was just stored */
-	if (any_ok && cli->cfg->postfix_dir != NULL &&
+	g_ptr_array_unref(results);
+	/* Postfix must know about what was just stored; an unchanged run
+	 * touches nothing (postfix_maps_write writes only what differs) */
+	if (!opt_dry_run && cli->cfg->postfix_dir != NULL && any_ok &&
 	    cli_write_postfix_maps(cli, opt_quiet) != CLI_OK)
-		rc = CLI_FAIL;
+		rc = SYNC_FAILED;
 	return rc;
 }

@@ -156,7 +156,7 @@ class EmptyAnswers(harness.EnvTestCase):
         api = copy.deepcopy(harness.SSC_API)
         api["lists"]["members"] = []
         self.env.write_api("ssc", api)
-        self.assertEqual(self.env.soarlist("sync").rc, 0)
+        self.assertEqual(self.env.soarlist("sync", "--force").rc, 0)
         r = self.env.deliver(post(), LIST)
         self.assertEqual(r.rc, 77)
         self.assertEqual(r.stderr.strip(), "5.2.1 members@ssc.manage2soar.com has no "

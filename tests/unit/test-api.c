@@ -151,7 +151,6 @@ test_reject(void)
 		"{\"lists\": 3, \"whitelist\": []}",
 		"{\"lists\": null, \"whitelist\": []}",
 		"{\"lists\": [\"members\"], \"whitelist\": []}",
-		"{\"lists\": {}, \"whitelist\": []}",
 		"{\"lists\": {\"m\": 5}, \"whitelist\": []}",
 		"{\"lists\": {\"m\": \"a@x.org\"}, \"whitelist\": []}",
 		"{\"lists\": {\"m\": {\"emails\": 5}}, \"whitelist\": []}",

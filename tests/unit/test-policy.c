@@ -47,9 +47,16 @@ store(const char *slug, const char *json)
 	GError *err = NULL;
 	struct api_data *data = api_parse(json, strlen(json), &err);
 
+	struct sync_options opts = { .force = TRUE };
+	struct sync_result r = { .club = config_club_by_slug(cfg, slug) };
+
 	g_assert_no_error(err);
-	sync_store(db, config_club_by_slug(cfg, slug), data, &err);
+	sync_store(db, cfg, data, NULL, &opts, &r, &err);
 	g_assert_no_error(err);
+	if (r.warnings != NULL)
+		g_ptr_array_unref(r.warnings);
+	if (r.diff != NULL)
+		g_ptr_array_unref(r.diff);
 	api_data_free(&data);
 }
 

@@ -17,8 +17,10 @@
 #include "soarlist-build.h"
 
 static const struct cli_command commands[] = {
-	{ "sync", "[CLUB...]", "Fetch the clubs' lists from M2S and store "
-	  "them.", cmd_sync },
+	{ "sync", "[--force] [--dry-run] [CLUB...]", "Fetch the clubs' lists "
+	  "from M2S and store what changed.", cmd_sync },
+	{ "status", "[--json]", "Show each club's last sync, its age and "
+	  "its last error.", cmd_status },
 	{ "lists", "[--json]", "Show every list with its member count and "
 	  "posting policy.", cmd_lists },
 	{ "members", "LIST@DOMAIN [--json]", "Show the members of a list.",
@@ -39,7 +41,7 @@ usage(FILE *out)
 	fprintf(out, "usage: soarlist [-c CONFIG] COMMAND [OPTIONS] [ARGS]\n\n"
 		"Commands:\n");
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
-		fprintf(out, "  %-13s %-22s %s\n", commands[i].name,
+		fprintf(out, "  %-13s %-33s %s\n", commands[i].name,
 			commands[i].args, commands[i].summary);
 	fprintf(out, "\nOptions:\n"
 		"  -c, --config=CONFIG  configuration file (default: "

@@ -34,7 +34,13 @@ def main(path):
         for line in f:
             if not line.strip():
                 continue
-            entry = json.loads(line)
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                # a damaged log line: whatever it was, it is not a pass
+                print("FAILED: unreadable line in %s" % path)
+                failed += 1
+                continue
             p, fl = count(entry)
             if fl:
                 print("FAILED: %s (%d failed)" % (entry.get("name"), fl))

@@ -50,6 +50,13 @@ int sync_store(sqlite3 *db, const struct config *cfg, const struct api_data *dat
 	       const char *sha, const struct sync_options *opts,
 	       struct sync_result *r, GError **error);
 
+/* When the club of R last stored an answer whose SHA-256 was SHA (and not
+ * OPTS->force), fill R's counts from the database and mark it unchanged:
+ * the same bytes cannot hold a change, so they need not even be parsed.
+ * Returns 1 then, else 0. */
+int sync_store_unchanged(sqlite3 *db, const char *sha,
+			 const struct sync_options *opts, struct sync_result *r);
+
 /* Record a sync attempt in sync_run. Returns 0 or -1. */
 int sync_record(sqlite3 *db, const struct sync_result *r, gint64 started,
 		GError **error);

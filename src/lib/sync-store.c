@@ -83,6 +83,22 @@ column_set(struct store *s, const char *sql, gint64 id, GError **error)
  * address); count the changes. An address whose spelling changed only in
  * case is rewritten in place: the member is the same, the new spelling is
  * what M2S says now. */
+/* Step the prepared ST with ?1 = OWNER and ?3 = ADDRESS, then reset it. */
+static int
+step_address(struct store *s, sqlite3_stmt *st, gint64 owner,
+	     const char *address, GError **error)
+{
+	int rc;
+
+	sqlite3_bind_int64(st, 1, owner);
+	sqlite3_bind_text(st, 3, address, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s->db, rc, "storing the sync", error);
+	return 0;
+}
+
 static int
 apply_set(struct store *s, GHashTable *old, GPtrArray *new, gint64 owner,
 	  const char *insert, const char *delete, guint *added, guint *removed,
@@ -90,33 +106,39 @@ apply_set(struct store *s, GHashTable *old, GPtrArray *new, gint64 owner,
 {
 	GHashTable *keep = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 						 NULL);
+	sqlite3_stmt *ins = NULL, *del = NULL;
 	GHashTableIter it;
 	gpointer key, value;
 	int rc = 0;
 
+	/* prepared once per set: a club is thousands of rows */
+	if (db_prepare(s->db, insert, &ins, error) < 0 ||
+	    db_prepare(s->db, delete, &del, error) < 0)
+		rc = -1;
 	for (guint i = 0; i < new->len && rc == 0; i++) {
 		const char *a = g_ptr_array_index(new, i);
 		char *k = g_ascii_strdown(a, -1);
-
 		const char *was = g_hash_table_lookup(old, k);
 
 		if (was == NULL) {
-			rc = run(s, insert, owner, 0, a, NULL, error);
+			rc = step_address(s, ins, owner, a, error);
 			(*added)++;
 		} else if (strcmp(was, a) != 0) {
-			rc = run(s, delete, owner, 0, was, NULL, error);
+			rc = step_address(s, del, owner, was, error);
 			if (rc == 0)
-				rc = run(s, insert, owner, 0, a, NULL, error);
+				rc = step_address(s, ins, owner, a, error);
 		}
 		g_hash_table_add(keep, k);
 	}
 	g_hash_table_iter_init(&it, old);
 	while (rc == 0 && g_hash_table_iter_next(&it, &key, &value)) {
 		if (!g_hash_table_contains(keep, key)) {
-			rc = run(s, delete, owner, 0, value, NULL, error);
+			rc = step_address(s, del, owner, value, error);
 			(*removed)++;
 		}
 	}
+	sqlite3_finalize(ins);
+	sqlite3_finalize(del);
 	g_hash_table_unref(keep);
 	return rc;
 }
@@ -323,23 +345,6 @@ store_all(struct store *s, const struct api_data *data, const char *sha,
 	return rc;
 }
 
-/* Is SHA what the club's last stored answer hashed to? */
-static gboolean
-same_answer(sqlite3 *db, const char *slug, const char *sha)
-{
-	sqlite3_stmt *st = NULL;
-	gboolean same = FALSE;
-
-	if (sha == NULL || db_prepare(db, "SELECT answer_sha256 = ?2 FROM club "
-				      "WHERE slug = ?1", &st, NULL) < 0)
-		return FALSE;
-	sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
-	same = sqlite3_step(st) == SQLITE_ROW && sqlite3_column_int(st, 0) == 1;
-	sqlite3_finalize(st);
-	return same;
-}
-
 static void
 fill_counts(struct sync_result *r, const struct api_data *data)
 {
@@ -352,6 +357,37 @@ fill_counts(struct sync_result *r, const struct api_data *data)
 }
 
 int
+sync_store_unchanged(sqlite3 *db, const char *sha,
+		     const struct sync_options *opts, struct sync_result *r)
+{
+	static const char *const sql =
+		"SELECT (SELECT count(*) FROM list WHERE club_id = c.id),"
+		" (SELECT count(DISTINCT m.address) FROM list_member m"
+		"   JOIN list l ON l.id = m.list_id WHERE l.club_id = c.id),"
+		" (SELECT count(*) FROM whitelist WHERE club_id = c.id),"
+		" (SELECT dropped FROM sync_run WHERE club_slug = c.slug AND ok"
+		"   ORDER BY id DESC LIMIT 1)"
+		" FROM club c WHERE c.slug = ?1 AND c.answer_sha256 = ?2";
+	sqlite3_stmt *st = NULL;
+	int found;
+
+	if (opts->force || sha == NULL || db_prepare(db, sql, &st, NULL) < 0)
+		return 0;
+	sqlite3_bind_text(st, 1, r->club->slug, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, sha, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	if (found) {
+		r->lists = (guint)sqlite3_column_int(st, 0);
+		r->members = (guint)sqlite3_column_int(st, 1);
+		r->whitelisted = (guint)sqlite3_column_int(st, 2);
+		r->dropped = (guint)sqlite3_column_int(st, 3);
+		r->unchanged = TRUE;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
+int
 sync_store(sqlite3 *db, const struct config *cfg, const struct api_data *data,
 	   const char *sha, const struct sync_options *opts,
 	   struct sync_result *r, GError **error)
@@ -361,12 +397,6 @@ sync_store(sqlite3 *db, const struct config *cfg, const struct api_data *data,
 	int rc = -1;
 
 	fill_counts(r, data);
-	/* the same bytes as last time: nothing can have changed */
-	if (!opts->force && same_answer(db, r->club->slug, sha)) {
-		r->unchanged = TRUE;
-		g_string_free(s.guard, TRUE);
-		return 0;
-	}
 	if (db_exec(db, "BEGIN IMMEDIATE", error) < 0) {
 		g_string_free(s.guard, TRUE);
 		return -1;

@@ -266,19 +266,26 @@ static void
 accept_body(sqlite3 *db, struct fetch *f, GError **error)
 {
 	struct api_data *d;
-	char *sha;
+	char *sha = sha256(f->body);
 
+	/* the same bytes as last time: nothing can have changed */
+	if (sync_store_unchanged(db, sha, f->opts, f->result) == 1) {
+		f->result->ok = TRUE;
+		g_free(sha);
+		return;
+	}
 	if (!g_utf8_validate((const char *)f->body->data, f->body->len, NULL)) {
 		g_set_error(error, SYNC_ERROR, 0, "%s: the answer is not UTF-8",
 			    f->result->club->api_url);
+		g_free(sha);
 		return;
 	}
 	d = api_parse((const char *)f->body->data, f->body->len, error);
 	if (d == NULL) {
 		g_prefix_error(error, "%s: ", f->result->club->api_url);
+		g_free(sha);
 		return;
 	}
-	sha = sha256(f->body);
 	if (sync_store(db, f->cfg, d, sha, f->opts, f->result, error) == 0)
 		f->result->ok = TRUE;
 	g_free(sha);

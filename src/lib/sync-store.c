@@ -160,6 +160,15 @@ add_diff(struct store *s, guint added, guint removed, const char *what)
 						    removed, what));
 }
 
+static void
+add_note(struct store *s, const char *guard)
+{
+	if (s->r->diff == NULL)
+		s->r->diff = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(s->r->diff, g_strdup_printf("%s: the shrink guard would "
+		"hold (%s); sync --force applies it", s->club->slug, guard));
+}
+
 /* Insert or update list L; *id_r gets its id. */
 static int
 upsert_list(struct store *s, const struct api_list *l, GHashTable *stored,
@@ -402,12 +411,19 @@ sync_store(sqlite3 *db, const struct config *cfg, const struct api_data *data,
 		return -1;
 	}
 	if (store_club(&s, error) == 0 && store_all(&s, data, sha, error) == 0) {
-		if (s.guard->len > 0 && !opts->force)
-			g_set_error(error, STORE_ERROR, 0, "shrink guard: %s; "
-				    "previous data kept (sync --force applies "
-				    "it)", s.guard->str);
-		else if (opts->dry_run || db_exec(db, "COMMIT", error) == 0)
+		if (s.guard->len > 0 && !opts->force && !opts->dry_run) {
+			g_set_error(error, STORE_ERROR, 0, "shrink guard: %s "
+				    "(sync --force applies it)", s.guard->str);
+			/* nothing was applied */
+			r->added = r->removed = 0;
+		} else if (opts->dry_run) {
+			/* the preview matters most when the guard holds */
+			if (s.guard->len > 0 && !opts->force)
+				add_note(&s, s.guard->str);
 			rc = 0;
+		} else if (db_exec(db, "COMMIT", error) == 0) {
+			rc = 0;
+		}
 	}
 	if (rc < 0 || opts->dry_run)
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

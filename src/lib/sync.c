@@ -12,6 +12,7 @@
 #include "soarlist/sync.h"
 
 #include <curl/curl.h>
+#include <gio/gio.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -72,9 +73,10 @@ read_key(const struct config *cfg, const struct club_config *club,
 {
 	const char *file = club->api_key_file ? club->api_key_file
 					      : cfg->api_key_file;
-	char *key = NULL;
+	char buf[4096];
+	char *key;
 	struct stat st;
-	gsize len = 0;
+	ssize_t n;
 	int fd;
 
 	if (file == NULL) {
@@ -90,17 +92,24 @@ read_key(const struct config *cfg, const struct club_config *club,
 			close(fd);
 		return NULL;
 	}
-	close(fd);
+	/* checked and read through one descriptor: what was checked is
+	 * what is read */
 	if ((st.st_mode & 077) != 0) {
-		g_set_error(error, SYNC_ERROR, 0, "API key file %s is readable "
-			    "by group or others: chmod 600 %s", file, file);
+		close(fd);
+		g_set_error(error, SYNC_ERROR, 0, "API key file %s is open to "
+			    "group or others: chmod 600 %s", file, file);
 		return NULL;
 	}
-	if (!g_file_get_contents(file, &key, &len, error)) {
-		g_prefix_error(error, "API key: ");
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0) {
+		g_set_error(error, SYNC_ERROR, errno, "API key file %s: %s",
+			    file, g_strerror(errno));
 		return NULL;
 	}
-	g_strstrip(key);
+	buf[n] = '\0';
+	key = g_strstrip(g_strdup(buf));
+	memset(buf, 0, sizeof(buf));
 	if (*key == '\0' || strpbrk(key, "\r\n") != NULL) {
 		g_set_error(error, SYNC_ERROR, 0, "API key file %s is empty or "
 			    "has several lines", file);
@@ -110,12 +119,29 @@ read_key(const struct config *cfg, const struct club_config *club,
 	return key;
 }
 
+/* localhost, or a loopback address (127.0.0.0/8, ::1): not a name that
+ * merely starts with "127." */
 static gboolean
 loopback_host(const char *host)
 {
-	return g_ascii_strcasecmp(host, "localhost") == 0 ||
-	       g_str_has_prefix(host, "127.") || strcmp(host, "::1") == 0 ||
-	       strcmp(host, "[::1]") == 0;
+	char *bare = g_strdup(host);
+	GInetAddress *a;
+	gboolean loop;
+
+	if (g_ascii_strcasecmp(host, "localhost") == 0) {
+		g_free(bare);
+		return TRUE;
+	}
+	if (bare[0] == '[' && g_str_has_suffix(bare, "]")) {
+		memmove(bare, bare + 1, strlen(bare));
+		bare[strlen(bare) - 1] = '\0';
+	}
+	a = g_inet_address_new_from_string(bare);
+	loop = a != NULL && g_inet_address_get_is_loopback(a);
+	if (a != NULL)
+		g_object_unref(a);
+	g_free(bare);
+	return loop;
 }
 
 /* https://, file://, or http:// to a loopback host only. */
@@ -178,8 +204,11 @@ fetch_setup(struct fetch *f, GError **error)
 	curl_easy_setopt(f->easy, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(f->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(f->easy, CURLOPT_SSL_VERIFYHOST, 2L);
-	if (cfg->ca_file != NULL)
+	if (cfg->ca_file != NULL) {
+		/* the private CA replaces the system's, not adds to them */
 		curl_easy_setopt(f->easy, CURLOPT_CAINFO, cfg->ca_file);
+		curl_easy_setopt(f->easy, CURLOPT_CAPATH, NULL);
+	}
 	curl_easy_setopt(f->easy, CURLOPT_HTTPHEADER, f->headers);
 	curl_easy_setopt(f->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(f->easy, CURLOPT_WRITEDATA, f);
@@ -239,7 +268,7 @@ classify(struct fetch *f, CURLcode code, gboolean *retry_r, GError **error)
 	else
 		g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP status %ld",
 			    url, status);
-	*retry_r = status >= 500;
+	*retry_r = status >= 500 || status == 429;
 	return FALSE;
 }
 

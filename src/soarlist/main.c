@@ -7,7 +7,8 @@
  *	sync, lists, members and check; see soarlist(1).
  * EXIT STATUS
  *	0 success; 1 the command failed or its answer is "no"; 64 usage
- *	error; 78 configuration error.
+ *	error; 78 configuration error. sync: 0 every club synced, 1 some
+ *	failed, 2 usage or configuration error.
  */
 #include <gmime/gmime.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@
 #include "soarlist-build.h"
 
 static const struct cli_command commands[] = {
-	{ "sync", "[--force] [--dry-run] [CLUB...]", "Fetch the clubs' lists "
+	{ "sync", "[--force] [-nqv] [CLUB...]", "Fetch the clubs' lists "
 	  "from M2S and store what changed.", cmd_sync },
 	{ "status", "[--json]", "Show each club's last sync, its age and "
 	  "its last error.", cmd_status },

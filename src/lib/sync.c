@@ -37,6 +37,8 @@ struct fetch {
 	gboolean done;     /* the result is final */
 	gint64 retry_at;   /* monotonic time of the next attempt, 0: none */
 	gint64 t0;
+	char *redirect;    /* an accepted redirect to follow now, else NULL */
+	guint redirects;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -200,8 +202,13 @@ fetch_setup(struct fetch *f, GError **error)
 	}
 	curl_easy_setopt(f->easy, CURLOPT_URL, club->api_url);
 	curl_easy_setopt(f->easy, CURLOPT_PROTOCOLS_STR, "http,https,file");
-	/* no redirects: the key header would follow them to any host */
+	/* redirects are followed by hand (see same_host_https): curl would
+	 * send the key header to whatever host a redirect names */
 	curl_easy_setopt(f->easy, CURLOPT_FOLLOWLOCATION, 0L);
+	/* plain http is allowed to loopback only: never through a proxy,
+	 * which would carry the key in clear off this machine */
+	if (g_str_has_prefix(club->api_url, "http:"))
+		curl_easy_setopt(f->easy, CURLOPT_NOPROXY, "*");
 	curl_easy_setopt(f->easy, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(f->easy, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (cfg->ca_file != NULL) {
@@ -222,6 +229,54 @@ fetch_setup(struct fetch *f, GError **error)
 	curl_easy_setopt(f->easy, CURLOPT_USERAGENT, "soarlist-sync");
 	curl_easy_setopt(f->easy, CURLOPT_PRIVATE, f);
 	return 0;
+}
+
+/* The host of URL, lowercased, or NULL. Newly allocated. */
+static char *
+url_part(const char *url, CURLUPart part)
+{
+	CURLU *u = curl_url();
+	char *v = NULL, *out = NULL;
+
+	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
+	    curl_url_get(u, part, &v, part == CURLUPART_PORT
+				      ? CURLU_DEFAULT_PORT : 0) == CURLUE_OK)
+		out = g_ascii_strdown(v, -1);
+	curl_free(v);
+	curl_url_cleanup(u);
+	return out;
+}
+
+/* Accept a redirect of F when it leads to https:// on the same host and
+ * port (the key may go there), at most 3 times; f->redirect is then set. */
+static gboolean
+follow_redirect(struct fetch *f)
+{
+	const char *to = NULL;
+	char *h1, *h2, *p1, *p2, *scheme;
+	gboolean ok;
+
+	curl_easy_getinfo(f->easy, CURLINFO_REDIRECT_URL, &to);
+	if (to == NULL || f->redirects >= 3)
+		return FALSE;
+	scheme = url_part(to, CURLUPART_SCHEME);
+	h1 = url_part(f->result->club->api_url, CURLUPART_HOST);
+	h2 = url_part(to, CURLUPART_HOST);
+	p1 = url_part(f->result->club->api_url, CURLUPART_PORT);
+	p2 = url_part(to, CURLUPART_PORT);
+	ok = g_strcmp0(scheme, "https") == 0 && h1 != NULL &&
+	     g_strcmp0(h1, h2) == 0 && g_strcmp0(p1, p2) == 0;
+	if (ok) {
+		g_free(f->redirect);
+		f->redirect = g_strdup(to);
+		f->redirects++;
+	}
+	g_free(scheme);
+	g_free(h1);
+	g_free(h2);
+	g_free(p1);
+	g_free(p2);
+	return ok;
 }
 
 /* Why transfer F failed, and whether trying again may help. Returns
@@ -261,10 +316,13 @@ classify(struct fetch *f, CURLcode code, gboolean *retry_r, GError **error)
 		g_set_error(error, SYNC_ERROR, 0, "M2S refused the API key of "
 			    "club %s (HTTP %ld): check its api_key_file", slug,
 			    status);
+	else if (status >= 300 && status < 400 && follow_redirect(f))
+		return FALSE;
 	else if (status >= 300 && status < 400)
 		g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP %ld "
-			    "redirect refused: set api_url to the final https:// "
-			    "address", url, status);
+			    "redirect refused (only https:// on the same host is "
+			    "followed): set api_url to the final address", url,
+			    status);
 	else
 		g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP status %ld",
 			    url, status);
@@ -280,6 +338,7 @@ fetch_clear(struct fetch *f)
 	curl_slist_free_all(f->headers);
 	if (f->body != NULL)
 		g_byte_array_unref(f->body);
+	g_free(f->redirect);
 }
 
 static char *
@@ -383,7 +442,16 @@ collect(CURLM *multi, sqlite3 *db, gint64 started)
 		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&f);
 		curl_multi_remove_handle(multi, f->easy);
 		f->active = FALSE;
-		if (classify(f, m->data.result, &retry, &err)) {
+		if (!classify(f, m->data.result, &retry, &err) &&
+		    f->redirect != NULL) {
+			describe(f, m->data.result);
+			curl_easy_setopt(f->easy, CURLOPT_URL, f->redirect);
+			g_clear_pointer(&f->redirect, g_free);
+			f->result->attempts--; /* the same attempt, moved on */
+			start(multi, f);
+			continue;
+		}
+		if (err == NULL) {
 			describe(f, m->data.result);
 			accept_body(db, f, &err);
 		} else {

@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""bench_sync.py - wall time of `soarlist sync` for a full server.
+
+Run with `meson test -C build --benchmark --verbose` (or directly, with
+SOARLIST_BIN set). 50 clubs x 12 lists x 500 members (each club's addresses
+its own, drawn from a pool of 3000 per club, which is also its whitelist),
+served over HTTPS with a private CA by tests/blackbox/m2s_server.py in a
+thread of this process, Postfix tables written too when postmap is
+installed. Three rounds, each on a fresh database: the first sync, then a
+second sync with nothing changed. Prints the median and worst of each.
+Targets on a 2-core machine: first sync under 2 s, unchanged sync under
+0.5 s (medians). A target missed makes the benchmark exit 1.
+"""
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "blackbox"))
+import harness  # noqa: E402
+import m2s_server  # noqa: E402
+
+CLUBS, LISTS, MEMBERS, POOL = 50, 12, 500, 3000
+LIST_NAMES = ["members", "instructors", "towpilots", "board", "treasurer", "webmaster",
+              "private-owners", "students", "duty-officers", "tuggies", "cfigs", "social"]
+FIRST_TARGET, SECOND_TARGET = 2.0, 0.5
+POSTMAP = "/usr/sbin/postmap"
+
+
+def club_answer(c):
+    pool = ["member%04d@club%02d.example.org" % (j, c) for j in range(POOL)]
+    lists = {}
+    for k, name in enumerate(LIST_NAMES[:LISTS]):
+        start = k * 250
+        lists[name] = [pool[(start + j) % POOL] for j in range(MEMBERS)]
+    return json.dumps({"lists": lists, "whitelist": pool,
+                       "bypass_lists": ["treasurer", "webmaster"]}).encode()
+
+
+def write_config(env, srv, key_file, ca_file, extra):
+    out = ["[soarlist]", "database = %s" % env.db, "sendmail = %s" % env.sendmail,
+           "admin = postmaster@manage2soar.com", "log_file = %s" % env.log,
+           "api_key_file = %s" % key_file, "ca_file = %s" % ca_file, extra, ""]
+    for c in range(CLUBS):
+        slug = "club%02d" % c
+        out += ["[club %s]" % slug, "name = Club %02d" % c,
+                "api_url = %s" % srv.url(slug),
+                "domains = %s.manage2soar.com;%s.example" % (slug, slug), ""]
+    with open(env.config, "w") as f:
+        f.write("\n".join(out))
+
+
+def timed_sync(env):
+    t0 = time.perf_counter()
+    p = subprocess.run([harness.SOARLIST, "-c", env.config, "sync", "--quiet"],
+                       capture_output=True, timeout=300)
+    sec = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit("sync failed (%d): %s" % (p.returncode, p.stderr.decode()[-2000:]))
+    return sec
+
+
+def one_round(srv, certs, key):
+    env = harness.Env()
+    try:
+        key_file = os.path.join(env.root, "api.key")
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(key + "\n")
+        extra = ""
+        if os.path.exists(POSTMAP):
+            maps, pfetc = os.path.join(env.root, "maps"), os.path.join(env.root, "postfix")
+            os.mkdir(maps)
+            os.mkdir(pfetc)
+            main_cf = os.path.join(pfetc, "main.cf")
+            with open(main_cf, "w") as f:
+                f.write("myhostname = test.example\n")
+            old = time.time() - 60
+            os.utime(main_cf, (old, old))
+            extra = "postfix_dir = %s\npostfix_config_dir = %s\n" % (maps, pfetc)
+        write_config(env, srv, key_file, certs.ca_file, extra)
+        srv.reset_log()
+        first = timed_sync(env)
+        second = timed_sync(env)
+        if len(srv.requests()) != 2 * CLUBS:
+            raise SystemExit("expected %d requests, got %d" % (2 * CLUBS, len(srv.requests())))
+        rows = env.query("SELECT count(*) FROM list_member")[0][0]
+        if rows != CLUBS * LISTS * MEMBERS:
+            raise SystemExit("expected %d member rows, found %d"
+                             % (CLUBS * LISTS * MEMBERS, rows))
+        return first, second
+    finally:
+        env.cleanup()
+
+
+def main():
+    tmp = tempfile.mkdtemp(prefix="soarlist-bench-sync-")
+    certs = m2s_server.Certs(tmp)
+    srv = m2s_server.M2S(certs)
+    key = "bench-" + os.urandom(8).hex()
+    try:
+        answers = {}
+        for c in range(CLUBS):
+            answers[c] = club_answer(c)
+            srv.add_club("club%02d" % c, answers[c], key=key)
+        size = sum(len(a) for a in answers.values())
+        results = [one_round(srv, certs, key) for _ in range(3)]
+    finally:
+        srv.close()
+        subprocess.run(["rm", "-rf", tmp])
+    firsts = [r[0] for r in results]
+    seconds = [r[1] for r in results]
+    print("%d clubs x %d lists x %d members over HTTPS (%.1f MB of JSON)%s"
+          % (CLUBS, LISTS, MEMBERS, size / 1e6,
+             ", Postfix tables" if os.path.exists(POSTMAP) else ""))
+    ok = True
+    for label, times, target in (("first sync", firsts, FIRST_TARGET),
+                                 ("unchanged sync", seconds, SECOND_TARGET)):
+        med = statistics.median(times)
+        print("%-15s runs=%d median=%.3f s worst=%.3f s target<%.1f s"
+              % (label, len(times), med, max(times), target))
+        if med >= target:
+            print("  FAIL: %s median %.3f s is over %.1f s" % (label, med, target))
+            ok = False
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -43,6 +43,10 @@ struct list_settings {
 	enum from_address from_address;
 	char *list_unsubscribe; /* NULL: no List-Unsubscribe header */
 	guint64 max_size;       /* bytes; 0: no limit */
+	char *footer;           /* NULL: none; may hold newlines and the
+				 * placeholders {list_name}, {list_address},
+				 * {club_name} */
+	char **owners;          /* NULL: the club's owners */
 };
 
 struct club_config {
@@ -51,6 +55,7 @@ struct club_config {
 	char *api_url;
 	char *api_key_file; /* NULL: the global one */
 	char **domains;     /* lowercased, NULL-terminated, at least one */
+	char **owners;      /* NULL: admin */
 };
 
 struct config {
@@ -76,6 +81,7 @@ struct config {
 	guint64 max_response_size; /* bytes */
 	guint max_shrink;          /* percent a list may lose */
 	char *ca_file;             /* NULL: the system's CAs */
+	char *archive_dir;         /* NULL: no archive */
 	GPtrArray *clubs;   /* struct club_config *, in file order */
 	GHashTable *domain_club; /* lowercased domain -> struct club_config * */
 	GHashTable *lists;  /* "slug/list" -> struct list_settings * */

@@ -24,6 +24,11 @@ struct message {
 	off_t end;                /* file size */
 	gboolean add_separator;   /* no blank line ended the headers: write
 				   * one before the body */
+	/* where message_write() copies the body from: [body, end) of body_fd.
+	 * message_parse() sets body_fd = fd; a footer (footer.c) points it at
+	 * a file of its own holding the new body. */
+	int body_fd;
+	gboolean own_body_fd;     /* body_fd is ours to close */
 };
 
 #define MESSAGE_ERROR (message_error_quark())

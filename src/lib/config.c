@@ -21,15 +21,15 @@ static const char *const global_keys[] = {
 	"log_file", "spool_dir", "postfix_dir", "postmap", "postconf",
 	"postfix_config_dir", "app_login", "sync_max_age", "max_parallel",
 	"connect_timeout", "timeout", "retries", "max_response_size",
-	"max_shrink", "ca_file", NULL,
+	"max_shrink", "ca_file", "archive_dir", NULL,
 };
 static const char *const club_keys[] = {
-	"name", "api_url", "api_key_file", "domains", NULL,
+	"name", "api_url", "api_key_file", "domains", "owners", NULL,
 };
 static const char *const list_keys[] = {
 	"posting", "nonmember_action", "reply_to", "subject_prefix",
 	"display_name", "from_rewrite", "from_address", "list_unsubscribe",
-	"max_size", NULL,
+	"max_size", "footer", "owners", NULL,
 };
 
 struct loader {
@@ -289,7 +289,8 @@ load_sync(struct loader *l)
 	    get_uint(l, "retries", 0, 10, &cfg->retries) < 0 ||
 	    get_size(l, "max_response_size", &cfg->max_response_size) < 0 ||
 	    get_uint(l, "max_shrink", 0, 100, &cfg->max_shrink) < 0 ||
-	    get_path(l, "ca_file", NULL, &cfg->ca_file) < 0)
+	    get_path(l, "ca_file", NULL, &cfg->ca_file) < 0 ||
+	    get_path(l, "archive_dir", NULL, &cfg->archive_dir) < 0)
 		return -1;
 	if (cfg->max_response_size == 0)
 		return fail(l, "max_response_size must not be 0");
@@ -386,7 +387,44 @@ club_free(gpointer p)
 	g_free(c->api_url);
 	g_free(c->api_key_file);
 	g_strfreev(c->domains);
+	g_strfreev(c->owners);
 	g_free(c);
+}
+
+/* KEY as a ';'-separated list of valid addresses, normalised; *out stays
+ * NULL when the key is absent. */
+static int
+get_addresses(struct loader *l, const char *key, char ***out)
+{
+	gsize n = 0;
+	char **v = g_key_file_get_string_list(l->kf, l->group, key, &n, NULL);
+	GPtrArray *a;
+
+	if (v == NULL)
+		return 0;
+	a = g_ptr_array_new();
+	for (gsize i = 0; i < n; i++) {
+		const char *why = NULL;
+		char *addr = address_normalize(g_strstrip(v[i]), &why);
+
+		if (addr == NULL) {
+			fail(l, "%s: '%s' is not a valid address: %s", key, v[i],
+			     why);
+			g_ptr_array_set_free_func(a, g_free);
+			g_ptr_array_unref(a);
+			g_strfreev(v);
+			return -1;
+		}
+		g_ptr_array_add(a, addr);
+	}
+	g_strfreev(v);
+	if (a->len == 0) {
+		g_ptr_array_unref(a);
+		return fail(l, "%s is empty", key);
+	}
+	g_ptr_array_add(a, NULL);
+	*out = (char **)g_ptr_array_free(a, FALSE);
+	return 0;
 }
 
 static int
@@ -460,6 +498,8 @@ load_club(struct loader *l, const char *slug)
 		return fail(l, "api_url = %s: must start with https://, http:// "
 			    "or file://", c->api_url);
 	c->api_key_file = get_string(l, "api_key_file");
+	if (get_addresses(l, "owners", &c->owners) < 0)
+		return -1;
 	return load_domains(l, c);
 }
 
@@ -480,6 +520,8 @@ settings_free(gpointer p)
 	g_free(s->subject_prefix);
 	g_free(s->display_name);
 	g_free(s->list_unsubscribe);
+	g_free(s->footer);
+	g_strfreev(s->owners);
 	g_free(s);
 }
 
@@ -492,6 +534,32 @@ get_text(struct loader *l, const char *key, char **out)
 		g_free(v);
 		return fail(l, "%s contains control characters or bad UTF-8",
 			    key);
+	}
+	*out = v;
+	return 0;
+}
+
+/* The footer: text over several lines (GKeyFile's \n escape), no other
+ * control characters. */
+static int
+get_footer(struct loader *l, char **out)
+{
+	char *v = g_key_file_get_string(l->kf, l->group, "footer", NULL);
+
+	if (v == NULL || *v == '\0') {
+		g_free(v);
+		return 0;
+	}
+	for (const char *p = v; *p; p++) {
+		if (((unsigned char)*p < 0x20 && *p != '\n' && *p != '\t') ||
+		    *p == 0x7f) {
+			g_free(v);
+			return fail(l, "footer contains control characters");
+		}
+	}
+	if (!g_utf8_validate(v, -1, NULL)) {
+		g_free(v);
+		return fail(l, "footer is not valid UTF-8");
 	}
 	*out = v;
 	return 0;
@@ -517,7 +585,9 @@ load_list_values(struct loader *l, struct list_settings *s)
 	    get_size(l, "max_size", &s->max_size) < 0 ||
 	    get_text(l, "subject_prefix", &s->subject_prefix) < 0 ||
 	    get_text(l, "display_name", &s->display_name) < 0 ||
-	    get_text(l, "list_unsubscribe", &s->list_unsubscribe) < 0)
+	    get_text(l, "list_unsubscribe", &s->list_unsubscribe) < 0 ||
+	    get_footer(l, &s->footer) < 0 ||
+	    get_addresses(l, "owners", &s->owners) < 0)
 		return -1;
 	s->posting = (enum posting_policy)p;
 	s->nonmember_action = (enum nonmember_action)n;
@@ -648,6 +718,7 @@ config_free(struct config **cfgp)
 	g_free(cfg->postfix_config_dir);
 	g_free(cfg->app_login);
 	g_free(cfg->ca_file);
+	g_free(cfg->archive_dir);
 	g_ptr_array_unref(cfg->clubs);
 	g_hash_table_unref(cfg->domain_club);
 	g_hash_table_unref(cfg->lists);

@@ -96,11 +96,26 @@ end_read(struct job *j)
 	}
 }
 
-/* -owner and -bounces mail goes to the administrator (moderation and bounce
- * processing come later); the loop marker stops a forwarding loop when the
- * admin address is itself one of ours. */
+/* The owners of the list: its own, else its club's, else the admin. */
+static void
+add_owners(const struct job *j, GPtrArray *rcpts)
+{
+	char **owners = j->list.settings.owners ? j->list.settings.owners
+						: j->list.club->owners;
+
+	if (owners == NULL) {
+		g_ptr_array_add(rcpts, j->req->cfg->admin);
+		return;
+	}
+	for (char **o = owners; *o != NULL; o++)
+		g_ptr_array_add(rcpts, *o);
+}
+
+/* -owner and -bounces mail goes to the list's owners, unmodified but for
+ * trace headers (bounce processing comes later); the loop marker stops a
+ * forwarding loop when an owner address is itself one of ours. */
 static int
-forward_to_admin(struct job *j)
+forward_to_owners(struct job *j)
 {
 	const struct config *cfg = j->req->cfg;
 	GError *err = NULL;
@@ -122,8 +137,10 @@ forward_to_admin(struct job *j)
 			return EX_OK;
 		}
 	}
-	g_ptr_array_add(rcpts, cfg->dev_redirect ? cfg->dev_redirect
-						 : cfg->admin);
+	if (cfg->dev_redirect != NULL)
+		g_ptr_array_add(rcpts, cfg->dev_redirect);
+	else
+		add_owners(j, rcpts);
 	while (g_mime_header_list_remove(j->msg.headers, "Return-Path"))
 		;
 	g_mime_header_list_append(j->msg.headers, "X-Loop", marker, NULL);
@@ -135,7 +152,7 @@ forward_to_admin(struct job *j)
 	}
 	log_outcome(j, j->rcpt.kind == RECIPIENT_OWNER ? "owner-forward"
 						       : "bounce-forward",
-		    1, NULL);
+		    rcpts->len, NULL);
 	return EX_OK;
 }
 
@@ -370,7 +387,7 @@ run(struct job *j)
 		return nouser(j);
 	}
 	if (j->rcpt.kind != RECIPIENT_POST)
-		return forward_to_admin(j);
+		return forward_to_owners(j);
 	return post(j);
 tempfail:
 	rc = tempfail(j, "list delivery failed", err);

@@ -177,6 +177,7 @@ message_parse(int fd, off_t size, struct message *msg_r, GError **error)
 {
 	memset(msg_r, 0, sizeof(*msg_r));
 	msg_r->fd = fd;
+	msg_r->body_fd = fd;
 	msg_r->end = size;
 	msg_r->start = skip_mbox_line(fd, size);
 	if (find_body(msg_r, error) < 0 || parse_headers(msg_r, error) < 0) {
@@ -190,6 +191,9 @@ void
 message_clear(struct message *msg)
 {
 	g_clear_object(&msg->headers);
+	if (msg->own_body_fd && msg->body_fd >= 0)
+		close(msg->body_fd);
+	msg->own_body_fd = FALSE;
 }
 
 const char *
@@ -292,5 +296,5 @@ message_write(const struct message *msg, int out_fd)
 	if ((msg->add_separator || msg->body >= msg->end) &&
 	    fdio_write_all(out_fd, "\n", 1) < 0)
 		return -1;
-	return copy_range(msg->fd, msg->body, msg->end, out_fd);
+	return copy_range(msg->body_fd, msg->body, msg->end, out_fd);
 }

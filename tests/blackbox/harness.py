@@ -138,8 +138,10 @@ class Env:
         with open(self.api_path(slug), "wb") as f:
             f.write(data)
 
-    def write_config(self, clubs=None, lists=None, extra="", dev_redirect=""):
-        """CLUBS: {slug: (name, "dom1;dom2")}; LISTS: {"slug/list": {k: v}}."""
+    def write_config(self, clubs=None, lists=None, extra="", dev_redirect="",
+                     club_extra=None):
+        """CLUBS: {slug: (name, "dom1;dom2")}; LISTS: {"slug/list": {k: v}};
+        CLUB_EXTRA: {slug: "key = value lines"} added to that club's group."""
         if clubs is None:
             clubs = {"ssc": ("Skyline Soaring Club",
                              "ssc.manage2soar.com;skylinesoaring.org"),
@@ -154,7 +156,8 @@ class Env:
         for slug, (name, domains) in clubs.items():
             out += ["[club %s]" % slug, "name = %s" % name,
                     "api_url = file://%s" % self.api_path(slug),
-                    "domains = %s" % domains, ""]
+                    "domains = %s" % domains,
+                    (club_extra or {}).get(slug, ""), ""]
         for key, settings in (lists or {}).items():
             out.append("[list %s]" % key)
             out += ["%s = %s" % kv for kv in settings.items()]

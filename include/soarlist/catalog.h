@@ -44,6 +44,10 @@ int catalog_is_whitelisted(sqlite3 *db, gint64 club_id, const char *address,
  * g_ptr_array_unref) or NULL with *error. */
 GPtrArray *catalog_members(sqlite3 *db, gint64 list_id, GError **error);
 
+/* The members of LIST_ID who receive its mail: all but the addresses the
+ * club disabled after bounces. Same contract as catalog_members(). */
+GPtrArray *catalog_recipients(sqlite3 *db, gint64 list_id, GError **error);
+
 /* One row of catalog_all_lists(). */
 struct catalog_list {
 	char *club_slug;

@@ -47,6 +47,7 @@ struct list_settings {
 				 * placeholders {list_name}, {list_address},
 				 * {club_name} */
 	char **owners;          /* NULL: the club's owners */
+	gboolean moderated;     /* hold every post, members' too */
 };
 
 struct club_config {
@@ -82,6 +83,9 @@ struct config {
 	guint max_shrink;          /* percent a list may lose */
 	char *ca_file;             /* NULL: the system's CAs */
 	char *archive_dir;         /* NULL: no archive */
+	guint hold_days;           /* held posts expire after this */
+	guint bounce_threshold;    /* scores that disable an address */
+	guint64 bounce_window;     /* seconds the scores count */
 	GPtrArray *clubs;   /* struct club_config *, in file order */
 	GHashTable *domain_club; /* lowercased domain -> struct club_config * */
 	GHashTable *lists;  /* "slug/list" -> struct list_settings * */

@@ -13,6 +13,8 @@ struct deliver_request {
 	const char *sender;    /* envelope sender, "" for the null sender */
 	const char *recipient; /* the address Postfix delivers to */
 	int in_fd;             /* the message */
+	gboolean approved;     /* a held post a moderator approved: the
+				* posting policy is not applied again */
 };
 
 /* Deliver one message. Returns EX_OK, EX_NOUSER, EX_NOPERM or EX_TEMPFAIL

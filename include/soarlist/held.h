@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include "soarlist/catalog.h"
+#include "soarlist/config.h"
 #include "soarlist/message.h"
 
 struct held_info {
@@ -20,10 +21,50 @@ struct held_info {
 	const char *reason;
 };
 
-/* Store the whole spooled message (from msg->start to msg->end). Returns the
- * new row id (> 0) or -1 with *error. */
+/* Store the whole spooled message (from msg->start to msg->end) with a new
+ * unguessable token (*token_r, newly allocated: 32 lowercase hex digits).
+ * Returns the new row id (> 0) or -1 with *error. */
 gint64 held_store(sqlite3 *db, const struct list_ref *ref,
 		  const struct message *msg, const struct held_info *info,
-		  GError **error);
+		  char **token_r, GError **error);
+
+/* The id of the held post with TOKEN: > 0, 0 when none, -1 with *error. */
+gint64 held_find_token(sqlite3 *db, const char *token, GError **error);
+
+/* A held post as listed by held_list() (the content stays in the database). */
+struct held_row {
+	gint64 id;
+	char *list_address; /* LIST@DOMAIN as addressed, from recipient */
+	char *recipient, *sender, *author, *subject, *message_id, *reason;
+	gint64 held_at, size;
+};
+
+void held_row_free(gpointer row);
+
+/* Held posts, oldest first; only those addressed to list LIST_ID when it is
+ * > 0. Returns a new array of struct held_row * or NULL with *error. */
+GPtrArray *held_list(sqlite3 *db, gint64 list_id, GError **error);
+
+/* Held post ID: 1 and *row_r filled (free its strings with held_row_free on
+ * a heap copy, or held_row_clear), 0 when there is none, -1 with *error. */
+int held_get(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error);
+void held_row_clear(struct held_row *row);
+
+/* Write the content of held post ID to FD from offset 0, in chunks.
+ * Returns 0 or -1 with *error. */
+int held_extract(sqlite3 *db, gint64 id, int fd, GError **error);
+
+/* Forget held post ID. Returns 0 or -1 with *error. */
+int held_delete(sqlite3 *db, gint64 id, GError **error);
+
+/* Tell the sender of a held post that it was not accepted (REASON may be
+ * NULL; WHY says what happened, e.g. "was not accepted by the list's
+ * moderators"). Returns 0 or -1 with *error. */
+int held_tell_sender(const struct config *cfg, const struct held_row *row,
+		     const char *why, const char *reason, GError **error);
+
+/* Posts held longer than cfg->hold_days: each sender is told, then the
+ * post is forgotten. Returns how many expired, or -1 with *error. */
+int held_expire(sqlite3 *db, const struct config *cfg, GError **error);
 
 #endif

@@ -1,7 +1,8 @@
 /* postfix-maps.h - the lookup tables Postfix needs, generated from the
  * database and the config into postfix_dir:
  *   domains        every domain of every synced club      -> OK
- *   transport      LIST, LIST-owner, LIST-bounces @DOMAIN -> soarlist:
+ *   transport      LIST, LIST-owner, LIST-bounces, LIST-request @DOMAIN
+ *                                                          -> soarlist:
  *   recipients     the same addresses                      -> OK
  *   sender_logins  noreply@DOMAIN                          -> app_login
  * Each is written to a temporary name, postmap-ed, and renamed into place,

@@ -2,8 +2,8 @@
  *
  * LIST@DOMAIN is a post; LIST-owner@DOMAIN reaches the list owner;
  * LIST-bounces@DOMAIN and LIST-bounces+user=host@DOMAIN (VERP) carry
- * bounces. Any other +extension is ignored, as Postfix ignores it in its
- * lookup tables. Matching is case-insensitive: everything is lowercased.
+ * bounces; LIST-request+TOKEN@DOMAIN answers a moderation notice. Any
+ * other +extension is ignored, as Postfix ignores it in its lookup tables. Matching is case-insensitive: everything is lowercased.
  */
 #ifndef SOARLIST_RECIPIENT_H
 #define SOARLIST_RECIPIENT_H
@@ -14,6 +14,7 @@ enum recipient_kind {
 	RECIPIENT_POST = 0,
 	RECIPIENT_OWNER,
 	RECIPIENT_BOUNCES,
+	RECIPIENT_REQUEST, /* LIST-request+TOKEN: a moderator's answer */
 };
 
 struct recipient {
@@ -21,6 +22,7 @@ struct recipient {
 	char *list;   /* list name, lowercased */
 	char *domain; /* lowercased */
 	char *verp;   /* "user=host" of a VERP bounce address, else NULL */
+	char *token;  /* TOKEN of LIST-request+TOKEN, else NULL */
 };
 
 /* Parse ADDRESS into *r. Returns 0, or -1 when it cannot be a list address
@@ -31,7 +33,8 @@ int recipient_parse(const char *address, struct recipient *r);
 void recipient_clear(struct recipient *r);
 
 /* TRUE when NAME is acceptable as a list name: [a-z0-9][a-z0-9._-]*, at most
- * 64 bytes, not ending in -owner or -bounces (those forms are ours). */
+ * 64 bytes, not ending in -owner, -bounces or -request (those forms are
+ * ours). */
 gboolean recipient_list_name_is_valid(const char *name);
 
 /* "private-owners" -> "Private Owners". Newly allocated. */

@@ -8,8 +8,18 @@
 
 #include <glib.h>
 #include <sqlite3.h>
+#include <sys/types.h>
 
 #define SEEN_DAYS 7
+
+/* "PID:STARTTIME" naming process PID for claims (newly allocated). */
+char *seen_process_owner(pid_t pid);
+
+/* TRUE when a stored row (STATE 'sending' or 'sent', by OWNER, at AT)
+ * still stands at time NOW for the process SELF: a 'sent' row for
+ * SEEN_DAYS, a 'sending' row while its process lives (at most an hour). */
+gboolean seen_blocks(const char *state, const char *owner, gint64 at,
+		     gint64 now, const char *self);
 
 /* Claim MESSAGE_ID on LIST_ID for this process. Returns 1 when claimed,
  * 0 when it was already distributed (or is being distributed right now by

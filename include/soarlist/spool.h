@@ -17,6 +17,11 @@ struct spool {
 int spool_from_fd(int in_fd, const char *dir, struct spool *spool_r,
 		  GError **error);
 
+/* A new, empty, unlinked file in DIR (NULL: $TMPDIR or /tmp), open for
+ * reading and writing. Returns its descriptor (the caller closes it) or -1
+ * with *error. */
+int spool_tmpfile(const char *dir, GError **error);
+
 void spool_close(struct spool *spool);
 
 #endif

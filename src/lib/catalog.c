@@ -120,15 +120,14 @@ catalog_is_whitelisted(sqlite3 *db, gint64 club_id, const char *address,
 		      error);
 }
 
-GPtrArray *
-catalog_members(sqlite3 *db, gint64 list_id, GError **error)
+static GPtrArray *
+addresses(sqlite3 *db, const char *sql, gint64 list_id, GError **error)
 {
 	sqlite3_stmt *st = NULL;
 	GPtrArray *out;
 	int rc;
 
-	if (db_prepare(db, "SELECT address FROM list_member WHERE list_id = ?1 "
-		       "ORDER BY address", &st, error) < 0)
+	if (db_prepare(db, sql, &st, error) < 0)
 		return NULL;
 	sqlite3_bind_int64(st, 1, list_id);
 	out = g_ptr_array_new_with_free_func(g_free);
@@ -142,6 +141,23 @@ catalog_members(sqlite3 *db, gint64 list_id, GError **error)
 		return NULL;
 	}
 	return out;
+}
+
+GPtrArray *
+catalog_members(sqlite3 *db, gint64 list_id, GError **error)
+{
+	return addresses(db, "SELECT address FROM list_member WHERE list_id = ?1 "
+			 "ORDER BY address", list_id, error);
+}
+
+GPtrArray *
+catalog_recipients(sqlite3 *db, gint64 list_id, GError **error)
+{
+	return addresses(db, "SELECT m.address FROM list_member m JOIN list l "
+			 "ON l.id = m.list_id WHERE m.list_id = ?1 AND NOT EXISTS "
+			 "(SELECT 1 FROM disabled_address d WHERE d.club_id = "
+			 "l.club_id AND d.address = m.address) ORDER BY m.address",
+			 list_id, error);
 }
 
 static void

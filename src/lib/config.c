@@ -21,7 +21,8 @@ static const char *const global_keys[] = {
 	"log_file", "spool_dir", "postfix_dir", "postmap", "postconf",
 	"postfix_config_dir", "app_login", "sync_max_age", "max_parallel",
 	"connect_timeout", "timeout", "retries", "max_response_size",
-	"max_shrink", "ca_file", "archive_dir", NULL,
+	"max_shrink", "ca_file", "archive_dir", "bounce_threshold",
+	"bounce_window", "hold_days", NULL,
 };
 static const char *const club_keys[] = {
 	"name", "api_url", "api_key_file", "domains", "owners", NULL,
@@ -29,7 +30,7 @@ static const char *const club_keys[] = {
 static const char *const list_keys[] = {
 	"posting", "nonmember_action", "reply_to", "subject_prefix",
 	"display_name", "from_rewrite", "from_address", "list_unsubscribe",
-	"max_size", "footer", "owners", NULL,
+	"max_size", "footer", "owners", "moderated", NULL,
 };
 
 struct loader {
@@ -283,6 +284,9 @@ load_sync(struct loader *l)
 	cfg->retries = 2;
 	cfg->max_response_size = 16 * 1024 * 1024;
 	cfg->max_shrink = 50;
+	cfg->bounce_threshold = 5;
+	cfg->hold_days = 14;
+	cfg->bounce_window = 30 * 86400;
 	if (get_uint(l, "max_parallel", 1, 256, &cfg->max_parallel) < 0 ||
 	    get_duration(l, "connect_timeout", &cfg->connect_timeout) < 0 ||
 	    get_duration(l, "timeout", &cfg->timeout) < 0 ||
@@ -290,7 +294,10 @@ load_sync(struct loader *l)
 	    get_size(l, "max_response_size", &cfg->max_response_size) < 0 ||
 	    get_uint(l, "max_shrink", 0, 100, &cfg->max_shrink) < 0 ||
 	    get_path(l, "ca_file", NULL, &cfg->ca_file) < 0 ||
-	    get_path(l, "archive_dir", NULL, &cfg->archive_dir) < 0)
+	    get_path(l, "archive_dir", NULL, &cfg->archive_dir) < 0 ||
+	    get_uint(l, "bounce_threshold", 1, 1000, &cfg->bounce_threshold) < 0 ||
+	    get_uint(l, "hold_days", 1, 365, &cfg->hold_days) < 0 ||
+	    get_duration(l, "bounce_window", &cfg->bounce_window) < 0)
 		return -1;
 	if (cfg->max_response_size == 0)
 		return fail(l, "max_response_size must not be 0");
@@ -582,6 +589,7 @@ load_list_values(struct loader *l, struct list_settings *s)
 	    get_choice(l, "reply_to", reply_to, &r) < 0 ||
 	    get_choice(l, "from_address", from_addr, &f) < 0 ||
 	    get_bool(l, "from_rewrite", &s->from_rewrite) < 0 ||
+	    get_bool(l, "moderated", &s->moderated) < 0 ||
 	    get_size(l, "max_size", &s->max_size) < 0 ||
 	    get_text(l, "subject_prefix", &s->subject_prefix) < 0 ||
 	    get_text(l, "display_name", &s->display_name) < 0 ||

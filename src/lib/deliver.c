@@ -13,11 +13,17 @@
 #include <unistd.h>
 
 #include "soarlist/address.h"
+#include "soarlist/archive.h"
+#include "soarlist/bounce.h"
 #include "soarlist/catalog.h"
+#include "soarlist/copies.h"
 #include "soarlist/db.h"
+#include "soarlist/footer.h"
 #include "soarlist/held.h"
 #include "soarlist/maillog.h"
 #include "soarlist/message.h"
+#include "soarlist/moderate.h"
+#include "soarlist/notice.h"
 #include "soarlist/policy.h"
 #include "soarlist/recipient.h"
 #include "soarlist/rewrite.h"
@@ -156,6 +162,208 @@ forward_to_owners(struct job *j)
 	return EX_OK;
 }
 
+/* Up to LINES lines of the post's body, when it is plain text we can show
+ * as it is; else a note saying so. Newly allocated. */
+static char *
+first_lines(const struct job *j, int lines)
+{
+	const char *ct = message_header(&j->msg, "Content-Type");
+	const char *cte = message_header(&j->msg, "Content-Transfer-Encoding");
+	char buf[2048];
+	ssize_t n;
+	GString *out = g_string_new(NULL);
+	char **v;
+
+	while (ct != NULL && g_ascii_isspace(*ct))
+		ct++;
+	while (cte != NULL && g_ascii_isspace(*cte))
+		cte++;
+	if ((ct != NULL && g_ascii_strncasecmp(ct, "text/plain", 10) != 0) ||
+	    (cte != NULL && g_ascii_strncasecmp(cte, "quoted-printable", 16) == 0) ||
+	    (cte != NULL && g_ascii_strncasecmp(cte, "base64", 6) == 0))
+		return g_strdup("  (not plain text: see it with soarlist held)\n");
+	n = pread(j->msg.body_fd, buf, sizeof(buf) - 1, j->msg.body);
+	buf[n > 0 ? n : 0] = '\0';
+	v = g_strsplit(g_strstrip(buf), "\n", lines + 1);
+	for (int i = 0; v[i] != NULL && i < lines; i++) {
+		char *clean = g_utf8_make_valid(v[i], -1);
+		g_string_append_printf(out, "  > %s\n", g_strchomp(clean));
+		g_free(clean);
+	}
+	g_strfreev(v);
+	return g_string_free(out, FALSE);
+}
+
+/* Tell the owners a post is held, what it is, and how to act on it. */
+static int
+notify_owners(struct job *j, gint64 id, const char *token, const char *reason,
+	      GError **error)
+{
+	g_autofree char *reply = g_strdup_printf("%s-request+%s@%s", j->list.name,
+						 token, j->list.domain);
+	g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
+	g_autofree char *lines = first_lines(j, 10);
+	g_autofree char *bounces = g_strdup_printf("%s-bounces@%s", j->list.name,
+						   j->list.domain);
+	g_autofree char *from = g_strdup_printf("\"%s moderation\" <%s-owner@%s>",
+						j->list.display, j->list.name,
+						j->list.domain);
+	const char *subject = message_header(&j->msg, "Subject");
+	g_autofree char *subj = g_strdup_printf("Held post %" G_GINT64_FORMAT
+						" for %s: %s", id, j->list.address,
+						subject ? subject : "(no subject)");
+	g_autofree char *body = g_strdup_printf(
+		"A post to %s is held for moderation.\n\n"
+		"  Id:       %" G_GINT64_FORMAT "\n  From:     %s\n"
+		"  Sender:   %s\n  Subject:  %s\n  Size:     %lld bytes\n"
+		"  Reason:   %s\n\nFirst lines:\n%s\n"
+		"To act on it, reply to this message with approve, reject or "
+		"discard\nas the first line (the address to reply to works once), "
+		"or on the mail server:\n"
+		"  soarlist approve %" G_GINT64_FORMAT "\n"
+		"  soarlist reject %" G_GINT64_FORMAT " --reason \"...\"\n"
+		"  soarlist discard %" G_GINT64_FORMAT "\n",
+		j->list.address, id, j->author ? j->author : "(none)",
+		j->req->sender, subject ? subject : "(no subject)",
+		(long long)j->spool.size, reason, lines, id, id, id);
+
+	add_owners(j, rcpts);
+	return notice_send(j->req->cfg, bounces, from, reply, rcpts, subj, body,
+			   error);
+}
+
+/* Mail to LIST-bounces: a DSN is scored (or not); anything else goes to the
+ * owners, never to the list. */
+static int
+bounce(struct job *j)
+{
+	static const char *const decisions[] = {
+		[BOUNCE_NOT_A_DSN] = "bounce-forward",
+		[BOUNCE_SCORED] = "bounce-scored",
+		[BOUNCE_IGNORED] = "bounce-ignored",
+		[BOUNCE_DISABLED] = "bounce-disabled",
+	};
+	GError *err = NULL;
+	char *detail = NULL;
+	int rc;
+
+	end_read(j);
+	rc = bounce_process(j->db, j->req->cfg, &j->list, &j->rcpt, &j->msg,
+			    &detail, &err);
+	if (rc < 0) {
+		rc = tempfail(j, "cannot process the bounce", err);
+		g_error_free(err);
+		return rc;
+	}
+	if (rc == BOUNCE_NOT_A_DSN) {
+		g_free(detail);
+		return forward_to_owners(j);
+	}
+	log_outcome(j, decisions[rc], 0, detail);
+	g_free(detail);
+	return EX_OK;
+}
+
+static gboolean
+is_owner(const struct job *j, const char *address)
+{
+	g_autoptr(GPtrArray) owners = g_ptr_array_new();
+
+	if (address == NULL)
+		return FALSE;
+	add_owners(j, owners);
+	for (guint i = 0; i < owners->len; i++)
+		if (g_ascii_strcasecmp(g_ptr_array_index(owners, i), address) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* The moderator's command: the first line of the reply that is neither
+ * empty, quoted, a MIME boundary nor a MIME header. Newly allocated. */
+static char *
+command_line(const struct job *j)
+{
+	char buf[8192];
+	ssize_t n = pread(j->msg.body_fd, buf, sizeof(buf) - 1, j->msg.body);
+	char **lines, *out = NULL;
+
+	buf[n > 0 ? n : 0] = '\0';
+	lines = g_strsplit(buf, "\n", -1);
+	for (int i = 0; lines[i] != NULL && out == NULL; i++) {
+		char *l = g_strstrip(lines[i]);
+		if (*l == '\0' || *l == '>' || g_str_has_prefix(l, "--") ||
+		    g_ascii_strncasecmp(l, "content-", 8) == 0 ||
+		    g_ascii_strncasecmp(l, "mime-version:", 13) == 0)
+			continue;
+		out = g_strdup(l);
+	}
+	g_strfreev(lines);
+	return out;
+}
+
+static int
+refuse_request(struct job *j, const char *line)
+{
+	tell_mta(line);
+	log_outcome(j, "moderate-refused", 0, line);
+	return EX_NOPERM;
+}
+
+/* A reply to a moderation notice, at LIST-request+TOKEN@DOMAIN: an owner
+ * approves, rejects or discards the held post the token names. The token
+ * works once: the post and its token are gone after the action. */
+static int
+moderation_reply(struct job *j)
+{
+	struct held_row row;
+	static const char *const words[] = { "approve", "reject", "discard" };
+	g_autofree char *cmd = NULL;
+	GError *err = NULL;
+	gint64 id;
+	int rc, action = -1;
+
+	end_read(j);
+	id = held_find_token(j->db, j->rcpt.token, &err);
+	if (id < 0 || (id > 0 && held_get(j->db, id, &row, &err) < 0)) {
+		rc = tempfail(j, "list database unavailable", err);
+		g_error_free(err);
+		return rc;
+	}
+	if (id == 0)
+		return refuse_request(j, "5.7.1 this moderation address is unknown "
+				      "or was used already");
+	if (!is_owner(j, j->author)) {
+		held_row_clear(&row);
+		return refuse_request(j, "5.7.1 only the list's owners may "
+				      "moderate its posts");
+	}
+	cmd = command_line(j);
+	for (int i = 0; cmd != NULL && i < 3 && action < 0; i++) {
+		size_t n = strlen(words[i]);
+		if (g_ascii_strncasecmp(cmd, words[i], n) == 0 &&
+		    (cmd[n] == '\0' || g_ascii_isspace(cmd[n])))
+			action = i;
+	}
+	if (action < 0) {
+		held_row_clear(&row);
+		return refuse_request(j, "5.5.2 the first line of the reply must "
+				      "be approve, reject or discard");
+	}
+	rc = moderate(j->req->cfg, j->db, &row, (enum moderate_action)action,
+		      action == MODERATE_REJECT && cmd[6] != '\0'
+			      ? g_strstrip(cmd + 6) : NULL, &err);
+	held_row_clear(&row);
+	if (rc < 0) {
+		rc = tempfail(j, "cannot act on the held post", err);
+		g_error_free(err);
+		return rc;
+	}
+	log_outcome(j, action == MODERATE_APPROVE ? "moderate-approve" :
+		    action == MODERATE_REJECT ? "moderate-reject"
+					      : "moderate-discard", 0, NULL);
+	return EX_OK;
+}
+
 static int
 hold(struct job *j, const char *reason)
 {
@@ -165,10 +373,11 @@ hold(struct job *j, const char *reason)
 		.subject = message_header(&j->msg, "Subject"),
 	};
 	GError *err = NULL;
+	g_autofree char *token = NULL;
 	gint64 id;
 
 	end_read(j);
-	id = held_store(j->db, &j->list, &j->msg, &info, &err);
+	id = held_store(j->db, &j->list, &j->msg, &info, &token, &err);
 	if (id < 0) {
 		int rc = tempfail(j, "cannot hold the message", err);
 		g_error_free(err);
@@ -178,6 +387,14 @@ hold(struct job *j, const char *reason)
 		g_autofree char *d = g_strdup_printf("held id=%" G_GINT64_FORMAT,
 						     id);
 		log_outcome(j, "hold", 0, d);
+	}
+	/* the post is safe in the database: a notice that fails only costs
+	 * the owners a mail, and is logged */
+	if (notify_owners(j, id, token, reason, &err) < 0) {
+		maillog_warning("list=<%s> held id=%" G_GINT64_FORMAT ": cannot "
+				"notify the owners: %s", j->list.address, id,
+				err->message);
+		g_clear_error(&err);
 	}
 	return EX_OK;
 }
@@ -197,13 +414,24 @@ reinject(struct job *j, GPtrArray *rcpts, const char *dedupe_id,
 		.redirected_members = redirected,
 	};
 
+	if (footer_apply(&j->msg, &j->list, j->req->cfg->spool_dir, &err) < 0) {
+		int rc = tempfail(j, "cannot add the list footer", err);
+		g_clear_error(&err);
+		if (dedupe_id != NULL) {
+			seen_release(j->db, j->list.id, dedupe_id, NULL);
+			copies_release(j->db, j->list.club_id, dedupe_id, NULL);
+		}
+		return rc;
+	}
 	rewrite_headers(j->msg.headers, &in);
 	if (sendmail_send(j->req->cfg->sendmail, bounces, TRUE, rcpts, &j->msg,
 			  &err) < 0) {
 		int rc = tempfail(j, "cannot reinject the message", err);
 		g_clear_error(&err);
 		if (dedupe_id != NULL &&
-		    seen_release(j->db, j->list.id, dedupe_id, &err) < 0) {
+		    (seen_release(j->db, j->list.id, dedupe_id, &err) < 0 ||
+		     copies_release(j->db, j->list.club_id, dedupe_id,
+				    &err) < 0)) {
 			maillog_warning("list=<%s> msgid=<%s>: cannot release "
 					"the duplicate claim: %s",
 					j->list.address, j->msgid, err->message);
@@ -212,8 +440,15 @@ reinject(struct job *j, GPtrArray *rcpts, const char *dedupe_id,
 		return rc;
 	}
 	/* sendmail has the message: from here on, success is final */
+	if (archive_store(j->req->cfg, &j->list, &j->msg, &err) < 0) {
+		maillog_warning("list=<%s> msgid=<%s>: distributed, but not "
+				"archived: %s", j->list.address, j->msgid,
+				err->message);
+		g_clear_error(&err);
+	}
 	if (dedupe_id != NULL &&
-	    seen_commit(j->db, j->list.id, dedupe_id, &err) < 0) {
+	    (seen_commit(j->db, j->list.id, dedupe_id, &err) < 0 ||
+	     copies_commit(j->db, j->list.club_id, dedupe_id, &err) < 0)) {
 		maillog_warning("list=<%s> msgid=<%s>: distributed, but not "
 				"recorded for duplicate checks: %s",
 				j->list.address, j->msgid, err->message);
@@ -221,6 +456,38 @@ reinject(struct job *j, GPtrArray *rcpts, const char *dedupe_id,
 	}
 	log_outcome(j, "distribute", rcpts->len, NULL);
 	return EX_OK;
+}
+
+/* One copy per person: leave out the members who already have this post
+ * through another list of the club (To: members@, Cc: board@). */
+static int
+distribute_once(struct job *j, GPtrArray *members, const char *dedupe_id)
+{
+	GError *err = NULL;
+	GPtrArray *rcpts = copies_claim(j->db, j->list.club_id, dedupe_id,
+					members, &err);
+	int rc;
+
+	if (rcpts == NULL) {
+		rc = tempfail(j, "list database unavailable", err);
+		g_error_free(err);
+		seen_release(j->db, j->list.id, dedupe_id, NULL);
+		return rc;
+	}
+	if (rcpts->len == 0) {
+		if (seen_commit(j->db, j->list.id, dedupe_id, &err) < 0) {
+			maillog_warning("list=<%s> msgid=<%s>: %s",
+					j->list.address, j->msgid, err->message);
+			g_clear_error(&err);
+		}
+		log_outcome(j, "drop-duplicate", 0, "every member has it through "
+			    "another list of the club");
+		g_ptr_array_unref(rcpts);
+		return EX_OK;
+	}
+	rc = reinject(j, rcpts, dedupe_id, 0);
+	g_ptr_array_unref(rcpts);
+	return rc;
 }
 
 /* Distribute a post that passed the policy to MEMBERS (or dev_redirect). */
@@ -260,9 +527,12 @@ distribute(struct job *j, GPtrArray *members)
 		g_ptr_array_add(rcpts, cfg->dev_redirect);
 		return reinject(j, rcpts, NULL, members->len);
 	}
-	for (guint i = 0; i < members->len; i++)
-		g_ptr_array_add(rcpts, g_ptr_array_index(members, i));
-	return reinject(j, rcpts, dedupe_id, 0);
+	if (dedupe_id == NULL) {
+		for (guint i = 0; i < members->len; i++)
+			g_ptr_array_add(rcpts, g_ptr_array_index(members, i));
+		return reinject(j, rcpts, NULL, 0);
+	}
+	return distribute_once(j, members, dedupe_id);
 }
 
 static int
@@ -301,8 +571,11 @@ post(struct job *j)
 	if (j->list.settings.max_size > 0 &&
 	    (guint64)j->spool.size > j->list.settings.max_size)
 		return size_refusal(j);
-	if (policy_decide(j->db, &j->list, j->author, &pr, &err) < 0)
+	if (j->req->approved) {
+		pr.decision = DECISION_DISTRIBUTE;
+	} else if (policy_decide(j->db, &j->list, j->author, &pr, &err) < 0) {
 		goto fail_db;
+	}
 	switch (pr.decision) {
 	case DECISION_REJECT:
 		end_read(j);
@@ -323,7 +596,7 @@ post(struct job *j)
 		break;
 	}
 	policy_result_clear(&pr);
-	members = catalog_members(j->db, j->list.id, &err);
+	members = catalog_recipients(j->db, j->list.id, &err);
 	if (members == NULL)
 		goto fail_db;
 	end_read(j);
@@ -386,6 +659,10 @@ run(struct job *j)
 		end_read(j);
 		return nouser(j);
 	}
+	if (j->rcpt.kind == RECIPIENT_BOUNCES)
+		return bounce(j);
+	if (j->rcpt.kind == RECIPIENT_REQUEST && j->rcpt.token != NULL)
+		return moderation_reply(j);
 	if (j->rcpt.kind != RECIPIENT_POST)
 		return forward_to_owners(j);
 	return post(j);

@@ -7,9 +7,13 @@
 #include "soarlist/held.h"
 
 #include <errno.h>
+#include <sys/random.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "soarlist/db.h"
+#include "soarlist/fdio.h"
+#include "soarlist/notice.h"
 
 #define HELD_CHUNK (256 * 1024)
 
@@ -51,14 +55,56 @@ copy_into_blob(sqlite3 *db, gint64 rowid, const struct message *msg,
 	return 0;
 }
 
+/* 16 bytes from the kernel's CSPRNG as hex. Newly allocated. */
+static char *
+new_token(GError **error)
+{
+	guint8 raw[16];
+	GString *hex;
+
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw)) {
+		g_set_error(error, DB_ERROR, DB_ERROR_FAILED, "getrandom: %s",
+			    g_strerror(errno));
+		return NULL;
+	}
+	hex = g_string_new(NULL);
+	for (gsize i = 0; i < sizeof(raw); i++)
+		g_string_append_printf(hex, "%02x", raw[i]);
+	return g_string_free(hex, FALSE);
+}
+
+gint64
+held_find_token(sqlite3 *db, const char *token, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+	gint64 id = 0;
+	int rc;
+
+	if (db_prepare(db, "SELECT id FROM held_message WHERE token = ?1", &st,
+		       error) < 0)
+		return -1;
+	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(db, rc, "looking up the token", error);
+	return id;
+}
+
 gint64
 held_store(sqlite3 *db, const struct list_ref *ref, const struct message *msg,
-	   const struct held_info *info, GError **error)
+	   const struct held_info *info, char **token_r, GError **error)
 {
+	g_autofree char *token = new_token(error);
+
 	sqlite3_stmt *st = NULL;
 	gint64 size = (gint64)(msg->end - msg->start), rowid;
 	int rc;
 
+	if (token == NULL)
+		return -1;
 	if (size > G_MAXINT) {
 		g_set_error(error, DB_ERROR, DB_ERROR_FAILED,
 			    "message too large to hold");
@@ -68,8 +114,8 @@ held_store(sqlite3 *db, const struct list_ref *ref, const struct message *msg,
 		return -1;
 	if (db_prepare(db, "INSERT INTO held_message (list_id, recipient, "
 		       "sender, author, subject, message_id, reason, held_at, "
-		       "size, content) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-		       "?9, zeroblob(?9))", &st, error) < 0)
+		       "size, content, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+		       "?7, ?8, ?9, zeroblob(?9), ?10)", &st, error) < 0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, ref->id);
 	sqlite3_bind_text(st, 2, info->recipient, -1, SQLITE_STATIC);
@@ -80,6 +126,7 @@ held_store(sqlite3 *db, const struct list_ref *ref, const struct message *msg,
 	sqlite3_bind_text(st, 7, info->reason, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 8, g_get_real_time() / G_USEC_PER_SEC);
 	sqlite3_bind_int64(st, 9, size);
+	sqlite3_bind_text(st, 10, token, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -90,8 +137,217 @@ held_store(sqlite3 *db, const struct list_ref *ref, const struct message *msg,
 	if (copy_into_blob(db, rowid, msg, error) < 0 ||
 	    db_exec(db, "COMMIT", error) < 0)
 		goto fail;
+	*token_r = g_steal_pointer(&token);
 	return rowid;
 fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+static char *
+col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t != NULL ? g_strdup((const char *)t) : NULL;
+}
+
+#define HELD_COLUMNS "id, recipient, sender, author, subject, message_id, " \
+		     "reason, held_at, size"
+
+static void
+fill_row(sqlite3_stmt *st, struct held_row *r)
+{
+	const char *plus;
+
+	r->id = sqlite3_column_int64(st, 0);
+	r->recipient = col(st, 1);
+	r->sender = col(st, 2);
+	r->author = col(st, 3);
+	r->subject = col(st, 4);
+	r->message_id = col(st, 5);
+	r->reason = col(st, 6);
+	r->held_at = sqlite3_column_int64(st, 7);
+	r->size = sqlite3_column_int64(st, 8);
+	/* the post address, without a +extension */
+	plus = r->recipient ? strchr(r->recipient, '+') : NULL;
+	if (plus != NULL && strrchr(plus, '@') != NULL) {
+		char *local = g_strndup(r->recipient,
+					(gsize)(plus - r->recipient));
+		r->list_address = g_strconcat(local, strrchr(plus, '@'), NULL);
+		g_free(local);
+	} else {
+		r->list_address = g_strdup(r->recipient);
+	}
+}
+
+void
+held_row_clear(struct held_row *r)
+{
+	g_clear_pointer(&r->list_address, g_free);
+	g_clear_pointer(&r->recipient, g_free);
+	g_clear_pointer(&r->sender, g_free);
+	g_clear_pointer(&r->author, g_free);
+	g_clear_pointer(&r->subject, g_free);
+	g_clear_pointer(&r->message_id, g_free);
+	g_clear_pointer(&r->reason, g_free);
+}
+
+void
+held_row_free(gpointer row)
+{
+	held_row_clear(row);
+	g_free(row);
+}
+
+GPtrArray *
+held_list(sqlite3 *db, gint64 list_id, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+	GPtrArray *out;
+	int rc;
+
+	if (db_prepare(db, "SELECT " HELD_COLUMNS " FROM held_message WHERE "
+		       "?1 = 0 OR list_id = ?1 ORDER BY id", &st, error) < 0)
+		return NULL;
+	sqlite3_bind_int64(st, 1, list_id);
+	out = g_ptr_array_new_with_free_func(held_row_free);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct held_row *r = g_new0(struct held_row, 1);
+		fill_row(st, r);
+		g_ptr_array_add(out, r);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		g_ptr_array_unref(out);
+		db_fail(db, rc, "reading held posts", error);
+		return NULL;
+	}
+	return out;
+}
+
+int
+held_get(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	memset(row_r, 0, sizeof(*row_r));
+	if (db_prepare(db, "SELECT " HELD_COLUMNS " FROM held_message "
+		       "WHERE id = ?1", &st, error) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		fill_row(st, row_r);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW)
+		return 1;
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_fail(db, rc, "reading the held post", error);
+}
+
+int
+held_extract(sqlite3 *db, gint64 id, int fd, GError **error)
+{
+	sqlite3_blob *blob = NULL;
+	char *buf;
+	int size, rc;
+
+	rc = sqlite3_blob_open(db, "main", "held_message", "content", id, 0,
+			       &blob);
+	if (rc != SQLITE_OK)
+		return db_fail(db, rc, "reading the held post", error);
+	size = sqlite3_blob_bytes(blob);
+	buf = g_malloc(HELD_CHUNK);
+	for (int off = 0; off < size && rc == SQLITE_OK; off += HELD_CHUNK) {
+		int n = MIN(HELD_CHUNK, size - off);
+		rc = sqlite3_blob_read(blob, buf, n, off);
+		if (rc == SQLITE_OK && fdio_write_all(fd, buf, (size_t)n) < 0) {
+			g_set_error(error, DB_ERROR, DB_ERROR_FAILED,
+				    "writing the held post: %s",
+				    g_strerror(errno));
+			sqlite3_blob_close(blob);
+			g_free(buf);
+			return -1;
+		}
+	}
+	g_free(buf);
+	sqlite3_blob_close(blob);
+	if (rc != SQLITE_OK)
+		return db_fail(db, rc, "reading the held post", error);
+	return 0;
+}
+
+int
+held_delete(sqlite3 *db, gint64 id, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(db, "DELETE FROM held_message WHERE id = ?1", &st,
+		       error) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db, rc, "forgetting the held post", error);
+	return 0;
+}
+
+int
+held_tell_sender(const struct config *cfg, const struct held_row *row,
+		 const char *why, const char *reason, GError **error)
+{
+	g_autoptr(GPtrArray) to = g_ptr_array_new();
+	const char *at = strchr(row->list_address, '@');
+	g_autofree char *local = g_strndup(row->list_address,
+					   at ? (gsize)(at - row->list_address)
+					      : strlen(row->list_address));
+	g_autofree char *from = g_strdup_printf("%s-owner%s", local, at ? at : "");
+	g_autofree char *subject = g_strdup_printf("Your post to %s was not "
+						   "accepted", row->list_address);
+	g_autofree char *body = g_strdup_printf(
+		"Your post to %s %s.\n\n  Subject: %s\n%s%s%s\n",
+		row->list_address, why, row->subject ? row->subject : "(none)",
+		reason ? "  Reason:  " : "", reason ? reason : "",
+		reason ? "\n" : "");
+
+	if (row->sender == NULL || *row->sender == '\0')
+		return 0; /* nobody to tell */
+	g_ptr_array_add(to, row->sender);
+	/* null envelope sender: an answer about a post must not bounce */
+	return notice_send(cfg, "", from, NULL, to, subject, body, error);
+}
+
+int
+held_expire(sqlite3 *db, const struct config *cfg, GError **error)
+{
+	gint64 limit = g_get_real_time() / G_USEC_PER_SEC -
+		       (gint64)cfg->hold_days * 86400;
+	GPtrArray *rows = held_list(db, 0, error);
+	char *why;
+	int n = 0;
+
+	if (rows == NULL)
+		return -1;
+	why = g_strdup_printf("was held for moderation and not handled within "
+			      "%u days", cfg->hold_days);
+	for (guint i = 0; i < rows->len; i++) {
+		const struct held_row *r = g_ptr_array_index(rows, i);
+
+		if (r->held_at >= limit)
+			continue;
+		if (held_tell_sender(cfg, r, why, NULL, error) < 0 ||
+		    held_delete(db, r->id, error) < 0) {
+			n = -1;
+			break;
+		}
+		n++;
+	}
+	g_free(why);
+	g_ptr_array_unref(rows);
+	return n;
 }

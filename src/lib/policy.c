@@ -37,6 +37,21 @@ refuse(const struct list_ref *ref, enum posting_policy p,
 					    ref->address);
 }
 
+/* 1 when AUTHOR may post under P, 0 when not, -1 on error. */
+static int
+policy_allowed(sqlite3 *db, const struct list_ref *ref, enum posting_policy p,
+	       const char *author, GError **error)
+{
+	int rc;
+
+	if (p == POSTING_ANYONE)
+		return 1;
+	rc = catalog_is_member(db, ref->id, author, error);
+	if (rc != 0 || p != POSTING_WHITELIST)
+		return rc;
+	return catalog_is_whitelisted(db, ref->club_id, author, error);
+}
+
 int
 policy_decide(sqlite3 *db, const struct list_ref *ref, const char *author,
 	      struct policy_result *result_r, GError **error)
@@ -46,6 +61,22 @@ policy_decide(sqlite3 *db, const struct list_ref *ref, const char *author,
 
 	result_r->decision = DECISION_DISTRIBUTE;
 	result_r->reason = NULL;
+	if (ref->settings.moderated) {
+		/* the moderators decide; a non-member's post still meets the
+		 * list's nonmember_action first */
+		rc = policy_allowed(db, ref, p, author, error);
+		if (rc < 0)
+			return -1;
+		if (rc == 1) {
+			result_r->decision = DECISION_HOLD;
+			result_r->reason = g_strdup_printf(
+				"%s is moderated: every post waits for a moderator",
+				ref->address);
+			return 0;
+		}
+		refuse(ref, p, result_r);
+		return 0;
+	}
 	if (p == POSTING_ANYONE) {
 		result_r->reason = g_strdup(ref->bypass
 			? "the list accepts posts from anyone (bypass list)"

@@ -73,7 +73,8 @@ list_lines(sqlite3 *db, const struct config *cfg, GPtrArray *clubs,
 	   const char *value, GPtrArray *lines, GError **error)
 {
 	GPtrArray *lists = catalog_all_lists(db, error);
-	static const char *const forms[] = { "", "-owner", "-bounces" };
+	static const char *const forms[] = { "", "-owner", "-bounces",
+					     "-request" };
 
 	if (lists == NULL)
 		return -1;

@@ -27,7 +27,8 @@ recipient_list_name_is_valid(const char *name)
 		    strchr("._-", *p) == NULL)
 			return FALSE;
 	if (g_str_has_suffix(name, "-owner") ||
-	    g_str_has_suffix(name, "-bounces") || strchr(name, '+') != NULL)
+	    g_str_has_suffix(name, "-bounces") ||
+	    g_str_has_suffix(name, "-request") || strchr(name, '+') != NULL)
 		return FALSE;
 	return TRUE;
 }
@@ -60,6 +61,8 @@ recipient_parse(const char *address, struct recipient *r)
 		*plus = '\0';
 		if (has_suffix(local, "-bounces") && plus[1] != '\0')
 			r->verp = g_strdup(plus + 1);
+		else if (has_suffix(local, "-request") && plus[1] != '\0')
+			r->token = g_strdup(plus + 1);
 	}
 	if (has_suffix(local, "-bounces")) {
 		r->kind = RECIPIENT_BOUNCES;
@@ -67,6 +70,9 @@ recipient_parse(const char *address, struct recipient *r)
 	} else if (has_suffix(local, "-owner")) {
 		r->kind = RECIPIENT_OWNER;
 		local[strlen(local) - strlen("-owner")] = '\0';
+	} else if (has_suffix(local, "-request")) {
+		r->kind = RECIPIENT_REQUEST;
+		local[strlen(local) - strlen("-request")] = '\0';
 	}
 	if (!recipient_list_name_is_valid(local))
 		goto fail;
@@ -86,6 +92,7 @@ recipient_clear(struct recipient *r)
 	g_clear_pointer(&r->list, g_free);
 	g_clear_pointer(&r->domain, g_free);
 	g_clear_pointer(&r->verp, g_free);
+	g_clear_pointer(&r->token, g_free);
 }
 
 char *

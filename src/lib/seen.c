@@ -21,8 +21,8 @@
 /* "PID:STARTTIME" of process PID (start time in clock ticks since boot,
  * field 22 of /proc/PID/stat), or "PID:" where /proc cannot tell.
  * Newly allocated. */
-static char *
-process_owner(pid_t pid)
+char *
+seen_process_owner(pid_t pid)
 {
 	char *path = g_strdup_printf("/proc/%d/stat", (int)pid);
 	char *text = NULL, *p, *out;
@@ -57,16 +57,15 @@ owner_alive(const char *owner)
 		return FALSE;
 	if (kill((pid_t)pid, 0) != 0 && errno != EPERM)
 		return FALSE;
-	now = process_owner((pid_t)pid);
+	now = seen_process_owner((pid_t)pid);
 	same = strcmp(now, owner) == 0;
 	g_free(now);
 	return same;
 }
 
-/* TRUE when the stored row still blocks a new distribution. */
-static gboolean
-blocks(const char *state, const char *owner, gint64 at, gint64 now,
-       const char *self)
+gboolean
+seen_blocks(const char *state, const char *owner, gint64 at, gint64 now,
+	    const char *self)
 {
 	if (g_strcmp0(state, "sent") == 0)
 		return at > now - SEEN_DAYS * 86400;
@@ -88,7 +87,7 @@ claim_in_txn(sqlite3 *db, gint64 list_id, const char *id, gint64 now,
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW &&
-	    blocks((const char *)sqlite3_column_text(st, 0),
+	    seen_blocks((const char *)sqlite3_column_text(st, 0),
 		   (const char *)sqlite3_column_text(st, 1),
 		   sqlite3_column_int64(st, 2), now, self)) {
 		sqlite3_finalize(st);
@@ -116,7 +115,7 @@ int
 seen_claim(sqlite3 *db, gint64 list_id, const char *message_id,
 	   GError **error)
 {
-	char *self = process_owner(getpid());
+	char *self = seen_process_owner(getpid());
 	int rc;
 
 	if (db_exec(db, "BEGIN IMMEDIATE", error) < 0) {
@@ -181,7 +180,7 @@ int
 seen_release(sqlite3 *db, gint64 list_id, const char *message_id,
 	     GError **error)
 {
-	char *self = process_owner(getpid());
+	char *self = seen_process_owner(getpid());
 	int rc = run(db, "DELETE FROM recent_message WHERE list_id = ?1 AND "
 		     "message_id = ?2 AND state = 'sending' AND owner = ?3",
 		     list_id, message_id, 0, self, error);

@@ -83,6 +83,12 @@ fail:
 	return -1;
 }
 
+int
+spool_tmpfile(const char *dir, GError **error)
+{
+	return open_tmp(dir != NULL ? dir : g_get_tmp_dir(), error);
+}
+
 void
 spool_close(struct spool *spool)
 {

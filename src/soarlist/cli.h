@@ -61,6 +61,12 @@ int cli_resolve(struct cli *cli, const char *address, struct list_ref *ref_r);
  * CLI_OK or CLI_FAIL after printing why. */
 int cli_write_postfix_maps(struct cli *cli, gboolean quiet);
 
+int cmd_archive(struct cli *cli, int argc, char **argv);
+int cmd_bounces(struct cli *cli, int argc, char **argv);
+int cmd_held(struct cli *cli, int argc, char **argv);
+int cmd_approve(struct cli *cli, int argc, char **argv);
+int cmd_reject(struct cli *cli, int argc, char **argv);
+int cmd_discard(struct cli *cli, int argc, char **argv);
 int cmd_doctor(struct cli *cli, int argc, char **argv);
 int cmd_policy(struct cli *cli, int argc, char **argv);
 int cmd_postfix_maps(struct cli *cli, int argc, char **argv);

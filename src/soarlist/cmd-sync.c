@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "soarlist/held.h"
 #include "soarlist/maillog.h"
 #include "soarlist/sync.h"
 
@@ -88,6 +89,20 @@ on_progress(const struct sync_result *r, void *user)
 	fflush(stderr);
 }
 
+static void
+expire_held(struct cli *cli)
+{
+	GError *err = NULL;
+	int n = held_expire(cli->db, cli->cfg, &err);
+
+	if (n < 0) {
+		cli_error("warning: expiring held posts: %s", err->message);
+		g_error_free(err);
+	} else if (n > 0) {
+		maillog_info("held expired=%d", n);
+	}
+}
+
 static int
 check_names(struct cli *cli, int argc, char **argv)
 {
@@ -147,6 +162,9 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 			any_ok = TRUE;
 	}
 	g_ptr_array_unref(results);
+	/* the timer that syncs also retires held posts nobody handled */
+	if (!opt_dry_run)
+		expire_held(cli);
 	/* Postfix must know about what was just stored; an unchanged run
 	 * touches nothing (postfix_maps_write writes only what differs) */
 	if (!opt_dry_run && cli->cfg->postfix_dir != NULL && any_ok &&

@@ -28,6 +28,16 @@ static const struct cli_command commands[] = {
 	  cmd_members },
 	{ "check", "SENDER LIST@DOMAIN", "Say whether SENDER may post to the "
 	  "list, and why.", cmd_check },
+	{ "held", "[LIST@DOMAIN]", "List the posts held for moderation.",
+	  cmd_held },
+	{ "approve", "ID", "Distribute a held post.", cmd_approve },
+	{ "reject", "ID [--reason TEXT]", "Refuse a held post; its sender is "
+	  "told.", cmd_reject },
+	{ "discard", "ID", "Drop a held post silently.", cmd_discard },
+	{ "archive", "export LIST@DOMAIN [--since D] [--until D]", "Write a "
+	  "list's archive as mboxrd to stdout.", cmd_archive },
+	{ "bounces", "[LIST@DOMAIN] | reset ADDRESS", "Show bounce scores and "
+	  "disabled addresses; re-enable one.", cmd_bounces },
 	{ "doctor", "[--user USER]", "Check the installation; exit 0 only "
 	  "when all is well.", cmd_doctor },
 	{ "policy", "", "Serve Postfix's SMTP access policy protocol on "

@@ -1,0 +1,71 @@
+/* bounce.h - bounce processing for LIST-bounces@DOMAIN and its VERP form
+ * LIST-bounces+user=host@DOMAIN.
+ *
+ * A delivery status notification (RFC 3464 multipart/report;
+ * report-type=delivery-status, and the common non-standard forms that only
+ * carry a status code in their text) is parsed with GMime (see dsn.h). A
+ * permanent mailbox failure (Action: failed with 5.1.x or 5.2.x, but for
+ * 5.1.7/5.1.8 about our sender address and 5.2.3 about the post's size)
+ * scores the address at most once per day for its club; delays, 4.x.x and
+ * policy or content refusals (5.7.x ...) do not. When BOUNCE_LIST_PROBLEM or more recipients
+ * at one receiving domain fail one post with one status, that is a list
+ * problem: none of them is scored, and the owners get one notice. At
+ * bounce_threshold scores within bounce_window the address is disabled for
+ * the club's list mail and the owners get one notice.
+ */
+#ifndef SOARLIST_BOUNCE_H
+#define SOARLIST_BOUNCE_H
+
+#include <glib.h>
+#include <sqlite3.h>
+
+#include "soarlist/catalog.h"
+#include "soarlist/config.h"
+#include "soarlist/message.h"
+#include "soarlist/recipient.h"
+
+#define BOUNCE_LIST_PROBLEM 3
+
+enum bounce_outcome {
+	BOUNCE_NOT_A_DSN = 0, /* forward it to the owners, never the list */
+	BOUNCE_SCORED,        /* a permanent mailbox failure, counted */
+	BOUNCE_IGNORED,       /* a DSN that says nothing about the address
+			       * (delay, 4.x.x, 5.7.x, already scored today,
+			       * part of a list problem) */
+	BOUNCE_DISABLED,      /* scored, and the address is now disabled */
+};
+
+/* Process the message MSG sent to RCPT (kind RECIPIENT_BOUNCES) of list
+ * REF. Owner notices go out through notice_send(). Returns the outcome
+ * (>= 0) and sets *detail_r (may be NULL; newly allocated, one printable
+ * line for the log: address, status), or -1 with *error (temporary: the
+ * caller defers). */
+int bounce_process(sqlite3 *db, const struct config *cfg,
+		   const struct list_ref *ref, const struct recipient *rcpt,
+		   const struct message *msg, char **detail_r, GError **error);
+
+/* One address in bounce_report(): its scores within bounce_window, and
+ * whether it is disabled. */
+struct bounce_row {
+	char *club_slug;
+	char *address;
+	guint scores;       /* within bounce_window */
+	gint64 last_at;     /* unix time of the latest score; 0: none */
+	char *last_status;  /* of the latest score, or NULL */
+	gint64 disabled_at; /* 0: not disabled */
+	char *reason;       /* why it was disabled, or NULL */
+};
+
+/* The addresses with scores within CFG's bounce_window or disabled, of
+ * club CLUB_ID (0: every club) and, when LIST_ID is not 0, on that list;
+ * disabled ones first, then by club and address. Returns a new array of
+ * struct bounce_row * (free with g_ptr_array_unref) or NULL with *error. */
+GPtrArray *bounce_report(sqlite3 *db, const struct config *cfg,
+			 gint64 club_id, gint64 list_id, GError **error);
+
+/* Re-enable ADDRESS in every club: lift its disabling and forget its
+ * scores, so that the next bounce starts from zero. Returns the number of
+ * rows removed (0: nothing to reset) or -1 with *error. */
+int bounce_reset(sqlite3 *db, const char *address, GError **error);
+
+#endif

@@ -1,0 +1,114 @@
+/* cmd-held.c - the moderation queue: soarlist held [LIST@DOMAIN],
+ * approve ID, reject ID [--reason TEXT], discard ID (moderate.c does the
+ * work: an approved post goes through exactly the delivery agent's path,
+ * a rejected one is answered to its sender). */
+#include <stdio.h>
+
+#include "cli.h"
+#include "soarlist/held.h"
+#include "soarlist/maillog.h"
+#include "soarlist/moderate.h"
+
+static char *opt_reason;
+
+static const GOptionEntry reject_entries[] = {
+	{ "reason", 'r', 0, G_OPTION_ARG_STRING, &opt_reason,
+	  "Why, for the sender", "TEXT" },
+	G_OPTION_ENTRY_NULL,
+};
+
+int
+cmd_held(struct cli *cli, int argc, char **argv)
+{
+	struct list_ref ref = { 0 };
+	GError *err = NULL;
+	GPtrArray *rows;
+	int rc = cli_parse(cli, NULL, 0, 1, &argc, &argv);
+
+	if (rc != 0 || (rc = cli_open(cli)) != 0 ||
+	    (argc == 2 && (rc = cli_resolve(cli, argv[1], &ref)) != 0))
+		return rc;
+	rows = held_list(cli->db, ref.id, &err);
+	list_ref_clear(&ref);
+	if (rows == NULL) {
+		cli_error("%s", err->message);
+		g_error_free(err);
+		return CLI_FAIL;
+	}
+	for (guint i = 0; i < rows->len; i++) {
+		const struct held_row *r = g_ptr_array_index(rows, i);
+		GDateTime *t = g_date_time_new_from_unix_local(r->held_at);
+		char *when = g_date_time_format(t, "%Y-%m-%d %H:%M");
+
+		printf("%" G_GINT64_FORMAT "  %s  %s  from %s  %" G_GINT64_FORMAT
+		       " bytes  %s\n    %s\n", r->id, when, r->list_address,
+		       r->author ? r->author : r->sender, r->size,
+		       r->subject ? r->subject : "(no subject)", r->reason);
+		g_free(when);
+		g_date_time_unref(t);
+	}
+	g_ptr_array_unref(rows);
+	return CLI_OK;
+}
+
+/* approve, reject or discard the held post named by argv[1] */
+static int
+act(struct cli *cli, int argc, char **argv, const GOptionEntry *entries,
+    enum moderate_action action)
+{
+	struct held_row row;
+	GError *err = NULL;
+	char *end = NULL;
+	gint64 id;
+	int rc = cli_parse(cli, entries, 1, 1, &argc, &argv);
+
+	if (rc != 0)
+		return rc;
+	id = g_ascii_strtoll(argv[1], &end, 10);
+	if (end == argv[1] || *end != '\0' || id <= 0) {
+		cli_error("%s: not a held post id", argv[1]);
+		return CLI_USAGE;
+	}
+	if ((rc = cli_open(cli)) != 0)
+		return rc;
+	rc = held_get(cli->db, id, &row, &err);
+	if (rc <= 0) {
+		if (rc < 0)
+			cli_error("%s", err->message);
+		else
+			cli_error("no held post %s", argv[1]);
+		g_clear_error(&err);
+		return CLI_FAIL;
+	}
+	rc = moderate(cli->cfg, cli->db, &row, action, opt_reason, &err);
+	if (rc < 0) {
+		cli_error("%s %" G_GINT64_FORMAT ": %s",
+			  action == MODERATE_APPROVE ? "approve" :
+			  action == MODERATE_REJECT ? "reject" : "discard",
+			  row.id, err->message);
+		g_error_free(err);
+	} else {
+		printf("%s %" G_GINT64_FORMAT "\n", moderate_action_name(action),
+		       row.id);
+	}
+	held_row_clear(&row);
+	return rc < 0 ? CLI_FAIL : CLI_OK;
+}
+
+int
+cmd_approve(struct cli *cli, int argc, char **argv)
+{
+	return act(cli, argc, argv, NULL, MODERATE_APPROVE);
+}
+
+int
+cmd_reject(struct cli *cli, int argc, char **argv)
+{
+	return act(cli, argc, argv, reject_entries, MODERATE_REJECT);
+}
+
+int
+cmd_discard(struct cli *cli, int argc, char **argv)
+{
+	return act(cli, argc, argv, NULL, MODERATE_DISCARD);
+}

@@ -1,0 +1,203 @@
+/* test-dsn.c - reading delivery status notifications: the status-code
+ * scanner on its own, then whole messages (standard and text forms, and
+ * mail that is no DSN) through message_parse() and dsn_parse(). */
+#include "soarlist/dsn.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+static void
+test_find_status(void)
+{
+	static const struct {
+		const char *text;
+		const char *classes;
+		const char *want; /* NULL: none */
+	} cases[] = {
+		{ "550 5.1.1 <a@b.org>: User unknown", "45", "5.1.1" },
+		{ "Status: 5.1.10 (RecipientNotFound)", "245", "5.1.10" },
+		{ "550-5.2.2 The email account is over quota", "45", "5.2.2" },
+		{ "no mailbox here by that name. (#5.1.1)", "45", "5.1.1" },
+		{ "<corp.example.org #5.1.1>", "45", "5.1.1" },
+		{ "451 4.3.0 try later", "45", "4.3.0" },
+		{ "2.0.0 Ok", "45", NULL },
+		{ "2.0.0 Ok", "245", "2.0.0" },
+		{ "host [192.0.2.5.1.1]", "45", NULL },           /* dotted number */
+		{ "relay 10.5.1.1 said hi", "45", NULL },         /* an IP address */
+		{ "(Exim 4.94.2) then 550 5.7.1 refused", "45", "5.7.1" },
+		{ "version v5.1.1", "45", NULL },
+		{ "5.8.1 is no subject", "45", NULL },
+		{ "5.1.1234 too long", "45", NULL },
+		{ "", "45", NULL },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *code = NULL;
+		gssize at = dsn_find_status(cases[i].text, 0, cases[i].classes,
+					    &code);
+
+		check_str(code, cases[i].want, "dsn_find_status(\"%s\", \"%s\")",
+			  cases[i].text, cases[i].classes);
+		check_int(at >= 0, cases[i].want != NULL,
+			  "dsn_find_status(\"%s\") found", cases[i].text);
+		g_free(code);
+	}
+}
+
+#define REPORT_HEAD                                                        \
+	"From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\n"      \
+	"Subject: Undelivered Mail Returned to Sender\n"                   \
+	"MIME-Version: 1.0\n"                                              \
+	"Content-Type: multipart/report; report-type=delivery-status;\n"   \
+	"\tboundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nSorry.\n"    \
+	"--B\nContent-Type: message/delivery-status\n\n"                   \
+	"Reporting-MTA: dns; mx.example.com\n\n"
+#define RETURNED                                                           \
+	"--B\nContent-Type: message/rfc822\n\nFrom: x@example.org\n"      \
+	"Message-ID: <post@example.org>\n\nhello\n--B--\n"
+
+static const char standard2[] = REPORT_HEAD
+	"Final-Recipient: rfc822; carol@example.net\nAction: delayed\n"
+	"Status: 4.4.1\n\n"
+	"Final-Recipient: rfc822;<bob@example.com>\nAction: Failed\n"
+	"Status: 5.1.1 (bad mailbox)\nDiagnostic-Code: smtp; 550 5.1.1 no\n"
+	"  such\tuser\n\n" RETURNED;
+
+static const char forwarded[] = REPORT_HEAD
+	"Original-Recipient: rfc822;bob@example.com\n"
+	"Final-Recipient: rfc822; bob@elsewhere.example\nAction: failed\n"
+	"Status: 5.2.1\n\n" RETURNED;
+
+static const char no_status[] = REPORT_HEAD
+	"Final-Recipient: rfc822; bob@example.com\nAction: failed\n"
+	"Diagnostic-Code: smtp; 552 5.2.2 mailbox full\n\n"
+	"--B\nContent-Type: text/rfc822-headers\n\n"
+	"Message-ID: <hdr@example.org>\n--B--\n";
+
+static const char exim[] =
+	"From: Mail Delivery System <Mailer-Daemon@mail.example.net>\n"
+	"Subject: Mail delivery failed: returning message to sender\n\n"
+	"This message was created automatically by mail delivery software.\n\n"
+	"  carol@example.net\n    host mx.example.net [192.0.2.7]\n"
+	"    SMTP error from remote mail server after RCPT TO:<carol@example.net>:\n"
+	"    550 5.1.1 <carol@example.net>: User unknown\n\n"
+	"------ This is a copy of the message, including all the headers. ------\n\n"
+	"Reply-To: alice@example.org\nMessage-ID: <quoted@example.org>\n\n"
+	"the code 5.2.2 in the post\n";
+
+/* the post's author is in the text; a code follows only the copy */
+static const char author_only[] =
+	"From: MAILER-DAEMON@mail.example.net\nSubject: failure notice\n\n"
+	"Could not deliver to someone.\n\n"
+	"------ This is a copy of the message ------\n"
+	"Reply-To: alice@example.org\n\nthe code 5.1.1 in the post\n";
+
+static const char oof[] =
+	"From: Bob <bob@example.com>\nSubject: Automatic reply: Hello\n"
+	"Auto-Submitted: auto-replied\n\nAway; 550 5.1.1 bob@example.com\n";
+
+static const char mdn[] =
+	"From: Bob <bob@example.com>\nSubject: Read: Hello\nMIME-Version: 1.0\n"
+	"Content-Type: multipart/report; report-type=disposition-notification;"
+	" boundary=\"M\"\n\n--M\nContent-Type: text/plain\n\nRead.\n"
+	"--M\nContent-Type: message/disposition-notification\n\n"
+	"Final-Recipient: rfc822; bob@example.com\n"
+	"Disposition: manual-action/MDN-sent-manually; displayed\n--M--\n";
+
+static const char *const members[] = { "alice@example.org", "bob@example.com",
+				       "carol@example.net", NULL };
+
+static int
+is_member(const char *address, gpointer data, GError **error)
+{
+	(void)error;
+	return g_strv_contains(data, address);
+}
+
+struct parse_case {
+	const char *name, *text, *want;
+	int rc;
+	const char *recipient, *action, *status, *message_id, *diagnostic;
+	gboolean standard;
+};
+
+/* Parse TEXT as a spooled message and run dsn_parse on it. */
+static void
+run_case(const char *dir, const struct parse_case *c)
+{
+	char *path = unit_write(dir, "msg", c->text);
+	int fd = open(path, O_RDONLY);
+	struct message msg;
+	struct dsn d;
+	GError *err = NULL;
+	int rc;
+
+	g_assert_cmpint(message_parse(fd, (off_t)strlen(c->text), &msg, &err),
+			==, 0);
+	rc = dsn_parse(&msg, c->want, is_member, (gpointer)members, &d, &err);
+	check_int(rc, c->rc, "%s: dsn_parse", c->name);
+	if (rc == 1) {
+		check_str(d.recipient, c->recipient, "%s: recipient", c->name);
+		check_str(d.action, c->action, "%s: action", c->name);
+		check_str(d.status, c->status, "%s: status", c->name);
+		check_str(d.message_id, c->message_id, "%s: message_id", c->name);
+		check_str(d.diagnostic, c->diagnostic, "%s: diagnostic", c->name);
+		check_int(d.standard, c->standard, "%s: standard", c->name);
+		dsn_clear(&d);
+	}
+	message_clear(&msg);
+	close(fd);
+	g_free(path);
+}
+
+static void
+test_parse(void)
+{
+	static const struct parse_case cases[] = {
+		{ "first failed block", standard2, NULL, 1, "bob@example.com",
+		  "failed", "5.1.1", "post@example.org", "smtp; 550 5.1.1 no "
+		  "such user", TRUE },
+		{ "the VERP address's block", standard2, "carol@example.net", 1,
+		  "carol@example.net", "delayed", "4.4.1", "post@example.org",
+		  NULL, TRUE },
+		{ "VERP address not in the DSN", standard2, "dora@example.org",
+		  1, "dora@example.org", "failed", "5.1.1", "post@example.org",
+		  "smtp; 550 5.1.1 no such user", TRUE },
+		{ "original recipient", forwarded, NULL, 1, "bob@example.com",
+		  "failed", "5.2.1", "post@example.org", NULL, TRUE },
+		{ "status from the diagnostic", no_status, NULL, 1,
+		  "bob@example.com", "failed", "5.2.2", "hdr@example.org",
+		  "smtp; 552 5.2.2 mailbox full", TRUE },
+		{ "exim text", exim, NULL, 1, "carol@example.net", "failed",
+		  "5.1.1", "quoted@example.org",
+		  "550 5.1.1 <carol@example.net>: User unknown", FALSE },
+		{ "exim text, VERP", exim, "carol@example.net", 1,
+		  "carol@example.net", "failed", "5.1.1", "quoted@example.org",
+		  "550 5.1.1 <carol@example.net>: User unknown", FALSE },
+		{ .name = "only the author in the copy", .text = author_only },
+		{ .name = "auto-reply", .text = oof, .want = "bob@example.com" },
+		{ .name = "auto-reply, bare", .text = oof },
+		{ .name = "read receipt", .text = mdn,
+		  .want = "bob@example.com" },
+		{ .name = "empty", .text = "" },
+	};
+	char *dir = g_dir_make_tmp("test-dsn-XXXXXX", NULL);
+
+	g_assert_nonnull(dir);
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
+		run_case(dir, &cases[i]);
+	unit_rmtree(dir);
+	g_free(dir);
+}
+
+int
+main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	g_mime_init();
+	g_test_add_func("/dsn/find-status", test_find_status);
+	g_test_add_func("/dsn/parse", test_parse);
+	return g_test_run();
+}

@@ -19,8 +19,9 @@ char *policy_server_answer(sqlite3 *db, const struct config *cfg,
 			   GHashTable *attrs);
 
 /* Serve requests from IN_FD and answer on OUT_FD until end of input. The
- * database is opened lazily and reopened after an error. Returns 0 at the
- * end of input, -1 on a protocol or I/O error (logged). */
+ * database is opened for each request, and the config file is read again
+ * when it changes (CFG is the one read at start). Returns 0 at the end of
+ * input, -1 on a protocol or I/O error (logged). */
 int policy_server_run(const struct config *cfg, int in_fd, int out_fd);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "soarlist/address.h"
@@ -153,18 +154,58 @@ read_request(FILE *in, GHashTable *attrs)
 	return count == 0 ? 0 : -1; /* end of input mid-request */
 }
 
+/* The config's modification time, 0 when it cannot be read. */
+static gint64
+config_mtime(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? (gint64)st.st_mtim.tv_sec * 1000000000 +
+					      st.st_mtim.tv_nsec
+				    : 0;
+}
+
+/* smtpd keeps the connection to this process for minutes: a config edited
+ * meanwhile is read again, and a broken one leaves the last good one in
+ * use (and is logged). Returns the config to use. */
+static const struct config *
+current_config(const struct config *first, struct config **reloaded,
+	       gint64 *mtime)
+{
+	gint64 now = config_mtime(first->path);
+	GError *err = NULL;
+	struct config *cfg;
+
+	if (now == 0 || now == *mtime)
+		return *reloaded ? *reloaded : first;
+	*mtime = now;
+	cfg = config_load(first->path, &err);
+	if (cfg == NULL) {
+		maillog_error("policy: %s (the previous config stays in use)",
+			      err->message);
+		g_error_free(err);
+		return *reloaded ? *reloaded : first;
+	}
+	config_free(reloaded);
+	*reloaded = cfg;
+	return cfg;
+}
+
 int
-policy_server_run(const struct config *cfg, int in_fd, int out_fd)
+policy_server_run(const struct config *first, int in_fd, int out_fd)
 {
 	FILE *in = fdopen(dup(in_fd), "r");
 	GHashTable *attrs = g_hash_table_new_full(g_str_hash, g_str_equal,
 						  g_free, g_free);
+	struct config *reloaded = NULL;
+	gint64 mtime = config_mtime(first->path);
 	sqlite3 *db = NULL;
 	int rc;
 
 	if (in == NULL)
 		return -1;
 	while ((rc = read_request(in, attrs)) == 1) {
+		const struct config *cfg = current_config(first, &reloaded, &mtime);
 		GError *err = NULL;
 		char *action, *reply;
 
@@ -186,6 +227,7 @@ policy_server_run(const struct config *cfg, int in_fd, int out_fd)
 			break;
 	}
 	db_close(&db);
+	config_free(&reloaded);
 	g_hash_table_unref(attrs);
 	fclose(in);
 	return rc < 0 ? -1 : 0;

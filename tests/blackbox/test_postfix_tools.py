@@ -151,6 +151,29 @@ class Policy(PostfixEnv):
         p = self.policy(request())
         self.assertIn(REFUSAL, p.stdout.decode())
 
+    def test_config_edited_during_a_connection(self):
+        # smtpd keeps its connection to the service for minutes
+        p = subprocess.Popen([harness.SOARLIST, "-c", self.env.config, "policy"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+        def ask():
+            p.stdin.write(request().encode())
+            p.stdin.flush()
+            return p.stdout.readline().decode().strip(), p.stdout.readline()
+
+        try:
+            self.assertEqual(ask()[0], "action=" + REFUSAL)
+            self.env.write_config(extra=self.extra,
+                                  lists={"ssc/members": {"posting": "anyone"}})
+            self.assertEqual(ask()[0], "action=DUNNO")
+            with open(self.env.config, "a") as f:
+                f.write("\n[list ssc/members]\nposting = sometimes\n")
+            # a broken edit: the last good config stays in use
+            self.assertEqual(ask()[0], "action=DUNNO")
+        finally:
+            p.stdin.close()
+            self.assertEqual(p.wait(30), 0)
+
     def test_protocol_error(self):
         p = self.policy("this is not an attribute\n\n")
         self.assertNotEqual(p.returncode, 0)

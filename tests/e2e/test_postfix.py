@@ -550,6 +550,46 @@ class T8App(E2E):
         self.assertEqual(self.inst.deliveries_with(msgid), [])
 
 
+class T99HoldApprove(E2E):
+    """A stranger's post to a list with nonmember_action = hold passes RCPT
+    TO (the moderators decide), is held, the owner's notice arrives, and
+    the owner's reply "approve" to LIST-request+TOKEN distributes it."""
+
+    OWNER = "chair@example.org"
+
+    def setUp(self):
+        super().setUp()
+        self.inst.write_soarlist_config(
+            "\n[list ssc/members]\nnonmember_action = hold\nowners = %s\n" % self.OWNER)
+        self.addCleanup(self.inst.write_soarlist_config)
+
+    def test_held_then_approved_by_reply(self):
+        msgid = new_msgid()
+        stranger = "visitor@stranger.example"
+        self.post_ok(stranger, LIST, message(from_="Visitor <%s>" % stranger, msgid=msgid))
+        notice = self.wait_for("the owner's notice", lambda: [
+            d for d in self.inst.deliveries(self.OWNER)
+            if msgid[1:-1] not in (d.header("Message-ID") or "")])
+        self.assertEqual(len(notice), 1, self.logs())
+        reply_to = notice[0].header("Reply-To")
+        self.assertRegex(reply_to, r"^members-request\+[0-9a-f]{32}@ssc\.manage2soar\.com$")
+        self.assertEqual(self.inst.deliveries_with(msgid), [])  # held, not sent
+        self.assertTrue(self.sl_lines(r"decision=hold"), self.logs())
+        # the owner answers by mail, through Postfix
+        answer = ("From: Chair <%s>\r\nTo: %s\r\nSubject: Re: held post\r\n"
+                  "Message-ID: %s\r\n\r\napprove\r\n" % (self.OWNER, reply_to, new_msgid()))
+        self.post_ok(self.OWNER, reply_to, answer)
+        got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
+        self.assert_verp(got)
+        self.assertTrue(self.sl_lines(r"decision=moderate-approve"), self.logs())
+        # the token worked once
+        t = self.send(self.OWNER, [reply_to], answer.replace("Message-ID: <", "Message-ID: <x"))
+        self.assertEqual(t.rcpt[reply_to].code, 250)
+        self.inst.wait_for("the second answer handled", lambda: self.sl_lines(
+            r"decision=moderate-refused"))
+        self.assertEqual(len(self.inst.deliveries_with(msgid)), 3)
+
+
 class T9Doctor(E2E):
     def doctor(self):
         r = self.inst.soarlist("doctor")

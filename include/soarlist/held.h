@@ -34,6 +34,7 @@ gint64 held_find_token(sqlite3 *db, const char *token, GError **error);
 /* A held post as listed by held_list() (the content stays in the database). */
 struct held_row {
 	gint64 id;
+	gint64 list_id;     /* 0 when the list is gone */
 	char *list_address; /* LIST@DOMAIN as addressed, from recipient */
 	char *recipient, *sender, *author, *subject, *message_id, *reason;
 	gint64 held_at, size;

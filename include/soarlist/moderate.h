@@ -12,6 +12,10 @@
 #include "soarlist/config.h"
 #include "soarlist/held.h"
 
+/* the error domain of an approval the delivery agent did not distribute;
+ * the code is its exit status (sysexits) */
+#define MODERATE_STATUS_ERROR (g_quark_from_static_string("soarlist-moderate-status"))
+
 enum moderate_action {
 	MODERATE_APPROVE,
 	MODERATE_REJECT,

@@ -7,6 +7,7 @@
  */
 #include "soarlist/deliver.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
@@ -127,9 +128,9 @@ forward_to_owners(struct job *j)
 	GError *err = NULL;
 	g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
 	g_autofree char *marker = g_strdup_printf("%s-%s@%s", j->list.name,
-		j->rcpt.kind == RECIPIENT_OWNER ? "owner" : "bounces",
+		j->rcpt.kind != RECIPIENT_BOUNCES ? "owner" : "bounces",
 		j->list.domain);
-	g_autofree char *sender = j->rcpt.kind == RECIPIENT_OWNER
+	g_autofree char *sender = j->rcpt.kind != RECIPIENT_BOUNCES
 		? g_strdup_printf("%s-bounces@%s", j->list.name, j->list.domain)
 		: g_strdup("");
 	int n = g_mime_header_list_get_count(j->msg.headers);
@@ -156,7 +157,7 @@ forward_to_owners(struct job *j)
 		g_error_free(err);
 		return rc;
 	}
-	log_outcome(j, j->rcpt.kind == RECIPIENT_OWNER ? "owner-forward"
+	log_outcome(j, j->rcpt.kind != RECIPIENT_BOUNCES ? "owner-forward"
 						       : "bounce-forward",
 		    rcpts->len, NULL);
 	return EX_OK;
@@ -203,10 +204,10 @@ notify_owners(struct job *j, gint64 id, const char *token, const char *reason,
 						 token, j->list.domain);
 	g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
 	g_autofree char *lines = first_lines(j, 10);
-	g_autofree char *bounces = g_strdup_printf("%s-bounces@%s", j->list.name,
-						   j->list.domain);
+	g_autofree char *display = g_strdelimit(g_strdup(j->list.display),
+						 "\"\\", '\'');
 	g_autofree char *from = g_strdup_printf("\"%s moderation\" <%s-owner@%s>",
-						j->list.display, j->list.name,
+						display, j->list.name,
 						j->list.domain);
 	const char *subject = message_header(&j->msg, "Subject");
 	g_autofree char *subj = g_strdup_printf("Held post %" G_GINT64_FORMAT
@@ -228,7 +229,9 @@ notify_owners(struct job *j, gint64 id, const char *token, const char *reason,
 		(long long)j->spool.size, reason, lines, id, id, id);
 
 	add_owners(j, rcpts);
-	return notice_send(j->req->cfg, bounces, from, reply, rcpts, subj, body,
+	/* null envelope sender: a notice that bounces must not come back as
+	 * a bounce of the list (and score an owner) */
+	return notice_send(j->req->cfg, "", from, reply, rcpts, subj, body,
 			   error);
 }
 
@@ -278,26 +281,73 @@ is_owner(const struct job *j, const char *address)
 	return FALSE;
 }
 
-/* The moderator's command: the first line of the reply that is neither
- * empty, quoted, a MIME boundary nor a MIME header. Newly allocated. */
+static void
+first_plain(GMimeObject *parent, GMimeObject *part, gpointer user)
+{
+	GMimeObject **found = user;
+
+	(void)parent;
+	if (*found == NULL && GMIME_IS_TEXT_PART(part) &&
+	    g_mime_content_type_is_type(g_mime_object_get_content_type(part),
+					"text", "plain"))
+		*found = part;
+}
+
+/* The text of the reply: its plain-text body, decoded (quoted-printable,
+ * base64, multipart/alternative from mail clients), through GMime; the raw
+ * body when GMime finds no text part. Newly allocated. */
+static char *
+reply_text(const struct job *j)
+{
+	GMimeStream *s;
+	GMimeParser *p;
+	GMimeMessage *m;
+	GMimeObject *body;
+	char *text = NULL;
+	int fd;
+
+	if (j->msg.end - j->msg.start > 1024 * 1024 ||
+	    (fd = fcntl(j->msg.fd, F_DUPFD_CLOEXEC, 0)) < 0)
+		goto raw;
+	s = g_mime_stream_fs_new_with_bounds(fd, j->msg.start, j->msg.end);
+	p = g_mime_parser_new_with_stream(s);
+	g_object_unref(s);
+	m = g_mime_parser_construct_message(p, NULL);
+	g_object_unref(p);
+	body = NULL;
+	if (m != NULL && GMIME_IS_MULTIPART(g_mime_message_get_mime_part(m)))
+		g_mime_message_foreach(m, first_plain, &body);
+	else if (m != NULL)
+		body = g_mime_message_get_body(m);
+	if (body != NULL && GMIME_IS_TEXT_PART(body))
+		text = g_mime_text_part_get_text(GMIME_TEXT_PART(body));
+	if (m != NULL)
+		g_object_unref(m);
+	if (text != NULL)
+		return text;
+raw: {
+	char buf[8192];
+	ssize_t n = pread(j->msg.body_fd, buf, sizeof(buf) - 1, j->msg.body);
+	buf[n > 0 ? n : 0] = '\0';
+	return g_strdup(buf);
+	}
+}
+
+/* The moderator's command: the first line of the reply's text that is
+ * neither empty nor quoted. Newly allocated, or NULL. */
 static char *
 command_line(const struct job *j)
 {
-	char buf[8192];
-	ssize_t n = pread(j->msg.body_fd, buf, sizeof(buf) - 1, j->msg.body);
-	char **lines, *out = NULL;
+	char *text = reply_text(j);
+	char **lines = g_strsplit(text, "\n", -1), *out = NULL;
 
-	buf[n > 0 ? n : 0] = '\0';
-	lines = g_strsplit(buf, "\n", -1);
 	for (int i = 0; lines[i] != NULL && out == NULL; i++) {
 		char *l = g_strstrip(lines[i]);
-		if (*l == '\0' || *l == '>' || g_str_has_prefix(l, "--") ||
-		    g_ascii_strncasecmp(l, "content-", 8) == 0 ||
-		    g_ascii_strncasecmp(l, "mime-version:", 13) == 0)
-			continue;
-		out = g_strdup(l);
+		if (*l != '\0' && *l != '>')
+			out = g_strdup(l);
 	}
 	g_strfreev(lines);
+	g_free(text);
 	return out;
 }
 
@@ -332,6 +382,12 @@ moderation_reply(struct job *j)
 	if (id == 0)
 		return refuse_request(j, "5.7.1 this moderation address is unknown "
 				      "or was used already");
+	if (row.list_id != j->list.id) {
+		/* a token answers for its own list, through its own owners */
+		held_row_clear(&row);
+		return refuse_request(j, "5.7.1 this moderation address is unknown "
+				      "or was used already");
+	}
 	if (!is_owner(j, j->author)) {
 		held_row_clear(&row);
 		return refuse_request(j, "5.7.1 only the list's owners may "
@@ -353,6 +409,14 @@ moderation_reply(struct job *j)
 		      action == MODERATE_REJECT && cmd[6] != '\0'
 			      ? g_strstrip(cmd + 6) : NULL, &err);
 	held_row_clear(&row);
+	if (rc < 0 && err->domain == MODERATE_STATUS_ERROR &&
+	    (err->code == EX_NOPERM || err->code == EX_NOUSER)) {
+		g_autofree char *line = g_strdup_printf(
+			"5.7.1 the held post cannot be distributed (status %d); "
+			"it stays held", err->code);
+		g_error_free(err);
+		return refuse_request(j, line);
+	}
 	if (rc < 0) {
 		rc = tempfail(j, "cannot act on the held post", err);
 		g_error_free(err);

@@ -153,7 +153,7 @@ col(sqlite3_stmt *st, int i)
 }
 
 #define HELD_COLUMNS "id, recipient, sender, author, subject, message_id, " \
-		     "reason, held_at, size"
+		     "reason, held_at, size, list_id"
 
 static void
 fill_row(sqlite3_stmt *st, struct held_row *r)
@@ -169,6 +169,7 @@ fill_row(sqlite3_stmt *st, struct held_row *r)
 	r->reason = col(st, 6);
 	r->held_at = sqlite3_column_int64(st, 7);
 	r->size = sqlite3_column_int64(st, 8);
+	r->list_id = sqlite3_column_int64(st, 9);
 	/* the post address, without a +extension */
 	plus = r->recipient ? strchr(r->recipient, '+') : NULL;
 	if (plus != NULL && strrchr(plus, '@') != NULL) {

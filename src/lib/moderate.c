@@ -67,8 +67,8 @@ approve(const struct config *cfg, sqlite3 *db, const struct held_row *row,
 	}
 	spool_close(&spool);
 	if (rc != EX_OK) {
-		g_set_error(error, MODERATE_ERROR, rc, "not distributed (status "
-			    "%d); the post stays held", rc);
+		g_set_error(error, MODERATE_STATUS_ERROR, rc, "not distributed "
+			    "(status %d); the post stays held", rc);
 		return -1;
 	}
 	return 0;

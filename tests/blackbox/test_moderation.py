@@ -173,6 +173,35 @@ class EmailModeration(harness.EnvTestCase):
         self.assertEqual((r.rc, r.captures), (0, []))
         self.assertEqual(self.env.query("SELECT count(*) FROM held_message"), [(0,)])
 
+    def test_reply_from_a_mail_client(self):
+        # multipart/alternative, quoted-printable, a preamble: the text part
+        addr = self.hold()
+        msg = ("From: Chair <chair@example.org>\nTo: %s\nSubject: Re: x\n"
+               "Message-ID: <mc@x>\nMIME-Version: 1.0\nContent-Type: multipart/"
+               "alternative; boundary=B\n\nThis is a multi-part message in MIME "
+               "format.\n--B\nContent-Type: text/plain; charset=utf-8\n"
+               "Content-Transfer-Encoding: quoted-printable\n\n=61pprove\n\n"
+               "> quoted notice\n--B\nContent-Type: text/html\n\n<p>approve</p>\n"
+               "--B--\n" % addr)
+        r = self.env.deliver(msg, addr, sender="chair@example.org")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(sorted(r.capture.recipients), ["bob@example.com", "dora@example.org"])
+
+    def test_token_of_another_list_refused(self):
+        addr = self.hold()
+        other = addr.replace("board-request", "members-request")
+        r = self.reply(other, "approve")
+        self.assertEqual(r.rc, 77)
+        self.assertEqual(self.env.query("SELECT count(*) FROM held_message"), [(1,)])
+
+    def test_ids_are_never_reused(self):
+        first, _ = (self.hold("<i1@x>"), None)
+        (id1,), = self.env.query("SELECT id FROM held_message")
+        self.assertEqual(self.env.soarlist("discard", str(id1)).rc, 0)
+        self.hold("<i2@x>")
+        (id2,), = self.env.query("SELECT id FROM held_message")
+        self.assertGreater(id2, id1)
+
     def test_forged_sender_refused(self):
         addr = self.hold()
         r = self.reply(addr, "approve", sender=STRANGER)

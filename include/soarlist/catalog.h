@@ -32,6 +32,11 @@ int catalog_resolve(sqlite3 *db, const struct config *cfg, const char *name,
 
 void list_ref_clear(struct list_ref *ref);
 
+/* Add the owners of REF to OUT (borrowed strings): the list's own owners,
+ * else its club's, else cfg->admin. */
+void list_ref_owners(const struct list_ref *ref, const struct config *cfg,
+		     GPtrArray *out);
+
 /* 1 if ADDRESS is on list LIST_ID, 0 if not, -1 on error. */
 int catalog_is_member(sqlite3 *db, gint64 list_id, const char *address,
 		      GError **error);

@@ -136,19 +136,13 @@ joined(const struct bounce *b, const char *sql, GError **error)
 	return g_string_free(out, FALSE);
 }
 
-/* The list's owners, by add_owners()'s rule in deliver.c: its own, else
- * its club's, else the admin. A new array of borrowed strings. */
+/* The list's owners (list_ref_owners). A new array of borrowed strings. */
 static GPtrArray *
 owners(const struct bounce *b)
 {
 	GPtrArray *out = g_ptr_array_new();
-	char **o = b->ref->settings.owners ? b->ref->settings.owners
-		   : b->ref->club != NULL ? b->ref->club->owners : NULL;
 
-	if (o == NULL)
-		g_ptr_array_add(out, b->cfg->admin);
-	for (; o != NULL && *o != NULL; o++)
-		g_ptr_array_add(out, *o);
+	list_ref_owners(b->ref, b->cfg, out);
 	return out;
 }
 

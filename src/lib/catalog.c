@@ -14,6 +14,21 @@ list_ref_clear(struct list_ref *ref)
 	g_clear_pointer(&ref->display, g_free);
 }
 
+void
+list_ref_owners(const struct list_ref *ref, const struct config *cfg,
+		GPtrArray *out)
+{
+	char **owners = ref->settings.owners ? ref->settings.owners
+		       : ref->club != NULL ? ref->club->owners : NULL;
+
+	if (owners == NULL) {
+		g_ptr_array_add(out, cfg->admin);
+		return;
+	}
+	for (char **o = owners; *o != NULL; o++)
+		g_ptr_array_add(out, *o);
+}
+
 static int
 club_id(sqlite3 *db, const struct club_config *club, gint64 *id_r,
 	GError **error)

@@ -103,19 +103,10 @@ end_read(struct job *j)
 	}
 }
 
-/* The owners of the list: its own, else its club's, else the admin. */
 static void
 add_owners(const struct job *j, GPtrArray *rcpts)
 {
-	char **owners = j->list.settings.owners ? j->list.settings.owners
-						: j->list.club->owners;
-
-	if (owners == NULL) {
-		g_ptr_array_add(rcpts, j->req->cfg->admin);
-		return;
-	}
-	for (char **o = owners; *o != NULL; o++)
-		g_ptr_array_add(rcpts, *o);
+	list_ref_owners(&j->list, j->req->cfg, rcpts);
 }
 
 /* -owner and -bounces mail goes to the list's owners, unmodified but for

@@ -2,6 +2,10 @@
 
 Instance() builds, in a temporary directory T (mode 0755):
 
+  T/bin       copies of the built soarlist and soarlist-deliver: master.cf
+              and every `soarlist` command the tests run use these, so that
+              the pipe user can run them wherever the clone is (/root, mode
+              0700, included)
   T/etc       main.cf and master.cf written from scratch (never copied from
               /etc/postfix), the capture transport table, the SASL stub
   T/queue     queue_directory            T/data   data_directory
@@ -14,8 +18,12 @@ Instance() builds, in a temporary directory T (mode 0755):
   T/postfix.log  Postfix's own log (maillog_file, via postlogd)
 
 The Postfix configuration mirrors contrib/postfix/main.cf.fragment and
-master.cf.fragment, with the tables under T/maps and the programs from the
-build tree. Nothing leaves the machine: every address that is not a list
+master.cf.fragment, with the tables under T/maps and the programs in T/bin.
+T lies under TMPDIR (tempfile.mkdtemp): every directory above it must be
+one that the pipe user (nobody) and Postfix's mail_owner (postfix) can
+enter; setup() checks, and fails with one line naming the directory.
+
+Nothing leaves the machine: every address that is not a list
 address goes to the `capture` pipe transport (or to error:, for the one
 member address that is meant not to exist), and the default, relay and
 local transports are error:.
@@ -26,6 +34,15 @@ configuration directory only when the DEFAULT /etc/postfix/main.cf lists it
 in alternate_config_directories: Instance.start() adds T/etc there (creating
 a minimal /etc/postfix/main.cf when there is none) and Instance.stop()
 removes exactly that entry again.
+
+Postfix writes its log through postlogd, asynchronously: a line can reach
+T/postfix.log well after the event. log_barrier() has Postfix log a marker
+(postlog(1), through the same postlogd socket) and waits for it: every line
+logged before is then in the file. quiesce() waits until Postfix has
+finished every message (empty queue, each queue ID "removed") and then for
+the barrier: after it, a line that is not in the log was never logged.
+Every wait has a deadline (DEADLINE seconds), not a delay: it returns as
+soon as its condition holds.
 
 Set SOARLIST_E2E_KEEP=1 to keep T (configuration, queue, logs, captured
 mail) after the run for a post-mortem.
@@ -41,6 +58,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import stat
 import subprocess
 import sys
 import tempfile
@@ -58,12 +76,22 @@ POSTFIX = "/usr/sbin/postfix"
 POSTCONF = "/usr/sbin/postconf"
 POSTQUEUE = "/usr/sbin/postqueue"
 POSTMAP = "/usr/sbin/postmap"
+POSTLOG = "/usr/sbin/postlog"
 SENDMAIL = "/usr/sbin/sendmail"
 DEFAULT_CONFIG_DIR = "/etc/postfix"
 DEFAULT_MAIN_CF = os.path.join(DEFAULT_CONFIG_DIR, "main.cf")
 CREATED_MARK = "# created by soarlist's end-to-end tests (tests/e2e/postfix_env.py)"
 
 RUN_AS = "nobody"          # user= of the pipe and spawn services
+MAIL_OWNER = "postfix"     # mail_owner: Postfix's daemons read T/maps, T/etc
+BARRIER_TAG = "postfix-e2e/barrier"  # the tag of log_barrier()'s lines
+# how long any wait may take: generous, for a loaded machine (2 cores, load
+# average 13); the happy path returns as soon as the condition holds
+DEADLINE = 120
+# "postfix-e2e/qmgr[123]: 4F2A81C0E3: removed": a Postfix log line about one
+# message (short queue IDs: hex), and the ones that say Postfix is done with it
+QUEUE_ID_LINE = re.compile(r" postfix-e2e/[\w/-]+\[\d+\]: ([0-9A-F]{6,}): (.*)$")
+FINISHED = re.compile(r"removed$|(reject|discard): (header|body) ")
 ADMIN = "admin@admin.test"  # soarlist's admin address
 APP_LOGIN = "m2s"           # the M2S app's SASL login (app_login default)
 APP_PASSWORD = "app-secret"
@@ -85,6 +113,52 @@ def ssc_api():
 
 class Unavailable(Exception):
     """Postfix cannot be installed or started here: the tests are skipped."""
+
+
+class Unreachable(Exception):
+    """A user the instance runs programs as cannot reach T: a failure, with
+    one line naming the directory and the user."""
+
+
+def _can_enter(st, uid, groups):
+    """Whether the mode bits of a directory (stat ST) let UID, a member of
+    GROUPS, search it."""
+    if uid == 0:
+        return True
+    if st.st_uid == uid:
+        return bool(st.st_mode & stat.S_IXUSR)
+    if st.st_gid in groups:
+        return bool(st.st_mode & stat.S_IXGRP)
+    return bool(st.st_mode & stat.S_IXOTH)
+
+
+def check_reachable(path, users):
+    """Raise Unreachable unless each of USERS can enter every directory from
+    / down to PATH (checked by the mode bits, top down, so that the message
+    names the first directory in the way)."""
+    path = os.path.realpath(path)
+    parts = [p for p in path.split("/") if p]
+    for user in users:
+        pw = pwd.getpwnam(user)
+        groups = os.getgrouplist(user, pw.pw_gid)
+        d = "/"
+        for part in [""] + parts:
+            d = os.path.join(d, part)
+            st = os.stat(d)
+            if not _can_enter(st, pw.pw_uid, groups):
+                raise Unreachable(
+                    "user %s cannot enter %s (mode %04o, owner %s), a directory above the "
+                    "test instance %s: the e2e tests put it under TMPDIR (%s); set TMPDIR "
+                    "to a directory every user can enter, e.g. TMPDIR=/tmp"
+                    % (user, d, stat.S_IMODE(st.st_mode), _owner(st.st_uid), path,
+                       os.environ.get("TMPDIR") or "unset"))
+
+
+def _owner(uid):
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
 
 
 def log(text):
@@ -318,12 +392,16 @@ class Instance:
         self.sl_log = os.path.join(self.sl_dir, "soarlist.log")
         self.capture = os.path.join(self.root, "capture")
         self.sasl_stub = os.path.join(self.etc, "sasl-stub")
+        self.bin = os.path.join(self.root, "bin")
+        self.soarlist_bin = os.path.join(self.bin, "soarlist")
+        self.deliver_bin = os.path.join(self.bin, "soarlist-deliver")
         self.port = None
         self.running = False
         self.registered = False
+        self._barriers = 0
         pw = pwd.getpwnam(RUN_AS)
         self.uid, self.gid = pw.pw_uid, pw.pw_gid
-        for d in (self.etc, self.queue_dir, self.maps, self.sl_dir, self.mail):
+        for d in (self.bin, self.etc, self.queue_dir, self.maps, self.sl_dir, self.mail):
             os.mkdir(d, 0o755)
         for d in (self.maps, self.sl_dir, self.mail):
             os.chown(d, self.uid, self.gid)
@@ -481,11 +559,24 @@ capture   unix  -       n       n       -       -       pipe
 # SASL for smtpd (see main.cf)
 auth      unix  -       n       n       -       0       spawn
   user={user} argv=/usr/bin/python3 {sasl}
-""".format(port=self.port, user=RUN_AS, deliver=DELIVER, soarlist=SOARLIST,
+""".format(port=self.port, user=RUN_AS, deliver=self.deliver_bin, soarlist=self.soarlist_bin,
            conf=conf, mail=self.mail, capture=self.capture, sasl=self.sasl_stub)
+
+    def install_programs(self):
+        """Copy the built programs into T/bin (mode 0755): the pipe user
+        need not reach the build tree. Raise Unreachable when the pipe user
+        or Postfix cannot reach T."""
+        check_reachable(self.root, [RUN_AS, MAIL_OWNER])
+        for src, dst in ((SOARLIST, self.soarlist_bin), (DELIVER, self.deliver_bin)):
+            if not os.access(src, os.X_OK):
+                raise RuntimeError("%s is not an executable: build it first "
+                                   "(meson compile -C BUILDDIR)" % src)
+            shutil.copyfile(src, dst)
+            os.chmod(dst, 0o755)
 
     def setup(self):
         """Write everything, run the first sync. Does not start Postfix."""
+        self.install_programs()
         self.port = free_port()
         self._write(self.capture, CAPTURE_SCRIPT.format(mail=self.mail), 0o755)
         self._write(self.sasl_stub, SASL_STUB.format(user=APP_LOGIN, password=APP_PASSWORD),
@@ -525,7 +616,7 @@ auth      unix  -       n       n       -       0       spawn
             raise Unavailable("postfix start failed (exit %d): %s" % (
                 p.returncode, "; ".join(problems) or (p.stdout + p.stderr).strip()))
         self.running = True
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + DEADLINE
         while True:
             try:
                 with smtplib.SMTP("127.0.0.1", self.port, timeout=10) as s:
@@ -606,11 +697,16 @@ auth      unix  -       n       n       -       0       spawn
     # -------------------------------------------------------- soarlist
 
     def soarlist(self, *args, config=True, timeout=120):
-        """Run the soarlist CLI as nobody, the user of the pipe/spawn services."""
-        cmd = [SOARLIST] + (["-c", self.config] if config else []) + list(args)
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              user=self.uid, group=self.gid, extra_groups=[],
-                              cwd=self.sl_dir)
+        """Run the soarlist CLI (T/bin's copy) as nobody, the user of the
+        pipe/spawn services."""
+        cmd = [self.soarlist_bin] + (["-c", self.config] if config else []) + list(args)
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  user=self.uid, group=self.gid, extra_groups=[],
+                                  cwd=self.sl_dir)
+        except PermissionError as e:
+            raise Unreachable("user %s cannot run %s in %s: %s"
+                              % (RUN_AS, cmd[0], self.sl_dir, e)) from None
 
     def soarlist_log_lines(self):
         try:
@@ -630,6 +726,10 @@ auth      unix  -       n       n       -       0       spawn
 
     def postfix_log_lines(self):
         return self.postfix_log_text().splitlines()
+
+    def is_barrier(self, line):
+        """Whether LINE is one of log_barrier()'s markers."""
+        return (" %s[" % BARRIER_TAG) in line
 
     def queue(self):
         """postqueue -j: one dict per queued message."""
@@ -693,22 +793,77 @@ auth      unix  -       n       n       -       0       spawn
 
     # ------------------------------------------------------------- waiting
 
-    def wait_for(self, what, predicate, timeout=30, interval=0.1):
+    def wait_for(self, what, predicate, timeout=DEADLINE, interval=0.05):
         """Poll PREDICATE until it returns something true; return that.
-        Fail the test with WHAT after TIMEOUT seconds."""
+        Fail the test with WHAT (a string, or a function giving one) after
+        TIMEOUT seconds: a deadline, not a delay."""
         deadline = time.monotonic() + timeout
         while True:
             v = predicate()
             if v:
                 return v
             if time.monotonic() > deadline:
-                raise AssertionError("timed out after %ss waiting for %s" % (timeout, what))
+                raise AssertionError("timed out after %ss waiting for %s"
+                                     % (timeout, what() if callable(what) else what))
             time.sleep(interval)
 
-    def wait_queue_empty(self, timeout=30):
-        self.wait_for("an empty queue", lambda: not self.queue(), timeout)
+    def wait_queue_empty(self, timeout=DEADLINE):
+        self.wait_for(lambda: "an empty queue: %r" % self.queue(),
+                      lambda: not self.queue(), timeout)
 
-    def settle(self, timeout=30):
+    def log_barrier(self, timeout=DEADLINE):
+        """Have Postfix log a marker line and wait until it is in the log
+        file. postlog(1) sends it to postlogd's socket, like every Postfix
+        daemon: a line any Postfix process logged before this call is in
+        the file when it returns. Returns the number of log lines before
+        the marker."""
+        self._barriers += 1
+        mark = "e2e-barrier %d.%d" % (os.getpid(), self._barriers)
+        run([POSTLOG, "-c", self.etc, "-t", BARRIER_TAG, "-p", "info", mark])
+        tail = re.compile(r" %s\[\d+\]: %s$" % (re.escape(BARRIER_TAG), re.escape(mark)))
+
+        def find():
+            lines = self.postfix_log_lines()
+            for i in range(len(lines) - 1, -1, -1):
+                if tail.search(lines[i]):
+                    return i + 1  # found; 0 would read as "not yet"
+            return None
+        return self.wait_for("the marker '%s' in %s (postlogd)" % (mark, self.maillog),
+                             find, timeout) - 1
+
+    def pending_messages(self, since=0):
+        """Queue IDs logged since log line SINCE that Postfix has not yet
+        finished (removed, or refused by cleanup), as far as the log says."""
+        seen, done = set(), set()
+        for line in self.postfix_log_lines()[since:]:
+            m = QUEUE_ID_LINE.search(line)
+            if m:
+                seen.add(m.group(1))
+                if FINISHED.match(m.group(2)):
+                    done.add(m.group(1))
+        return seen - done
+
+    def quiesce(self, since=0, timeout=DEADLINE):
+        """Wait until Postfix has finished with every message: the queue is
+        empty and each queue ID in the log since line SINCE has its
+        "removed" line, then until every line logged by then is in the
+        file (log_barrier). After it, a line that is not in the log was
+        never logged: the positive marker before asserting that something
+        did not happen."""
+        state = {}
+
+        def finished():
+            state["queue"] = self.queue()
+            if state["queue"]:
+                return False
+            self.log_barrier(timeout)
+            state["pending"] = self.pending_messages(since)
+            return not state["pending"]
+        self.wait_for(lambda: "Postfix to finish every message: queue %r, not removed: %s"
+                      % (state.get("queue"), sorted(state.get("pending", ()))),
+                      finished, timeout, interval=0.1)
+
+    def settle(self, timeout=DEADLINE):
         """Wait for an empty queue; delete what a failed scenario left
         there (after saying so), so that it does not fail the next ones."""
         try:

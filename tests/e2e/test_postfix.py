@@ -102,7 +102,13 @@ def message(from_="Alice Example <alice@example.org>", to=LIST, subject="Hello",
 
 class E2E(unittest.TestCase):
     """A scenario against the shared instance; logs are read from the
-    point where the scenario started."""
+    point where the scenario started.
+
+    Postfix's log lines arrive late (postlogd): a positive assertion on
+    them waits for the line (wait_pf), and an assertion that something did
+    NOT happen comes after quiesce(), which proves Postfix finished every
+    message and its log is complete. Every wait has a deadline
+    (postfix_env.DEADLINE), never a fixed delay."""
 
     def setUp(self):
         if SKIP_REASON:
@@ -111,13 +117,15 @@ class E2E(unittest.TestCase):
             self.fail("the Postfix instance could not be set up: " + SETUP_ERROR)
         self.inst = INST
         self.inst.settle()
-        self.pf_mark = len(self.inst.postfix_log_lines())
+        # the lines of earlier scenarios are all in before the mark
+        self.pf_mark = self.inst.log_barrier()
         self.sl_mark = len(self.inst.soarlist_log_lines())
 
     # ---------------------------------------------------------- logs
 
     def pf_log(self):
-        return self.inst.postfix_log_lines()[self.pf_mark:]
+        return [l for l in self.inst.postfix_log_lines()[self.pf_mark:]
+                if not self.inst.is_barrier(l)]
 
     def sl_log(self):
         return self.inst.soarlist_log_lines()[self.sl_mark:]
@@ -133,11 +141,28 @@ class E2E(unittest.TestCase):
     def sl_lines(self, pattern):
         return [l for l in self.sl_log() if re.search(pattern, l)]
 
-    def wait_for(self, what, predicate, timeout=30):
+    def wait_for(self, what, predicate, timeout=postfix_env.DEADLINE):
         try:
             return self.inst.wait_for(what, predicate, timeout)
         except AssertionError as e:
             raise AssertionError("%s\nqueue: %r%s" % (e, self.inst.queue(), self.logs()))
+
+    def wait_pf(self, pattern, count=1):
+        """Wait until COUNT Postfix log lines of this scenario match
+        PATTERN, then until every line logged by then is in (so that the
+        caller may count them); return the matching lines."""
+        self.wait_for("%d Postfix log line(s) matching %r" % (count, pattern),
+                      lambda: len(self.pf_lines(pattern)) >= count)
+        self.inst.log_barrier()
+        return self.pf_lines(pattern)
+
+    def quiesce(self):
+        """Wait until Postfix has finished every message of this scenario
+        and logged all of it (postfix_env.Instance.quiesce)."""
+        try:
+            self.inst.quiesce(self.pf_mark)
+        except AssertionError as e:
+            raise AssertionError("%s%s" % (e, self.logs()))
 
     # ------------------------------------------------------- sending
 
@@ -161,14 +186,15 @@ class E2E(unittest.TestCase):
 
     # ------------------------------------------------------ receiving
 
-    def wait_delivered(self, msgid, recipients, timeout=30):
-        """Wait until each of RECIPIENTS got MSGID and the queue is empty;
-        return {recipient: [Delivery]} of every delivery of MSGID."""
+    def wait_delivered(self, msgid, recipients, timeout=postfix_env.DEADLINE):
+        """Wait until each of RECIPIENTS got MSGID and Postfix has finished
+        every message, its log complete (quiesce); return {recipient:
+        [Delivery]} of every delivery of MSGID."""
         want = set(recipients)
         self.wait_for("%s delivered to %s" % (msgid, sorted(want)),
                       lambda: want <= {d.recipient for d in self.inst.deliveries_with(msgid)},
                       timeout)
-        self.wait_for("an empty queue", lambda: not self.inst.queue(), timeout)
+        self.quiesce()
         out = {}
         for d in self.inst.deliveries_with(msgid):
             out.setdefault(d.recipient, []).append(d)
@@ -199,14 +225,17 @@ class E2E(unittest.TestCase):
                              "envelope sender of the copy to %s" % r)
 
     def assert_no_bounce(self):
+        """No bounce in the Postfix log: call it after quiesce() (as
+        wait_delivered() does), or after another positive marker."""
         self.assertEqual(self.pf_lines(r"non-delivery notification|from=<>"), [],
                          "a bounce was generated" + self.logs())
 
     def assert_distributed(self, t, msgid, lst, recipients, domain="ssc.manage2soar.com"):
-        """The Postfix and soarlist log lines of a distributed post T."""
+        """The Postfix and soarlist log lines of a distributed post T
+        (each waited for: they may reach the log late)."""
         address = "%s@%s" % (lst, domain)
-        sent = self.pf_lines(r" %s: to=<%s>, relay=soarlist, .*status=sent " %
-                             (t.queue_id, re.escape(address)))
+        sent = self.wait_pf(r" %s: to=<%s>, relay=soarlist, .*status=sent " %
+                            (t.queue_id, re.escape(address)))
         self.assertEqual(len(sent), 1, "soarlist pipe delivery of %s" % t.queue_id + self.logs())
         lines = self.sl_lines(r"soarlist-deliver\[\d+\]: list=<%s> .*decision=distribute "
                               r"recipients=%d msgid=<%s>" %
@@ -214,12 +243,12 @@ class E2E(unittest.TestCase):
         self.assertEqual(len(lines), 1, "soarlist-deliver log" + self.logs())
         # the reinjected copy: picked up from the pipe user's sendmail, with
         # the list's bounce address as envelope sender
-        picked = self.pf_lines(r"pickup\[\d+\]: (\w+): uid=\d+ from=<%s-bounces@%s>" %
-                               (lst, re.escape(domain)))
+        picked = self.wait_pf(r"pickup\[\d+\]: (\w+): uid=\d+ from=<%s-bounces@%s>" %
+                              (lst, re.escape(domain)))
         self.assertTrue(picked, "no reinjection picked up" + self.logs())
         for r in recipients:
-            self.assertTrue(self.pf_lines(r"to=<%s>, relay=capture, .*status=sent" %
-                                          re.escape(r)),
+            self.assertTrue(self.wait_pf(r"to=<%s>, relay=capture, .*status=sent" %
+                                         re.escape(r)),
                             "no capture delivery to %s logged" % r + self.logs())
 
 
@@ -285,16 +314,17 @@ class T3NonMember(E2E):
         self.assertTrue(r.text.startswith("5.7.1 "), r)
         self.assertIn(REFUSAL, r.text)
         # Postfix logged the refusal, with soarlist's reason, at RCPT time
-        rejects = self.pf_lines(r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.2\]: 550 5\.7\.1 "
-                                r"<%s>: Recipient address rejected: %s; from=<%s>" %
-                                (re.escape(LIST), re.escape(REFUSAL), re.escape(STRANGER)))
+        rejects = self.wait_pf(r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.2\]: 550 5\.7\.1 "
+                               r"<%s>: Recipient address rejected: %s; from=<%s>" %
+                               (re.escape(LIST), re.escape(REFUSAL), re.escape(STRANGER)))
         self.assertEqual(len(rejects), 1, self.logs())
         # the policy service said so; the delivery agent never ran
         self.assertTrue(self.sl_lines(r"policy.* list=<%s> sender=<%s> action=reject" %
                                       (re.escape(LIST), re.escape(STRANGER))), self.logs())
         self.assertEqual(self.sl_lines(r"soarlist-deliver\["), [], self.logs())
-        # nothing queued, nothing delivered, no bounce anywhere
-        time.sleep(1)  # give a (wrong) bounce the time to show up
+        # nothing queued, nothing delivered, no bounce anywhere: once Postfix
+        # has finished whatever it had (a wrong bounce included)
+        self.quiesce()
         self.assertEqual(self.inst.queue(), [])
         self.assertEqual(len(self.inst.deliveries()), before)
         self.assertEqual(self.inst.deliveries_with(msgid), [])
@@ -345,8 +375,9 @@ class T5UnknownAddress(E2E):
                 self.assertEqual(r.code, 550, r)
                 self.assertEqual(r.text, "5.1.1 <%s>: Recipient address rejected: "
                                          "User unknown in relay recipient table" % rcpt)
-                self.assertEqual(len(self.pf_lines(r"NOQUEUE: reject: RCPT .*: 550 5\.1\.1 <%s>:"
-                                                   % re.escape(rcpt))), 1, self.logs())
+                self.assertEqual(len(self.wait_pf(r"NOQUEUE: reject: RCPT .*: 550 5\.1\.1 <%s>:"
+                                                  % re.escape(rcpt))), 1, self.logs())
+        self.quiesce()
         self.assertEqual(self.sl_lines(r"soarlist-deliver\["), [], self.logs())
         self.assertEqual(self.inst.queue(), [])
 
@@ -374,9 +405,12 @@ class T6TransientFailure(E2E):
         deferred = (r" %s: to=<%s>, relay=soarlist, .*dsn=4\.3\.0, status=deferred "
                     r"\(list delivery failed: " % (t.queue_id, re.escape(LIST)))
         # deferred, and still deferred on the retries
-        self.wait_for("two deferred delivery attempts of %s" % t.queue_id,
-                      lambda: len(self.pf_lines(deferred)) >= 2, timeout=60)
-        q = [m for m in self.inst.queue() if m["queue_id"] == t.queue_id]
+        self.wait_pf(deferred, count=2)
+        # between attempts, in the deferred queue (qmgr moves it there after
+        # the attempt is logged, and back to active for the next one)
+        q = self.wait_for("%s in the deferred queue" % t.queue_id, lambda: [
+            m for m in self.inst.queue()
+            if m["queue_id"] == t.queue_id and m["queue_name"] == "deferred"])
         self.assertEqual(len(q), 1, self.inst.queue())
         self.assertEqual(q[0]["queue_name"], "deferred")
         self.assertEqual([r["address"] for r in q[0]["recipients"]], [LIST])
@@ -419,13 +453,14 @@ class T6TransientFailure(E2E):
         self.assertEqual(r.code, 450, r)
         self.assertEqual(r.text, "4.3.0 <%s>: Recipient address rejected: list database "
                                  "unavailable, try again later" % LIST)
-        self.assertEqual(len(self.pf_lines(r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.2\]: "
-                                           r"450 4\.3\.0 <%s>:" % re.escape(LIST))), 1,
+        self.assertEqual(len(self.wait_pf(r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.2\]: "
+                                          r"450 4\.3\.0 <%s>:" % re.escape(LIST))), 1,
                          self.logs())
         self.assertTrue(self.sl_lines(r"policy.*warning: .*cannot open database"), self.logs())
         # a member is deferred the same way: the policy cannot tell
         r = self.refused("alice@example.org", LIST, message(msgid=msgid))
         self.assertEqual(r.code, 450, r)
+        self.quiesce()
         self.assertEqual(self.inst.queue(), [])
         self.assertEqual(self.inst.deliveries_with(msgid), [])
         self.assert_no_bounce()
@@ -491,7 +526,7 @@ class T8App(E2E):
         msgid = new_msgid()
         t = self.post_ok(APP, LIST, message(from_=self.APP_FROM, msgid=msgid),
                          source="127.0.0.1")
-        self.assertTrue(self.pf_lines(r" %s: client=localhost\[127\.0\.0\.1\]$" % t.queue_id),
+        self.assertTrue(self.wait_pf(r" %s: client=localhost\[127\.0\.0\.1\]$" % t.queue_id),
                         self.logs())
         self.check_app_post(t, msgid)
 
@@ -500,12 +535,12 @@ class T8App(E2E):
         r = self.refused(APP, LIST, message(from_=self.APP_FROM, msgid=msgid))
         self.assertEqual(r.code, 553, r)
         self.assertEqual(r.text, "5.7.1 <%s>: Sender address rejected: not logged in" % APP)
-        self.assertEqual(len(self.pf_lines(
+        self.assertEqual(len(self.wait_pf(
             r"NOQUEUE: reject: RCPT from \S+\[127\.0\.0\.2\]: 553 5\.7\.1 <%s>: Sender address "
             r"rejected: not logged in; from=<%s> to=<%s>" % (re.escape(APP), re.escape(APP),
                                                              re.escape(LIST)))), 1, self.logs())
+        self.quiesce()
         self.assertEqual(self.sl_lines(r"soarlist-deliver\["), [], self.logs())
-        time.sleep(0.5)
         self.assertEqual(self.inst.deliveries_with(msgid), [])
         self.assertEqual(self.inst.queue(), [])
         self.assert_no_bounce()
@@ -519,8 +554,8 @@ class T8App(E2E):
         self.assertEqual(cm.exception.smtp_code, 535)
         t = self.post_ok(APP, LIST, message(from_=self.APP_FROM, msgid=msgid),
                          login=(postfix_env.APP_LOGIN, postfix_env.APP_PASSWORD))
-        self.assertTrue(self.pf_lines(r" %s: client=\S+\[127\.0\.0\.2\], sasl_method=PLAIN, "
-                                      r"sasl_username=%s" % (t.queue_id, postfix_env.APP_LOGIN)),
+        self.assertTrue(self.wait_pf(r" %s: client=\S+\[127\.0\.0\.2\], sasl_method=PLAIN, "
+                                     r"sasl_username=%s" % (t.queue_id, postfix_env.APP_LOGIN)),
                         self.logs())
         self.check_app_post(t, msgid)
 
@@ -539,8 +574,7 @@ class T8App(E2E):
         self.inst.wait_for("smtpd without SASL", lambda: not self.inst.smtpd_offers_auth())
         msgid = new_msgid()
         t = self.send(APP, [LIST], message(from_="Forged <%s>" % APP, msgid=msgid))
-        if t.data is not None:
-            self.inst.settle()
+        self.quiesce()
         self.assertEqual(t.rcpt[LIST].code // 100, 5,
                          "a stranger posted as %s from outside mynetworks: %r; delivered "
                          "to %s%s" % (APP, t.rcpt[LIST],
@@ -567,9 +601,10 @@ class T99HoldApprove(E2E):
         msgid = new_msgid()
         stranger = "visitor@stranger.example"
         self.post_ok(stranger, LIST, message(from_="Visitor <%s>" % stranger, msgid=msgid))
-        notice = self.wait_for("the owner's notice", lambda: [
-            d for d in self.inst.deliveries(self.OWNER)
-            if msgid[1:-1] not in (d.header("Message-ID") or "")])
+        self.wait_for("the owner's notice", lambda: self.inst.deliveries(self.OWNER))
+        self.quiesce()
+        notice = [d for d in self.inst.deliveries(self.OWNER)
+                  if msgid[1:-1] not in (d.header("Message-ID") or "")]
         self.assertEqual(len(notice), 1, self.logs())
         reply_to = notice[0].header("Reply-To")
         self.assertRegex(reply_to, r"^members-request\+[0-9a-f]{32}@ssc\.manage2soar\.com$")
@@ -585,8 +620,9 @@ class T99HoldApprove(E2E):
         # the token worked once
         t = self.send(self.OWNER, [reply_to], answer.replace("Message-ID: <", "Message-ID: <x"))
         self.assertEqual(t.rcpt[reply_to].code, 250)
-        self.inst.wait_for("the second answer handled", lambda: self.sl_lines(
+        self.wait_for("the second answer handled", lambda: self.sl_lines(
             r"decision=moderate-refused"))
+        self.quiesce()
         self.assertEqual(len(self.inst.deliveries_with(msgid)), 3)
 
 

@@ -73,7 +73,7 @@ def setUpModule():
     except Exception as e:  # noqa: BLE001 - reported by every test
         SETUP_ERROR = " ".join(("%s: %s" % (type(e).__name__, e)).split())
         postfix_env.log("setting up the Postfix instance failed: " + SETUP_ERROR)
-        if INST is not None:
+        if INST is not None and INST.postfix_log_text():
             postfix_env.log(INST.postfix_log_text())
         _stop()
 

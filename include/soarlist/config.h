@@ -72,7 +72,9 @@ struct config {
 	char *postmap;      /* path of postmap(1) */
 	char *postconf;     /* path of postconf(1) */
 	char *postfix_config_dir; /* NULL: Postfix's default */
+	char *opendkim_config; /* doctor checks its SigningTable if it exists */
 	char *app_login;    /* SASL login owning the noreply@ senders */
+	GPtrArray *app_networks; /* GInetAddressMask *: the app's clients */
 	guint64 sync_max_age; /* seconds; doctor's limit on sync age */
 	/* sync: see soarlist.conf(5) */
 	guint max_parallel;        /* transfers at once */
@@ -118,5 +120,10 @@ void config_list_settings(const struct config *cfg, const char *slug,
 
 const char *posting_policy_name(enum posting_policy p);
 const char *nonmember_action_name(enum nonmember_action a);
+
+/* TRUE when CLIENT_ADDRESS (an IP address as Postfix writes it, e.g.
+ * "192.0.2.10" or "2001:db8::10") is in one of CFG's app_networks. */
+gboolean config_is_app_client(const struct config *cfg,
+			      const char *client_address);
 
 #endif

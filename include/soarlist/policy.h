@@ -27,11 +27,27 @@ struct policy_result {
  * bypass lists and the whitelist on others). */
 enum posting_policy policy_effective(const struct list_ref *ref);
 
-/* Decide whether AUTHOR (a normalised address, or NULL when the message has
- * none we can read) may post to REF. Returns 0 and fills *result_r (clear
- * with policy_result_clear) or -1 with *error. */
-int policy_decide(sqlite3 *db, const struct list_ref *ref, const char *author,
-		  struct policy_result *result_r, GError **error);
+/* Decide whether a post may go to REF. SENDER is the envelope sender as
+ * given (may be NULL or ""), AUTHOR the normalised From address (NULL when
+ * the message has none we can read, or at RCPT TO). The post counts as
+ * coming from either: the app's sender (policy_is_app_sender) always
+ * passes; otherwise the author, else the envelope sender, must be allowed
+ * by the list's posting policy. Returns 0 and fills *result_r (clear with
+ * policy_result_clear) or -1 with *error. */
+int policy_decide(sqlite3 *db, const struct list_ref *ref, const char *sender,
+		  const char *author, struct policy_result *result_r,
+		  GError **error);
+
+/* TRUE when SENDER is noreply@ one of CLUB's domains (any case): the M2S
+ * app's own sender, accepted on every list of the club and exempt from From
+ * rewriting. Only the app can use it (the policy service refuses it to
+ * every other client). */
+gboolean policy_is_app_sender(const struct club_config *club,
+			      const char *sender);
+
+/* The club SENDER is the app's sender of, or NULL. Borrowed from CFG. */
+const struct club_config *policy_app_sender_club(const struct config *cfg,
+						 const char *sender);
 
 void policy_result_clear(struct policy_result *r);
 

@@ -1,9 +1,9 @@
 /* postfix-maps.h - the lookup tables Postfix needs, generated from the
  * database and the config into postfix_dir:
  *   domains        every domain of every synced club      -> OK
- *   transport      LIST, LIST-owner, LIST-bounces, LIST-request @DOMAIN
- *                                                          -> soarlist:
- *   recipients     the same addresses                      -> OK
+ *   transport      every domain of every synced club      -> soarlist:
+ *   recipients     LIST, LIST-owner, LIST-bounces, LIST-request @DOMAIN
+ *                                                          -> OK
  *   sender_logins  noreply@DOMAIN                          -> app_login
  * Each is written to a temporary name, postmap-ed, and renamed into place,
  * and only when its content changed.

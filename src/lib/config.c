@@ -7,6 +7,7 @@
 #include "soarlist/config.h"
 
 #include <errno.h>
+#include <gio/gio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,10 +20,10 @@
 static const char *const global_keys[] = {
 	"database", "sendmail", "admin", "dev_redirect", "api_key_file",
 	"log_file", "spool_dir", "postfix_dir", "postmap", "postconf",
-	"postfix_config_dir", "app_login", "sync_max_age", "max_parallel",
+	"postfix_config_dir", "app_login", "app_networks", "sync_max_age", "max_parallel",
 	"connect_timeout", "timeout", "retries", "max_response_size",
 	"max_shrink", "ca_file", "archive_dir", "bounce_threshold",
-	"bounce_window", "hold_days", NULL,
+	"bounce_window", "hold_days", "opendkim_config", NULL,
 };
 static const char *const club_keys[] = {
 	"name", "api_url", "api_key_file", "domains", "owners", NULL,
@@ -304,6 +305,54 @@ load_sync(struct loader *l)
 	return 0;
 }
 
+/* One network of app_networks in Postfix's mynetworks notation:
+ * "192.0.2.10", "192.0.2.0/24", "[2001:db8::10]", "[2001:db8::]/64". */
+static GInetAddressMask *
+parse_network(const char *text)
+{
+	g_autofree char *plain = g_strdup(text);
+	char *close;
+
+	if (plain[0] == '[') {
+		/* an IPv6 address in brackets, the prefix length after them */
+		close = strchr(plain, ']');
+		if (close == NULL || (close[1] != '\0' && close[1] != '/'))
+			return NULL;
+		memmove(close, close + 1, strlen(close + 1) + 1);
+		memmove(plain, plain + 1, strlen(plain));
+	}
+	return g_inet_address_mask_new_from_string(plain, NULL);
+}
+
+/* app_networks: where the M2S app submits from (the policy service lets it
+ * use the reserved noreply@ senders). Separated by spaces, commas or ';'. */
+static int
+load_app_networks(struct loader *l)
+{
+	struct config *cfg = l->cfg;
+	g_autofree char *v = get_string(l, "app_networks");
+	g_auto(GStrv) words = NULL;
+
+	cfg->app_networks = g_ptr_array_new_with_free_func(g_object_unref);
+	if (v == NULL)
+		return 0;
+	words = g_regex_split_simple("[\\s,;]+", v, 0, 0);
+	for (char **w = words; *w != NULL; w++) {
+		GInetAddressMask *m;
+
+		if (**w == '\0')
+			continue;
+		m = parse_network(*w);
+		if (m == NULL)
+			return fail(l, "app_networks: '%s' is not a network "
+				    "(write 192.0.2.10, 192.0.2.0/24 or "
+				    "[2001:db8::]/64; tables and host names are "
+				    "not supported)", *w);
+		g_ptr_array_add(cfg->app_networks, m);
+	}
+	return 0;
+}
+
 static int
 load_postfix(struct loader *l)
 {
@@ -315,7 +364,9 @@ load_postfix(struct loader *l)
 	    get_path(l, "postconf", "/usr/sbin/postconf", &cfg->postconf) < 0 ||
 	    get_path(l, "postfix_config_dir", NULL,
 		     &cfg->postfix_config_dir) < 0 ||
-	    get_duration(l, "sync_max_age", &cfg->sync_max_age) < 0)
+	    get_duration(l, "sync_max_age", &cfg->sync_max_age) < 0 ||
+	    get_path(l, "opendkim_config", "/etc/opendkim.conf",
+		     &cfg->opendkim_config) < 0)
 		return -1;
 	cfg->app_login = get_string(l, "app_login");
 	if (cfg->app_login == NULL)
@@ -323,7 +374,7 @@ load_postfix(struct loader *l)
 	if (strpbrk(cfg->app_login, " \t,") != NULL || has_control(cfg->app_login))
 		return fail(l, "app_login = %s: no spaces or commas allowed",
 			    cfg->app_login);
-	return 0;
+	return load_app_networks(l);
 }
 
 static int
@@ -724,7 +775,10 @@ config_free(struct config **cfgp)
 	g_free(cfg->postmap);
 	g_free(cfg->postconf);
 	g_free(cfg->postfix_config_dir);
+	g_free(cfg->opendkim_config);
 	g_free(cfg->app_login);
+	if (cfg->app_networks != NULL)
+		g_ptr_array_unref(cfg->app_networks);
 	g_free(cfg->ca_file);
 	g_free(cfg->archive_dir);
 	g_ptr_array_unref(cfg->clubs);
@@ -791,4 +845,22 @@ nonmember_action_name(enum nonmember_action a)
 	case NONMEMBER_REJECT: break;
 	}
 	return "reject";
+}
+
+gboolean
+config_is_app_client(const struct config *cfg, const char *client_address)
+{
+	g_autoptr(GInetAddress) a = NULL;
+
+	if (client_address == NULL || cfg->app_networks == NULL ||
+	    cfg->app_networks->len == 0)
+		return FALSE;
+	a = g_inet_address_new_from_string(client_address);
+	if (a == NULL)
+		return FALSE;
+	for (guint i = 0; i < cfg->app_networks->len; i++)
+		if (g_inet_address_mask_matches(
+			    g_ptr_array_index(cfg->app_networks, i), a))
+			return TRUE;
+	return FALSE;
 }

@@ -343,7 +343,8 @@ post(struct job *j)
 		return size_refusal(j);
 	if (j->req->approved) {
 		pr.decision = DECISION_DISTRIBUTE;
-	} else if (policy_decide(j->db, &j->list, j->author, &pr, &err) < 0) {
+	} else if (policy_decide(j->db, &j->list, j->req->sender, j->author,
+				  &pr, &err) < 0) {
 		goto fail_db;
 	}
 	switch (pr.decision) {

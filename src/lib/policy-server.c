@@ -3,11 +3,13 @@
  * Refusing a stranger at RCPT TO, during the SMTP dialogue, means no bounce
  * is ever generated for the post (no backscatter). What is not ours to
  * decide gets DUNNO so the rest of smtpd's restrictions run: other
- * protocol states, addresses that are not list posts, the null sender,
- * SASL-authenticated clients (the M2S app). A database we cannot read gets
+ * protocol states, addresses that are not list posts, the null sender.
+ * Every client is asked, trusted networks and SASL logins
+ * included: a post the delivery agent would refuse must never be accepted
+ * here, or its refusal becomes a bounce. A database we cannot read gets
  * DEFER_IF_PERMIT: neither let through unchecked nor refused for good.
- * The app's own sender, noreply@ a club domain, is refused to anyone but
- * the app's SASL login.
+ * The app's own sender, noreply@ a club domain, is refused to every client
+ * but the app (its SASL login app_login, or a client in app_networks).
  */
 #include "soarlist/policy-server.h"
 
@@ -37,55 +39,106 @@ attr(GHashTable *attrs, const char *name)
 	return v != NULL ? v : "";
 }
 
+/* What the delivery agent would answer before its policy: a post over the
+ * list's max_size (when the client announced its size with SIZE=). */
+static char *
+size_refusal(const struct list_ref *ref, const char *size)
+{
+	guint64 n = g_ascii_strtoull(size, NULL, 10);
+
+	if (ref->settings.max_size == 0 || n <= ref->settings.max_size)
+		return NULL;
+	return g_strdup_printf("552 5.3.4 message of %" G_GUINT64_FORMAT
+			       " bytes exceeds the %" G_GUINT64_FORMAT
+			       "-byte limit of %s", n,
+			       (guint64)ref->settings.max_size, ref->address);
+}
+
+/* The action for a post to REF the policy lets through: refused when the
+ * list has nobody to receive it, as the delivery agent would. NULL with
+ * *error when the database cannot say. */
+static char *
+distribute_action(sqlite3 *db, const struct list_ref *ref, GError **error)
+{
+	GPtrArray *members = catalog_recipients(db, ref->id, error);
+	char *action;
+
+	if (members == NULL)
+		return NULL;
+	action = members->len > 0
+		? g_strdup("DUNNO")
+		: g_strdup_printf("550 5.2.1 %s has no members: nobody would "
+				  "receive this post", ref->address);
+	g_ptr_array_unref(members);
+	return action;
+}
+
+/* The action for REF once resolved: the same checks, in the same order, as
+ * the delivery agent's post(). NULL with *error on a database error. */
+static char *
+list_action(sqlite3 *db, const struct list_ref *ref, const char *sender,
+	    const char *size, GError **error)
+{
+	struct policy_result pr = { 0 };
+	char *action = size_refusal(ref, size);
+
+	if (action != NULL)
+		return action;
+	if (policy_decide(db, ref, sender, NULL, &pr, error) < 0)
+		return NULL;
+	if (pr.decision == DECISION_REJECT)
+		action = g_strdup_printf("550 %s", pr.reason);
+	else if (pr.decision == DECISION_DISTRIBUTE)
+		action = distribute_action(db, ref, error);
+	else
+		action = g_strdup("DUNNO"); /* held or discarded: no bounce */
+	policy_result_clear(&pr);
+	return action;
+}
+
 /* The decision for a RCPT TO a list post address, in a read transaction. */
 static char *
 decide(sqlite3 *db, const struct config *cfg, const struct recipient *r,
-       const char *sender)
+       GHashTable *attrs)
 {
 	struct list_ref ref = { 0 };
-	struct policy_result pr = { 0 };
+	const char *sender = attr(attrs, "sender");
 	GError *err = NULL;
-	char *author = address_normalize(sender, NULL);
 	char *action = NULL;
 	int rc;
 
 	if (db_exec(db, "BEGIN", &err) < 0)
 		goto fail;
 	rc = catalog_resolve(db, cfg, r->list, r->domain, &ref, &err);
-	if (rc == 1 && policy_decide(db, &ref, author, &pr, &err) == 0)
-		action = pr.decision == DECISION_REJECT
-				 ? g_strdup_printf("550 %s", pr.reason)
-				 : g_strdup("DUNNO");
+	if (rc == 1)
+		action = list_action(db, &ref, sender, attr(attrs, "size"),
+				     &err);
 	else if (rc == 0)
 		action = g_strdup("DUNNO"); /* relay_recipient_maps refuses it */
 	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	if (action != NULL && pr.decision == DECISION_REJECT)
+	if (action != NULL && g_ascii_isdigit(action[0]))
 		maillog_info("policy list=<%s> sender=<%s> action=reject "
-			     "reason=%s", ref.address, sender, pr.reason);
-	policy_result_clear(&pr);
+			     "client=%s reason=%s", ref.address, sender,
+			     attr(attrs, "client_address"), action + 4);
 	list_ref_clear(&ref);
 	if (action == NULL)
 		goto fail;
-	g_free(author);
 	return action;
 fail:
 	maillog_warning("policy: %s", err ? err->message : "unknown error");
 	g_clear_error(&err);
-	g_free(author);
 	return g_strdup(DEFER);
 }
 
-/* TRUE when SENDER is noreply@ a club domain: the M2S app's sender, whose
- * posts keep their From. Postfix's sender login restrictions guard it only
- * where smtpd has SASL; this guards it everywhere. */
+/* TRUE when the client is the M2S app: logged in with SASL as app_login,
+ * or connected from one of app_networks. */
 static gboolean
-reserved_sender(const struct config *cfg, const char *sender)
+app_client(const struct config *cfg, GHashTable *attrs)
 {
-	const char *at = strrchr(sender, '@');
+	const char *login = attr(attrs, "sasl_username");
 
-	return at != NULL && (size_t)(at - sender) == strlen("noreply") &&
-	       g_ascii_strncasecmp(sender, "noreply", strlen("noreply")) == 0 &&
-	       config_club_by_domain(cfg, at + 1) != NULL;
+	return (*login != '\0' && strcmp(login, cfg->app_login) == 0) ||
+	       config_is_app_client(cfg, attr(attrs, "client_address"));
 }
 
 char *
@@ -93,20 +146,22 @@ policy_server_answer(sqlite3 *db, const struct config *cfg, GHashTable *attrs)
 {
 	struct recipient r;
 	const char *sender = attr(attrs, "sender");
-	const char *login = attr(attrs, "sasl_username");
 	char *action;
 
 	if (g_ascii_strcasecmp(attr(attrs, "protocol_state"), "RCPT") != 0)
 		return g_strdup("DUNNO");
-	/* smtpd asks only for clients outside mynetworks (see main.cf) */
-	if (reserved_sender(cfg, sender) && strcmp(login, cfg->app_login) != 0) {
+	/* asked for every client, trusted networks included (see main.cf) */
+	if (policy_app_sender_club(cfg, sender) != NULL &&
+	    !app_client(cfg, attrs)) {
 		maillog_info("policy sender=<%s> client=%s action=reject "
 			     "reason=reserved sender", sender,
 			     attr(attrs, "client_address"));
 		return g_strdup_printf("550 5.7.1 <%s> is reserved for the "
 				       "Manage2Soar application", sender);
 	}
-	if (*login != '\0' || *sender == '\0')
+	/* a refusal of the null sender bounces to nobody: the delivery
+	 * agent judges such mail by its From */
+	if (*sender == '\0')
 		return g_strdup("DUNNO");
 	if (recipient_parse(attr(attrs, "recipient"), &r) < 0)
 		return g_strdup("DUNNO");
@@ -116,7 +171,7 @@ policy_server_answer(sqlite3 *db, const struct config *cfg, GHashTable *attrs)
 	else if (db == NULL)
 		action = g_strdup(DEFER);
 	else
-		action = decide(db, cfg, &r, sender);
+		action = decide(db, cfg, &r, attrs);
 	recipient_clear(&r);
 	return action;
 }

@@ -1,9 +1,52 @@
 /* policy.c - who may post to a list. Shared by the delivery agent,
- * `soarlist check` and the SMTP policy service.
+ * `soarlist check` and the SMTP policy service, so that the three never
+ * disagree.
+ *
+ * A post has two senders: the envelope sender (all the policy service sees
+ * at RCPT TO) and the author in From (what members see). The post counts as
+ * coming from whichever of them the list allows, as Mailman checks every
+ * sender of a message: so whatever the delivery agent would refuse, the
+ * policy service has already refused at RCPT TO, and nothing it refuses
+ * ever turns into a bounce (backscatter). The M2S app's own envelope
+ * sender, noreply@ a domain of the club, may post to every list of its
+ * club: the SMTP layer lets only the app use it.
  */
 #include "soarlist/policy.h"
 
+#include <string.h>
+
 #include "soarlist/address.h"
+
+#define APP_LOCAL "noreply"
+
+gboolean
+policy_is_app_sender(const struct club_config *club, const char *sender)
+{
+	const char *at;
+
+	if (club == NULL || sender == NULL ||
+	    (at = strrchr(sender, '@')) == NULL)
+		return FALSE;
+	if ((size_t)(at - sender) != strlen(APP_LOCAL) ||
+	    g_ascii_strncasecmp(sender, APP_LOCAL, strlen(APP_LOCAL)) != 0)
+		return FALSE;
+	for (char **d = club->domains; *d != NULL; d++)
+		if (g_ascii_strcasecmp(at + 1, *d) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+const struct club_config *
+policy_app_sender_club(const struct config *cfg, const char *sender)
+{
+	const char *at = sender ? strrchr(sender, '@') : NULL;
+	const struct club_config *club;
+
+	if (at == NULL)
+		return NULL;
+	club = config_club_by_domain(cfg, at + 1);
+	return policy_is_app_sender(club, sender) ? club : NULL;
+}
 
 enum posting_policy
 policy_effective(const struct list_ref *ref)
@@ -37,72 +80,84 @@ refuse(const struct list_ref *ref, enum posting_policy p,
 					    ref->address);
 }
 
-/* 1 when AUTHOR may post under P, 0 when not, -1 on error. */
+/* 1 when ADDRESS may post under P, with why in *why_r (newly allocated);
+ * 0 when not; -1 on error. */
 static int
-policy_allowed(sqlite3 *db, const struct list_ref *ref, enum posting_policy p,
-	       const char *author, GError **error)
+allowed(sqlite3 *db, const struct list_ref *ref, enum posting_policy p,
+	const char *address, char **why_r, GError **error)
 {
 	int rc;
 
-	if (p == POSTING_ANYONE)
+	if (p == POSTING_ANYONE) {
+		*why_r = g_strdup(ref->bypass
+			? "the list accepts posts from anyone (bypass list)"
+			: "the list accepts posts from anyone");
 		return 1;
-	rc = catalog_is_member(db, ref->id, author, error);
+	}
+	if (address == NULL)
+		return 0;
+	rc = catalog_is_member(db, ref->id, address, error);
+	if (rc == 1)
+		*why_r = g_strdup_printf("%s is a member of %s", address,
+					 ref->address);
 	if (rc != 0 || p != POSTING_WHITELIST)
 		return rc;
-	return catalog_is_whitelisted(db, ref->club_id, author, error);
+	rc = catalog_is_whitelisted(db, ref->club_id, address, error);
+	if (rc == 1)
+		*why_r = g_strdup_printf("%s is on the whitelist of %s",
+					 address, ref->club->name);
+	return rc;
+}
+
+/* 1 when the author or the envelope sender may post, 0 when neither. */
+static int
+either_allowed(sqlite3 *db, const struct list_ref *ref, const char *sender,
+	       const char *author, char **why_r, GError **error)
+{
+	enum posting_policy p = policy_effective(ref);
+	g_autofree char *envelope = sender && *sender
+		? address_normalize(sender, NULL) : NULL;
+	int rc = allowed(db, ref, p, author, why_r, error);
+
+	if (rc != 0 || envelope == NULL || g_strcmp0(envelope, author) == 0)
+		return rc;
+	return allowed(db, ref, p, envelope, why_r, error);
 }
 
 int
-policy_decide(sqlite3 *db, const struct list_ref *ref, const char *author,
-	      struct policy_result *result_r, GError **error)
+policy_decide(sqlite3 *db, const struct list_ref *ref, const char *sender,
+	      const char *author, struct policy_result *result_r,
+	      GError **error)
 {
-	enum posting_policy p = policy_effective(ref);
+	char *why = NULL;
 	int rc;
 
 	result_r->decision = DECISION_DISTRIBUTE;
 	result_r->reason = NULL;
-	if (ref->settings.moderated) {
-		/* the moderators decide; a non-member's post still meets the
-		 * list's nonmember_action first */
-		rc = policy_allowed(db, ref, p, author, error);
-		if (rc < 0)
-			return -1;
-		if (rc == 1) {
-			result_r->decision = DECISION_HOLD;
-			result_r->reason = g_strdup_printf(
-				"%s is moderated: every post waits for a moderator",
-				ref->address);
-			return 0;
-		}
-		refuse(ref, p, result_r);
+	if (policy_is_app_sender(ref->club, sender)) {
+		result_r->reason = g_strdup_printf(
+			"%s is the Manage2Soar application's own sender",
+			sender);
 		return 0;
 	}
-	if (p == POSTING_ANYONE) {
-		result_r->reason = g_strdup(ref->bypass
-			? "the list accepts posts from anyone (bypass list)"
-			: "the list accepts posts from anyone");
-		return 0;
-	}
-	rc = catalog_is_member(db, ref->id, author, error);
+	rc = either_allowed(db, ref, sender, author, &why, error);
 	if (rc < 0)
 		return -1;
-	if (rc == 1) {
-		result_r->reason = g_strdup_printf("%s is a member of %s",
-						   author, ref->address);
+	if (rc == 0) {
+		refuse(ref, policy_effective(ref), result_r);
 		return 0;
 	}
-	if (p == POSTING_WHITELIST) {
-		rc = catalog_is_whitelisted(db, ref->club_id, author, error);
-		if (rc < 0)
-			return -1;
-		if (rc == 1) {
-			result_r->reason = g_strdup_printf(
-				"%s is on the whitelist of %s", author,
-				ref->club->name);
-			return 0;
-		}
+	if (ref->settings.moderated) {
+		/* the moderators decide; a non-member's post still met the
+		 * list's nonmember_action above */
+		g_free(why);
+		result_r->decision = DECISION_HOLD;
+		result_r->reason = g_strdup_printf(
+			"%s is moderated: every post waits for a moderator",
+			ref->address);
+		return 0;
 	}
-	refuse(ref, p, result_r);
+	result_r->reason = why;
 	return 0;
 }
 

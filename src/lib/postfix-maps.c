@@ -108,9 +108,6 @@ static int
 render_lines(sqlite3 *db, const struct config *cfg, const char *name,
 	     GPtrArray *clubs, GPtrArray *lines, GError **error)
 {
-	if (strcmp(name, "transport") == 0)
-		return list_lines(db, cfg, clubs, POSTFIX_TRANSPORT ":", lines,
-				  error);
 	if (strcmp(name, "recipients") == 0)
 		return list_lines(db, cfg, clubs, "OK", lines, error);
 	for (guint i = 0; i < clubs->len; i++) {
@@ -118,6 +115,13 @@ render_lines(sqlite3 *db, const struct config *cfg, const char *name,
 		for (char **d = c->domains; *d != NULL; d++) {
 			if (strcmp(name, "domains") == 0) {
 				add_line(lines, *d, "OK");
+			} else if (strcmp(name, "transport") == 0) {
+				/* the whole domain: a list created by a sync
+				 * needs no new transport entry, which
+				 * trivial-rewrite would see only after a
+				 * while (relay_recipient_maps, read by smtpd
+				 * at each connection, admits the address) */
+				add_line(lines, *d, POSTFIX_TRANSPORT ":");
 			} else {
 				char *a = g_strconcat("noreply@", *d, NULL);
 				add_line(lines, a, cfg->app_login);

@@ -10,6 +10,8 @@
 
 #include <string.h>
 
+#include "soarlist/policy.h"
+
 /* headers that must not go out as they came in: ours replace them */
 static const char *const removed_headers[] = {
 	"Return-Path", "DKIM-Signature", "Disposition-Notification-To",
@@ -56,17 +58,7 @@ remove_all(GMimeHeaderList *headers, const char *name)
 gboolean
 rewrite_from_exempt(const struct list_ref *list, const char *sender)
 {
-	const char *at;
-
-	if (sender == NULL || (at = strrchr(sender, '@')) == NULL)
-		return FALSE;
-	if ((size_t)(at - sender) != strlen("noreply") ||
-	    g_ascii_strncasecmp(sender, "noreply", strlen("noreply")) != 0)
-		return FALSE;
-	for (char **d = list->club->domains; *d != NULL; d++)
-		if (g_ascii_strcasecmp(at + 1, *d) == 0)
-			return TRUE;
-	return FALSE;
+	return policy_is_app_sender(list->club, sender);
 }
 
 /* longer display names are cut: a From line must stay far below 998 */

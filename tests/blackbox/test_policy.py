@@ -53,9 +53,18 @@ class Policy(harness.EnvTestCase):
         self.assertEqual(r.rc, 0, r.stderr)
         self.assertEqual(r.capture.recipients, ["tom@example.net"])
 
-    def test_author_decides_not_envelope_sender(self):
-        # a whitelisted envelope sender does not let a stranger's From in
+    def test_author_or_envelope_sender(self):
+        # the post counts as coming from either sender (as Mailman checks
+        # every sender of a message): the policy service, which sees only
+        # the envelope sender, then refuses at RCPT TO all that is refused
+        # here, so a refusal never becomes a bounce
         r = self.send("members@ssc.manage2soar.com", STRANGER, sender="alice@example.org")
+        self.assertEqual(r.rc, 0, r.stderr)
+        r = self.send("members@ssc.manage2soar.com", "Alice <alice@example.org>",
+                      sender="srs0=ab=cd=example.org=alice@forwarder.example")
+        self.assertEqual(r.rc, 0, r.stderr)
+        r = self.send("members@ssc.manage2soar.com", STRANGER,
+                      sender="other@stranger.example")
         self.assertEqual(r.rc, 77)
         self.assertEqual(r.captures, [])
 

@@ -97,7 +97,8 @@ class Policy(PostfixEnv):
             "member": dict(sender="alice@example.org"),
             "whitelisted, other case": dict(sender="IVAN@Example.ORG"),
             "bypass list": dict(recipient="treasurer@ssc.manage2soar.com"),
-            "sasl client": dict(sasl_username="m2s"),
+            "the app, logged in, with its sender": dict(
+                sender="noreply@ssc.manage2soar.com", sasl_username="m2s"),
             "null sender": dict(sender=""),
             "owner address": dict(recipient="members-owner@ssc.manage2soar.com"),
             "verp bounce": dict(recipient="members-bounces+a=b.org@ssc.manage2soar.com"),
@@ -110,6 +111,76 @@ class Policy(PostfixEnv):
         for name, attrs in cases.items():
             with self.subTest(name):
                 self.assertEqual(self.answer(**attrs), "DUNNO")
+
+    def test_every_client_is_judged(self):
+        # no backscatter: a trusted network or a SASL login is no reason to
+        # accept what soarlist-deliver would refuse
+        cases = {
+            "loopback": dict(client_address="127.0.0.1"),
+            "IPv6 loopback": dict(client_address="::1"),
+            "SASL login": dict(sasl_username="someone"),
+            "the app's login with another sender": dict(sasl_username="m2s"),
+        }
+        for name, attrs in cases.items():
+            with self.subTest(name):
+                self.assertEqual(self.answer(**attrs), REFUSAL)
+
+    def test_envelope_sender_of_a_member_is_enough(self):
+        # the delivery agent lets a post in when its author or its
+        # envelope sender may post: the envelope sender alone decides here
+        self.assertEqual(self.answer(sender="Bob@Example.COM"), "DUNNO")
+        r = self.env.deliver(harness.uniq_post(from_="X <x@stranger.example>"),
+                             "members@ssc.manage2soar.com", sender="bob@example.com")
+        self.assertEqual(r.rc, 0, r.stderr)
+
+    def test_app_networks(self):
+        self.env.write_config(extra=self.extra + "app_networks = 192.0.2.0/24, "
+                              "[2001:db8::10]/128 198.51.100.7\n")
+        app = "noreply@ssc.manage2soar.com"
+        for client in ("192.0.2.7", "2001:db8::10", "198.51.100.7"):
+            with self.subTest(client):
+                self.assertEqual(self.answer(sender=app, client_address=client), "DUNNO")
+        for client in ("127.0.0.1", "192.0.3.1", "2001:db8::11", "198.51.100.8", ""):
+            with self.subTest(client):
+                answer = self.answer(sender=app, client_address=client)
+                self.assertTrue(answer.startswith("550 5.7.1 <%s> is reserved" % app), answer)
+        # the app's sender has no pass at another club, even from the app
+        answer = self.answer(sender=app, client_address="192.0.2.7",
+                             recipient="members@other.manage2soar.com")
+        self.assertTrue(answer.startswith("550 5.7.1 only members of Other"), answer)
+        # the app's network with another sender is judged like anyone
+        self.assertEqual(self.answer(client_address="192.0.2.7"), REFUSAL)
+
+    def test_bad_app_networks_is_a_config_error(self):
+        for value in ("hash:/etc/postfix/network_table", "192.0.2.0/33",
+                      "[2001:db8::]/64x", "app.example.org"):
+            with self.subTest(value):
+                self.env.write_config(extra=self.extra + "app_networks = %s\n" % value)
+                r = self.env.soarlist("lists")
+                self.assertEqual(r.rc, 78, r.stderr)
+                self.assertIn("app_networks", r.stderr)
+                self.assertIn(value.split()[0], r.stderr)
+
+    def test_what_deliver_refuses_before_its_policy(self):
+        # a size announced with SIZE= over the list's max_size, and a list
+        # nobody would receive, are refused here as soarlist-deliver would
+        self.env.write_config(extra=self.extra,
+                              lists={"ssc/members": {"max_size": "10k"}})
+        answer = self.answer(sender="alice@example.org", size="20000")
+        self.assertEqual(answer, "552 5.3.4 message of 20000 bytes exceeds the "
+                         "10240-byte limit of members@ssc.manage2soar.com")
+        self.assertEqual(self.answer(sender="alice@example.org", size="10240"), "DUNNO")
+        self.assertEqual(self.answer(sender="alice@example.org", size="0"), "DUNNO")
+        api = dict(harness.SSC_API, lists=dict(harness.SSC_API["lists"], nobody=[]))
+        self.env.write_api("ssc", api)
+        r = self.env.soarlist("sync")
+        self.assertEqual(r.rc, 0, r.stderr)
+        answer = self.answer(sender="alice@example.org",
+                             recipient="nobody@ssc.manage2soar.com")
+        self.assertEqual(answer, "550 5.2.1 nobody@ssc.manage2soar.com has no members: "
+                         "nobody would receive this post")
+        r = self.env.deliver(harness.uniq_post(), "nobody@ssc.manage2soar.com")
+        self.assertEqual(r.rc, 77, r.stderr)
 
     def test_address_extension_is_the_list(self):
         # Postfix's tables accept members+tag@ (recipient_delimiter): so must we
@@ -198,42 +269,62 @@ class Maps(PostfixEnv):
     def test_tables_written_after_sync(self):
         for t in ("domains", "transport", "recipients", "sender_logins"):
             self.assertTrue(os.path.exists(os.path.join(self.maps, t + ".db")), t)
-        self.assertEqual(self.lookup("transport", "members@ssc.manage2soar.com"), "soarlist:")
-        self.assertEqual(self.lookup("transport", "board-owner@skylinesoaring.org"), "soarlist:")
-        self.assertEqual(self.lookup("transport", "members-bounces@other.manage2soar.com"),
-                         "soarlist:")
-        self.assertEqual(self.lookup("recipients", "private-owners@ssc.manage2soar.com"), "OK")
+        # one transport entry per club domain: a list created at M2S needs
+        # none of its own (trivial-rewrite would see it only after a while)
+        for d in ("ssc.manage2soar.com", "skylinesoaring.org", "other.manage2soar.com"):
+            self.assertEqual(self.lookup("transport", d), "soarlist:")
+        with open(os.path.join(self.maps, "transport")) as f:
+            entries = [l for l in f.read().splitlines() if not l.startswith("#")]
+        self.assertEqual(len(entries), 3, entries)
+        for a in ("members@ssc.manage2soar.com", "board-owner@skylinesoaring.org",
+                  "members-bounces@other.manage2soar.com",
+                  "members-request@ssc.manage2soar.com",
+                  "private-owners@ssc.manage2soar.com"):
+            self.assertEqual(self.lookup("recipients", a), "OK", a)
         self.assertIsNone(self.lookup("recipients", "nosuch@ssc.manage2soar.com"))
         self.assertEqual(self.lookup("domains", "skylinesoaring.org"), "OK")
         self.assertEqual(self.lookup("sender_logins", "noreply@ssc.manage2soar.com"), "m2s")
 
     def test_rewritten_only_when_changed(self):
-        path = os.path.join(self.maps, "transport.db")
-        before = os.stat(path).st_ino
+        def inode(t):
+            return os.stat(os.path.join(self.maps, t + ".db")).st_ino
+        before = {t: inode(t) for t in ("transport", "recipients", "domains")}
         r = self.env.soarlist("postfix-maps")
         self.assertEqual((r.rc, r.stdout), (0, ""), r.stderr)
-        self.assertEqual(os.stat(path).st_ino, before)
+        self.assertEqual({t: inode(t) for t in before}, before)
         api = dict(harness.OTHER_API, lists={"members": ["zed@example.org"],
                                              "pilots": ["yan@example.com"]})
         self.env.write_api("other", api)
         r = self.env.soarlist("sync", "other")
         self.assertEqual(r.rc, 0, r.stderr)
-        self.assertIn("updated %s/transport" % self.maps, r.stdout)
+        # a new list: only the recipients table changes
+        self.assertIn("updated %s/recipients" % self.maps, r.stdout)
+        self.assertNotIn("transport", r.stdout)
         self.assertNotIn("sender_logins", r.stdout)
-        self.assertNotEqual(os.stat(path).st_ino, before)
-        self.assertEqual(self.lookup("transport", "pilots@other.manage2soar.com"), "soarlist:")
+        self.assertEqual(inode("transport"), before["transport"])
+        self.assertNotEqual(inode("recipients"), before["recipients"])
+        self.assertEqual(self.lookup("recipients", "pilots@other.manage2soar.com"), "OK")
+        # a new domain: the transport table gets its entry
+        self.env.write_config(extra=self.extra, clubs={
+            "ssc": ("Skyline Soaring Club", "ssc.manage2soar.com;skylinesoaring.org"),
+            "other": ("Other Gliding Club", "other.manage2soar.com;other.example.org")})
+        r = self.env.soarlist("postfix-maps")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertIn("transport", r.stdout)
+        self.assertEqual(self.lookup("transport", "other.example.org"), "soarlist:")
 
     def test_postmap_failure_keeps_previous_tables(self):
-        with open(os.path.join(self.maps, "transport")) as f:
+        with open(os.path.join(self.maps, "recipients")) as f:
             old = f.read()
         self.env.write_config(extra=self.extra + "postmap = /bin/false\n")
         self.env.write_api("other", dict(harness.OTHER_API, lists={"pilots": ["a@b.org"]}))
         r = self.env.soarlist("sync")
         self.assertEqual(r.rc, 1)
         self.assertIn("previous ones kept", r.stderr)
-        with open(os.path.join(self.maps, "transport")) as f:
+        with open(os.path.join(self.maps, "recipients")) as f:
             self.assertEqual(f.read(), old)
-        self.assertEqual(self.lookup("transport", "members@other.manage2soar.com"), "soarlist:")
+        self.assertEqual(self.lookup("recipients", "members@other.manage2soar.com"), "OK")
+        self.assertIsNone(self.lookup("recipients", "pilots@other.manage2soar.com"))
         self.assertEqual([n for n in os.listdir(self.maps) if n.startswith(".")], [])
 
 

@@ -28,8 +28,7 @@ static const char ssc_json[] =
 	"  \"board\": {\"count\": 1, \"emails\": [\"carol@example.org\"]},"
 	"  \"treasurer\": [\"tina@example.net\"],"
 	"  \"webmaster\": [\"web@example.org\"], \"private-owners\": [] },"
-	"  \"whitelist\": [\"alice@example.org\", \"wendy@example.org\","
-	"                 \"noreply@" SSC "\"],"
+	"  \"whitelist\": [\"alice@example.org\", \"wendy@example.org\"],"
 	"  \"bypass_lists\": [\"treasurer\"] }";
 
 static const char other_json[] =
@@ -186,8 +185,8 @@ test_decide(void)
 		if (nonmember != KEEP)
 			ref.settings.nonmember_action =
 				(enum nonmember_action)nonmember;
-		check_int(policy_decide(db, &ref, author, &r, &err), 0, "%s rc",
-			  what);
+		check_int(policy_decide(db, &ref, author, author, &r, &err), 0,
+			  "%s rc", what);
 		check_str(decision_name(r.decision),
 			  decision_name(decide_cases[i].want), "%s", what);
 		if (r.reason == NULL || strchr(r.reason, '\n') != NULL)
@@ -196,6 +195,81 @@ test_decide(void)
 		list_ref_clear(&ref);
 		g_clear_error(&err);
 		g_free(what);
+	}
+}
+
+/* The envelope sender and the author: the app's noreply@ sender passes on
+ * every list of its own club (the whitelist never has it), and otherwise
+ * the post counts as coming from whichever of the two the list allows, so
+ * that the policy service (which sees only the envelope sender) refuses
+ * everything the delivery agent would refuse. */
+static const struct {
+	const char *list, *domain;
+	gboolean moderated;
+	const char *sender, *author;
+	enum decision want;
+} sender_cases[] = {
+	{ "members", SSC, FALSE, "noreply@" SSC, "noreply@" SSC,
+	  DECISION_DISTRIBUTE },
+	{ "members", SSC, FALSE, "NoReply@SkylineSoaring.ORG", NULL,
+	  DECISION_DISTRIBUTE },
+	{ "board", SSC, FALSE, "noreply@" SSC2, "noreply@" SSC2,
+	  DECISION_DISTRIBUTE },
+	{ "webmaster", SSC, FALSE, "noreply@" SSC, STRANGER,
+	  DECISION_DISTRIBUTE },
+	{ "members", SSC, TRUE, "noreply@" SSC, "noreply@" SSC,
+	  DECISION_DISTRIBUTE },
+	/* the From never makes the app: the envelope decides */
+	{ "members", SSC, FALSE, STRANGER, "noreply@" SSC, DECISION_REJECT },
+	/* another club's app sender gets no pass */
+	{ "members", OTHER, FALSE, "noreply@" SSC, "noreply@" SSC,
+	  DECISION_REJECT },
+	{ "members", SSC, FALSE, "noreply@" OTHER, "noreply@" OTHER,
+	  DECISION_REJECT },
+	{ "members", SSC, FALSE, "noreply@example.org", NULL,
+	  DECISION_REJECT },
+	{ "members", SSC, FALSE, "noreply-x@" SSC, NULL, DECISION_REJECT },
+	/* either sender */
+	{ "members", SSC, FALSE, "alice@example.org", STRANGER,
+	  DECISION_DISTRIBUTE },
+	{ "members", SSC, FALSE, "srs0=x@forwarder.example", "alice@example.org",
+	  DECISION_DISTRIBUTE },
+	{ "members", SSC, FALSE, "Wendy@Example.ORG", NULL, DECISION_DISTRIBUTE },
+	{ "members", SSC, FALSE, STRANGER, STRANGER, DECISION_REJECT },
+	{ "members", SSC, FALSE, "", NULL, DECISION_REJECT },
+	{ "members", SSC, FALSE, NULL, NULL, DECISION_REJECT },
+	{ "members", SSC, FALSE, "not an address", NULL, DECISION_REJECT },
+	{ "members", SSC, TRUE, "alice@example.org", STRANGER, DECISION_HOLD },
+	{ "members", SSC, TRUE, STRANGER, STRANGER, DECISION_REJECT },
+};
+
+static void
+test_senders(void)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(sender_cases); i++) {
+		struct list_ref ref;
+		struct policy_result r = { 0 };
+		GError *err = NULL;
+		g_autofree char *what = g_strdup_printf(
+			"policy_decide(%s@%s%s, sender %s, author %s)",
+			sender_cases[i].list, sender_cases[i].domain,
+			sender_cases[i].moderated ? ", moderated" : "",
+			sender_cases[i].sender ? sender_cases[i].sender : "NULL",
+			sender_cases[i].author ? sender_cases[i].author : "NULL");
+
+		g_assert_cmpint(catalog_resolve(db, cfg, sender_cases[i].list,
+			sender_cases[i].domain, &ref, &err), ==, 1);
+		ref.settings.moderated = sender_cases[i].moderated;
+		check_int(policy_decide(db, &ref, sender_cases[i].sender,
+					sender_cases[i].author, &r, &err), 0,
+			  "%s rc", what);
+		check_str(decision_name(r.decision),
+			  decision_name(sender_cases[i].want), "%s", what);
+		if (r.reason == NULL || strchr(r.reason, '\n') != NULL)
+			check_str(r.reason, "one line", "%s reason", what);
+		policy_result_clear(&r);
+		list_ref_clear(&ref);
+		g_clear_error(&err);
 	}
 }
 
@@ -211,7 +285,7 @@ test_reason_resync(void)
 
 	g_assert_cmpint(catalog_resolve(db, cfg, "members", SSC2, &ref, &err),
 			==, 1);
-	g_assert_cmpint(policy_decide(db, &ref, STRANGER, &r, &err), ==, 0);
+	g_assert_cmpint(policy_decide(db, &ref, STRANGER, STRANGER, &r, &err), ==, 0);
 	check_str(r.reason, "5.7.1 only members of Skyline Soaring Club may "
 		  "post to members@" SSC2, "reason of a rejection");
 	policy_result_clear(&r);
@@ -224,8 +298,8 @@ test_reason_resync(void)
 	list_ref_clear(&ref);
 	g_assert_cmpint(catalog_resolve(db, cfg, "members", SSC, &ref, &err),
 			==, 1);
-	g_assert_cmpint(policy_decide(db, &ref, "wendy@example.org", &r, &err),
-			==, 0);
+	g_assert_cmpint(policy_decide(db, &ref, "wendy@example.org",
+				      "wendy@example.org", &r, &err), ==, 0);
 	check_str(decision_name(r.decision), "reject",
 		  "wendy after she left the whitelist");
 	policy_result_clear(&r);
@@ -257,6 +331,7 @@ main(int argc, char **argv)
 	store("other", other_json);
 	g_test_add_func("/policy/resolve", test_resolve);
 	g_test_add_func("/policy/decide", test_decide);
+	g_test_add_func("/policy/senders", test_senders);
 	g_test_add_func("/policy/reason-resync", test_reason_resync);
 	rc = g_test_run();
 	db_close(&db);

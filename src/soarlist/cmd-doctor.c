@@ -1,6 +1,7 @@
 /* cmd-doctor.c - soarlist doctor [--user USER]: check the installation,
- * one line per check, OK or FAIL with the fix; exit 0 only when all pass.
- * It reads only: nothing is created or changed. */
+ * one line per check: OK and what was found, or FAIL, what is wrong and
+ * how to fix it; exit 0 only when all pass. It reads only: nothing is
+ * created or changed. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -27,17 +28,18 @@ cmd_doctor(struct cli *cli, int argc, char **argv)
 		return rc;
 	cli->cfg = config_load(config_path(cli->config_arg), &err);
 	if (cli->cfg == NULL) {
-		printf("FAIL  config: %s\n      fix: correct the file "
-		       "(see soarlist.conf(5))\n", err->message);
+		printf("FAIL  config: %s; fix: correct the file (see "
+		       "soarlist.conf(5))\n", err->message);
 		g_error_free(err);
 		return CLI_CONFIG;
 	}
 	results = doctor_run(cli->cfg, opt_user);
 	for (guint i = 0; i < results->len; i++) {
 		const struct doctor_result *r = g_ptr_array_index(results, i);
-		printf("%-4s  %s\n", r->ok ? "OK" : "FAIL", r->what);
-		if (!r->ok) {
-			printf("      fix: %s\n", r->fix);
+		if (r->ok) {
+			printf("OK    %s\n", r->what);
+		} else {
+			printf("FAIL  %s; fix: %s\n", r->what, r->fix);
 			failed++;
 		}
 	}

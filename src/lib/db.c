@@ -135,6 +135,14 @@ migrate(sqlite3 *db, GError **error)
 	char **names = migration_names();
 	int v = 0, rc = -1;
 
+	/* up to date (the usual case): no write lock, so that a reader runs
+	 * while another process writes */
+	if (user_version(db, &v, error) < 0)
+		goto out;
+	if (v == db_schema_version()) {
+		rc = 0;
+		goto out;
+	}
 	if (db_exec(db, "BEGIN IMMEDIATE", error) < 0)
 		goto out;
 	if (user_version(db, &v, error) < 0)

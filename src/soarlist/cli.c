@@ -1,4 +1,5 @@
-/* cli.c - the plumbing shared by soarlist's subcommands. */
+/* cli.c - the plumbing shared by soarlist's subcommands, and the one table
+ * that maps a failure to soarlist's exit status. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -7,7 +8,48 @@
 #include "soarlist/db.h"
 #include "soarlist/maillog.h"
 
+/* GError domain and code -> exit status; the first match wins, anything
+ * not listed is CLI_FAIL. */
+static const struct {
+	const char *domain; /* the quark's string */
+	int code;           /* -1: every code of the domain */
+	enum cli_status status;
+} error_statuses[] = {
+	/* another process holds the lock: the same command works later */
+	{ "soarlist-db-error-quark", DB_ERROR_BUSY, CLI_TEMPFAIL },
+	/* the database path of the config is missing or not writable */
+	{ "soarlist-db-error-quark", DB_ERROR_OPEN, CLI_CONFIG },
+	{ "soarlist-config", -1, CLI_CONFIG },
+};
+
 static char *opt_config;
+
+enum cli_status
+cli_error_status(const GError *err)
+{
+	for (size_t i = 0; err != NULL && i < G_N_ELEMENTS(error_statuses);
+	     i++) {
+		if (err->domain ==
+			    g_quark_from_static_string(error_statuses[i].domain) &&
+		    (error_statuses[i].code == -1 ||
+		     error_statuses[i].code == err->code))
+			return error_statuses[i].status;
+	}
+	return CLI_FAIL;
+}
+
+enum cli_status
+cli_fail(GError **err, const char *prefix)
+{
+	enum cli_status status = cli_error_status(*err);
+
+	if (prefix != NULL)
+		cli_error("%s: %s", prefix, *err ? (*err)->message : "failed");
+	else
+		cli_error("%s", *err ? (*err)->message : "failed");
+	g_clear_error(err);
+	return status;
+}
 
 void
 cli_error(const char *fmt, ...)
@@ -77,8 +119,8 @@ cli_open(struct cli *cli)
 
 	cli->cfg = config_load(config_path(cli->config_arg), &err);
 	if (cli->cfg == NULL) {
-		cli_error("%s", err->message);
-		g_error_free(err);
+		/* whatever went wrong reading it, the config is what to fix */
+		cli_fail(&err, NULL);
 		return CLI_CONFIG;
 	}
 	for (guint i = 0; i < cli->cfg->warnings->len; i++)
@@ -86,11 +128,8 @@ cli_open(struct cli *cli)
 			  (char *)g_ptr_array_index(cli->cfg->warnings, i));
 	maillog_open("soarlist", cli->cfg->log_file);
 	cli->db = db_open(cli->cfg->database, DB_CREATE, &err);
-	if (cli->db == NULL) {
-		cli_error("%s", err->message);
-		g_error_free(err);
-		return CLI_FAIL;
-	}
+	if (cli->db == NULL)
+		return cli_fail(&err, NULL);
 	return 0;
 }
 
@@ -120,15 +159,12 @@ cli_resolve(struct cli *cli, const char *address, struct list_ref *ref_r)
 	if (recipient_parse(address, &r) < 0 || r.kind != RECIPIENT_POST) {
 		recipient_clear(&r);
 		cli_error("%s: not a list address (LIST@DOMAIN)", address);
-		return CLI_FAIL;
+		return CLI_USAGE;
 	}
 	rc = catalog_resolve(cli->db, cli->cfg, r.list, r.domain, ref_r, &err);
 	recipient_clear(&r);
-	if (rc < 0) {
-		cli_error("%s", err->message);
-		g_error_free(err);
-		return CLI_FAIL;
-	}
+	if (rc < 0)
+		return cli_fail(&err, NULL);
 	if (rc == 0) {
 		cli_error("%s: no such list", address);
 		return CLI_FAIL;

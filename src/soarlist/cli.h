@@ -9,11 +9,17 @@
 
 #include "soarlist/config.h"
 
-/* exit statuses of soarlist (sysexits where one fits) */
-#define CLI_OK 0
-#define CLI_FAIL 1   /* the command ran and the answer is "no"/"failed" */
-#define CLI_USAGE 64 /* EX_USAGE */
-#define CLI_CONFIG 78 /* EX_CONFIG */
+/* The exit statuses of soarlist, the same for every subcommand (sysexits
+ * where one fits). A subcommand returns one of these and nothing else; a
+ * failure carried by a GError is mapped by cli_error_status(), whose table
+ * in cli.c is the only place that decides between them. */
+enum cli_status {
+	CLI_OK = 0,        /* done */
+	CLI_FAIL = 1,      /* done, and what it reports is a problem */
+	CLI_USAGE = 64,    /* EX_USAGE: a bad command line */
+	CLI_TEMPFAIL = 75, /* EX_TEMPFAIL: database busy or locked: retry */
+	CLI_CONFIG = 78,   /* EX_CONFIG: the configuration is wrong */
+};
 
 struct cli_command;
 
@@ -47,18 +53,30 @@ void cli_close(struct cli *cli);
 /* Print "soarlist: MESSAGE" to stderr. */
 void cli_error(const char *fmt, ...) G_GNUC_PRINTF(1, 2);
 
+/* The exit status that the failure ERR calls for: CLI_TEMPFAIL when the
+ * database was busy or locked past the busy timeout, CLI_CONFIG for a
+ * configuration error or a database that cannot be opened, else CLI_FAIL. */
+enum cli_status cli_error_status(const GError *err);
+
+/* Print "soarlist: PREFIX: MESSAGE" (or "soarlist: MESSAGE" when PREFIX is
+ * NULL) for *ERR, free it (*ERR becomes NULL) and return
+ * cli_error_status() of it. */
+enum cli_status cli_fail(GError **err, const char *prefix);
+
 /* The address of list NAME of club SLUG on the club's first domain, or NULL
  * when the club is not in the config. Newly allocated. */
 char *cli_list_address(const struct config *cfg, const char *slug,
 		       const char *name);
 
 /* Resolve ADDRESS (a post address LIST@DOMAIN) into *ref_r. Returns 0, or
- * CLI_FAIL after printing why (no such list, database error). */
+ * an exit status after printing why: CLI_USAGE when ADDRESS is not a list
+ * address, CLI_FAIL when there is no such list, cli_error_status() of a
+ * database error. */
 struct list_ref;
 int cli_resolve(struct cli *cli, const char *address, struct list_ref *ref_r);
 
 /* Update the Postfix tables; print what changed unless QUIET. Returns
- * CLI_OK or CLI_FAIL after printing why. */
+ * CLI_OK, or an exit status after printing why. */
 int cli_write_postfix_maps(struct cli *cli, gboolean quiet);
 
 int cmd_archive(struct cli *cli, int argc, char **argv);

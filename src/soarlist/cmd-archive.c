@@ -1,5 +1,7 @@
 /* cmd-archive.c - soarlist archive export LIST@DOMAIN [--since YYYY-MM-DD]
- * [--until YYYY-MM-DD]: a list's archive as mboxrd on stdout.
+ * [--until YYYY-MM-DD]: a list's archive as mboxrd on stdout. Exit 0; 1
+ * when the archive cannot be read or there is no such list; 64 on a usage
+ * error; 75 when the database is busy; 78 when archive_dir is not set.
  *
  * The dates are days in local time: --since from its midnight on
  * (inclusive), --until up to its midnight (exclusive).
@@ -73,16 +75,13 @@ export(struct cli *cli, const char *address, gint64 since, gint64 until)
 	if (cli->cfg->archive_dir == NULL) {
 		cli_error("archive: archive_dir is not set in the [soarlist] "
 			  "section of the configuration: there is no archive");
-		return CLI_FAIL;
+		return CLI_CONFIG;
 	}
 	if ((rc = cli_resolve(cli, address, &ref)) != 0)
 		return rc;
 	if (archive_export(cli->cfg, ref.club->slug, ref.name, since, until,
-			   stdout, &err) < 0) {
-		cli_error("archive: %s", err->message);
-		g_error_free(err);
-		rc = CLI_FAIL;
-	}
+			   stdout, &err) < 0)
+		rc = cli_fail(&err, "archive");
 	list_ref_clear(&ref);
 	return rc;
 }

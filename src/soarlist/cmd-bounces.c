@@ -2,7 +2,7 @@
  * after bounces and the bounce scores within bounce_window;
  * soarlist bounces reset ADDRESS: re-enable an address (every club) and
  * forget its scores. Exit 0; 1 when reset found nothing to reset or the
- * database failed; 64 on a usage error. */
+ * database failed; 64 on a usage error; 75 when the database is busy. */
 #include <stdio.h>
 #include <string.h>
 
@@ -70,10 +70,8 @@ reset(struct cli *cli, const char *arg)
 	}
 	n = bounce_reset(cli->db, address, &err);
 	if (n < 0) {
-		cli_error("%s", err->message);
-		g_error_free(err);
 		g_free(address);
-		return CLI_FAIL;
+		return cli_fail(&err, NULL);
 	}
 	if (n == 0) {
 		cli_error("%s: not disabled and no bounce scores", address);
@@ -112,11 +110,8 @@ cmd_bounces(struct cli *cli, int argc, char **argv)
 		return rc;
 	rows = bounce_report(cli->db, cli->cfg, ref.club_id, ref.id, &err);
 	list_ref_clear(&ref);
-	if (rows == NULL) {
-		cli_error("%s", err->message);
-		g_error_free(err);
-		return CLI_FAIL;
-	}
+	if (rows == NULL)
+		return cli_fail(&err, NULL);
 	print_rows(cli->cfg, rows);
 	g_ptr_array_unref(rows);
 	return CLI_OK;

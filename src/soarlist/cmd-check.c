@@ -1,6 +1,7 @@
 /* cmd-check.c - soarlist check SENDER LIST@DOMAIN: the decision the
  * delivery agent would take for a post from SENDER, and why. Exit 0 when
- * the post would be distributed, 1 when not. */
+ * the post would be distributed, 1 when not (or no such list), 64 on a
+ * usage error, 75 when the database is busy. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -32,10 +33,8 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		return rc;
 	}
 	if (db_exec(cli->db, "BEGIN", &err) < 0 ||
-	    policy_decide(cli->db, &ref, sender, &pr, &err) < 0) {
-		cli_error("%s", err->message);
-		g_error_free(err);
-		rc = CLI_FAIL;
+	    policy_decide(cli->db, &ref, sender, sender, &pr, &err) < 0) {
+		rc = cli_fail(&err, NULL);
 	} else {
 		printf("%s: %s\n", decision_name(pr.decision), pr.reason);
 		rc = pr.decision == DECISION_DISTRIBUTE ? CLI_OK : CLI_FAIL;

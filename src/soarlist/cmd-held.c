@@ -1,7 +1,9 @@
 /* cmd-held.c - the moderation queue: soarlist held [LIST@DOMAIN],
  * approve ID, reject ID [--reason TEXT], discard ID (moderate.c does the
  * work: an approved post goes through exactly the delivery agent's path,
- * a rejected one is answered to its sender). */
+ * a rejected one is answered to its sender). Exit 0; 1 when there is no
+ * such post or acting on it failed; 64 on a usage error; 75 when the
+ * database is busy. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -30,11 +32,8 @@ cmd_held(struct cli *cli, int argc, char **argv)
 		return rc;
 	rows = held_list(cli->db, ref.id, &err);
 	list_ref_clear(&ref);
-	if (rows == NULL) {
-		cli_error("%s", err->message);
-		g_error_free(err);
-		return CLI_FAIL;
-	}
+	if (rows == NULL)
+		return cli_fail(&err, NULL);
 	for (guint i = 0; i < rows->len; i++) {
 		const struct held_row *r = g_ptr_array_index(rows, i);
 		GDateTime *t = g_date_time_new_from_unix_local(r->held_at);
@@ -72,27 +71,24 @@ act(struct cli *cli, int argc, char **argv, const GOptionEntry *entries,
 	if ((rc = cli_open(cli)) != 0)
 		return rc;
 	rc = held_get(cli->db, id, &row, &err);
-	if (rc <= 0) {
-		if (rc < 0)
-			cli_error("%s", err->message);
-		else
-			cli_error("no held post %s", argv[1]);
-		g_clear_error(&err);
+	if (rc < 0)
+		return cli_fail(&err, NULL);
+	if (rc == 0) {
+		cli_error("no held post %s", argv[1]);
 		return CLI_FAIL;
 	}
-	rc = moderate(cli->cfg, cli->db, &row, action, opt_reason, &err);
-	if (rc < 0) {
-		cli_error("%s %" G_GINT64_FORMAT ": %s",
-			  action == MODERATE_APPROVE ? "approve" :
-			  action == MODERATE_REJECT ? "reject" : "discard",
-			  row.id, err->message);
-		g_error_free(err);
+	if (moderate(cli->cfg, cli->db, &row, action, opt_reason, &err) < 0) {
+		char *what = g_strdup_printf("%s %" G_GINT64_FORMAT,
+					     cli->cmd->name, row.id);
+		rc = cli_fail(&err, what);
+		g_free(what);
 	} else {
 		printf("%s %" G_GINT64_FORMAT "\n", moderate_action_name(action),
 		       row.id);
+		rc = CLI_OK;
 	}
 	held_row_clear(&row);
-	return rc < 0 ? CLI_FAIL : CLI_OK;
+	return rc;
 }
 
 int

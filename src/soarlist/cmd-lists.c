@@ -1,5 +1,6 @@
 /* cmd-lists.c - soarlist lists [--json]: every list with its member count
- * and effective posting policy. */
+ * and effective posting policy. Exit 0; 1 when the database failed; 64 on
+ * a usage error; 75 when the database is busy. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
@@ -53,11 +54,8 @@ cmd_lists(struct cli *cli, int argc, char **argv)
 	if (rc != 0 || (rc = cli_open(cli)) != 0)
 		return rc;
 	lists = catalog_all_lists(cli->db, &err);
-	if (lists == NULL) {
-		cli_error("%s", err->message);
-		g_error_free(err);
-		return CLI_FAIL;
-	}
+	if (lists == NULL)
+		return cli_fail(&err, NULL);
 	arr = cJSON_CreateArray();
 	if (!opt_json)
 		printf("%-40s %7s  %-9s  %-9s  %s\n", "LIST", "MEMBERS",

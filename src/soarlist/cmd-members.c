@@ -1,4 +1,6 @@
-/* cmd-members.c - soarlist members LIST@DOMAIN [--json]. */
+/* cmd-members.c - soarlist members LIST@DOMAIN [--json]. Exit 0; 1 when
+ * there is no such list or the database failed; 64 on a usage error; 75
+ * when the database is busy. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
@@ -25,10 +27,8 @@ cmd_members(struct cli *cli, int argc, char **argv)
 		return rc;
 	members = catalog_members(cli->db, ref.id, &err);
 	if (members == NULL) {
-		cli_error("%s", err->message);
-		g_error_free(err);
 		list_ref_clear(&ref);
-		return CLI_FAIL;
+		return cli_fail(&err, NULL);
 	}
 	if (opt_json) {
 		cJSON *arr = cJSON_CreateArray();

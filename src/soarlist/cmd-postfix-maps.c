@@ -1,6 +1,8 @@
 /* cmd-postfix-maps.c - soarlist postfix-maps: bring Postfix's lookup
  * tables in postfix_dir up to date with the database (sync does this after
- * every run; this is for after a config change). */
+ * every run; this is for after a config change). Exit 0; 1 when a table
+ * could not be written; 75 when the database is busy; 78 when postfix_dir
+ * is not set. */
 #include <stdio.h>
 
 #include "cli.h"
@@ -14,12 +16,10 @@ cli_write_postfix_maps(struct cli *cli, gboolean quiet)
 	GError *err = NULL;
 
 	if (postfix_maps_write(cli->db, cli->cfg, &changed, &err) < 0) {
-		cli_error("postfix tables not updated, previous ones kept: %s",
-			  err->message);
 		maillog_error("postfix-maps status=failed reason=%s",
 			      err->message);
-		g_error_free(err);
-		return CLI_FAIL;
+		return cli_fail(&err, "postfix tables not updated, previous "
+				"ones kept");
 	}
 	for (guint i = 0; i < changed->len; i++) {
 		const char *name = g_ptr_array_index(changed, i);
@@ -40,5 +40,10 @@ cmd_postfix_maps(struct cli *cli, int argc, char **argv)
 
 	if (rc != 0 || (rc = cli_open(cli)) != 0)
 		return rc;
+	if (cli->cfg->postfix_dir == NULL) {
+		cli_error("postfix-maps: postfix_dir is not set in the "
+			  "[soarlist] section of %s", cli->cfg->path);
+		return CLI_CONFIG;
+	}
 	return cli_write_postfix_maps(cli, FALSE);
 }

@@ -4,11 +4,16 @@
  * SYNOPSIS
  *	soarlist [-c CONFIG] COMMAND [OPTIONS] [ARGS]
  * DESCRIPTION
- *	sync, lists, members and check; see soarlist(1).
+ *	sync, status, lists, members, check, held, approve, reject,
+ *	discard, archive, bounces, doctor, policy and postfix-maps; see
+ *	soarlist(1). Each subcommand is one file, cmd-NAME.c, dispatched
+ *	from the table below.
  * EXIT STATUS
- *	0 success; 1 the command failed or its answer is "no"; 64 usage
- *	error; 78 configuration error. sync: 0 every club synced, 1 some
- *	failed, 2 usage or configuration error.
+ *	The same for every subcommand (mapped in cli.h and cli.c only):
+ *	0 done; 1 done, and what it reports is a problem (a club failed to
+ *	sync, check would not distribute, a doctor check failed, no such
+ *	list); 64 usage error; 75 temporary (the database is busy or
+ *	locked: run it again); 78 configuration error.
  */
 #include <gmime/gmime.h>
 #include <stdio.h>

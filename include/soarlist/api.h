@@ -14,12 +14,43 @@ struct api_list {
 	GPtrArray *members; /* normalised addresses, no duplicates */
 };
 
+/* A list M2S names that cannot have an address here: its name (free text
+ * chosen by the club's webmaster, e.g. "Board Members") cannot be a
+ * mailbox local part. */
+struct api_unusable {
+	char *name;   /* as M2S sent it, control characters escaped */
+	char *why;    /* "it contains a space" */
+	char *rename; /* a name that would work ("board-members"), or NULL */
+};
+
 struct api_data {
 	GPtrArray *lists;     /* struct api_list *, sorted by name */
 	GPtrArray *whitelist; /* normalised addresses, no duplicates */
-	guint dropped;        /* invalid addresses and list names dropped */
-	GPtrArray *warnings;  /* one printable line per dropped item */
+	GPtrArray *unusable;  /* struct api_unusable *, in answer order */
+	guint dropped;        /* invalid addresses dropped */
+	GPtrArray *warnings;  /* one printable line per dropped address */
 };
+
+/* A new struct api_unusable with copies of NAME, WHY and RENAME (may be
+ * NULL). */
+struct api_unusable *api_unusable_new(const char *name, const char *why,
+				      const char *rename);
+
+/* What the club's webmaster should do about U: "rename the list at M2S,
+ * e.g. to board-members". Newly allocated. */
+char *api_unusable_fix(const struct api_unusable *u);
+
+/* Free an api_unusable (a GDestroyNotify). */
+void api_unusable_free(gpointer p);
+
+/* The struct api_unusable for the list NAME (raw, as M2S sent it) that
+ * recipient_list_name_is_valid() refuses: why, and what to rename it to.
+ * Newly allocated. */
+struct api_unusable *api_name_unusable(const char *name);
+
+/* S with control characters escaped (\xNN), cut after about MAX bytes:
+ * untrusted text made fit for a report line. Newly allocated. */
+char *api_printable(const char *s, gsize max);
 
 /* Parse JSON (LEN bytes). Returns new data (free with api_data_free) or
  * NULL with *error when the document is not a valid answer at all. */

@@ -26,12 +26,18 @@ struct sync_result {
 	const struct club_config *club;
 	gboolean ok;
 	char *error;      /* one line when !ok */
+	/* the database was busy or locked: !ok, or ok but not recorded in
+	 * the sync history */
+	gboolean db_busy;
 	long http_status; /* of the last attempt, 0 when none */
 	guint attempts;
 	guint lists, members, whitelisted, dropped;
 	guint added, removed; /* list memberships */
 	gboolean unchanged;   /* the same answer as stored: nothing written */
 	GPtrArray *warnings;  /* dropped entries, may be NULL */
+	/* struct api_unusable *: the lists M2S names that have no address
+	 * here (stored for status and doctor); may be NULL */
+	GPtrArray *unusable;
 	GPtrArray *diff;      /* "+3 \u22121 LIST@DOMAIN" per changed list */
 };
 

@@ -6,7 +6,10 @@
  * whether an empty one may replace lists stored before) and "whitelist" an
  * array (an answer without it would empty the club); bypass_lists may be
  * absent.
- * Invalid addresses and list names are dropped and reported, never stored.
+ * Invalid addresses are dropped and reported, never stored. A list whose
+ * name cannot be a mailbox local part (M2S lets the club's webmaster name
+ * a list "Board Members") is kept aside by name with the reason, for sync,
+ * status and doctor to report until M2S renames it (api-names.c).
  */
 #include "soarlist/api.h"
 
@@ -39,6 +42,7 @@ api_data_free(struct api_data **datap)
 		return;
 	g_clear_pointer(&d->lists, g_ptr_array_unref);
 	g_clear_pointer(&d->whitelist, g_ptr_array_unref);
+	g_clear_pointer(&d->unusable, g_ptr_array_unref);
 	g_clear_pointer(&d->warnings, g_ptr_array_unref);
 	g_free(d);
 	*datap = NULL;
@@ -48,9 +52,15 @@ api_data_free(struct api_data **datap)
 static char *
 printable(const char *s)
 {
+	return api_printable(s, 80);
+}
+
+char *
+api_printable(const char *s, gsize max)
+{
 	GString *out = g_string_new(NULL);
 
-	for (const char *p = s; *p && out->len < 80; p++)
+	for (const char *p = s; *p && out->len < max; p++)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			g_string_append_printf(out, "\\x%02x", (unsigned char)*p);
 		else
@@ -176,9 +186,7 @@ parse_list(struct api_data *d, const cJSON *item, const cJSON *bypass,
 	char *where;
 
 	if (!recipient_list_name_is_valid(name)) {
-		char *p = printable(item->string);
-		drop(d, "dropped list with invalid name \"%s\"", p);
-		g_free(p);
+		g_ptr_array_add(d->unusable, api_name_unusable(item->string));
 		g_free(name);
 		return TRUE;
 	}
@@ -228,6 +236,7 @@ api_parse(const char *json, gsize len, GError **error)
 	const cJSON *lists, *bypass;
 
 	d->lists = g_ptr_array_new_with_free_func(api_list_free);
+	d->unusable = g_ptr_array_new_with_free_func(api_unusable_free);
 	d->warnings = g_ptr_array_new_with_free_func(g_free);
 	if (root == NULL || !cJSON_IsObject(root)) {
 		g_set_error(error, API_ERROR, 0, "%s",

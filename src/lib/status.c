@@ -1,4 +1,5 @@
-/* status.c - per club: the last good sync, the last error, the counts. */
+/* status.c - per club: the last good sync, the last error, the counts,
+ * the lists whose names cannot be addresses. */
 #include "soarlist/status.h"
 
 #include "soarlist/db.h"
@@ -9,7 +10,38 @@ club_status_free(gpointer p)
 	struct club_status *s = p;
 
 	g_free(s->last_error);
+	if (s->unusable != NULL)
+		g_ptr_array_unref(s->unusable);
 	g_free(s);
+}
+
+GPtrArray *
+status_unusable_lists(sqlite3 *db, const char *slug, GError **error)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(api_unusable_free);
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(db, "SELECT u.name, u.reason, u.rename FROM "
+		       "unusable_list u "
+		       "JOIN club c ON c.id = u.club_id WHERE c.slug = ?1 "
+		       "ORDER BY u.name", &st, error) < 0) {
+		g_ptr_array_unref(out);
+		return NULL;
+	}
+	sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		g_ptr_array_add(out, api_unusable_new(
+			(const char *)sqlite3_column_text(st, 0),
+			(const char *)sqlite3_column_text(st, 1),
+			(const char *)sqlite3_column_text(st, 2)));
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_fail(db, rc, "reading the unusable lists", error);
+		g_ptr_array_unref(out);
+		return NULL;
+	}
+	return out;
 }
 
 static const char *const status_sql =
@@ -54,6 +86,12 @@ status_collect(sqlite3 *db, const struct config *cfg, GError **error)
 		s->lists = (guint)sqlite3_column_int(st, 2);
 		s->members = (guint)sqlite3_column_int(st, 3);
 		sqlite3_reset(st);
+		s->unusable = status_unusable_lists(db, s->club->slug, error);
+		if (s->unusable == NULL) {
+			sqlite3_finalize(st);
+			g_ptr_array_unref(out);
+			return NULL;
+		}
 	}
 	sqlite3_finalize(st);
 	return out;

@@ -7,13 +7,16 @@
  * answer writes nothing. The shrink guard runs inside the same transaction,
  * before anything is committed: a list losing more than max_shrink percent
  * of its members, or a club whose lists all vanish, keeps its previous data
- * unless --force. A dry run does all of it and rolls back.
+ * unless --force. A dry run does all of it and rolls back. The lists whose
+ * names cannot be addresses are stored by name too (unusable_list), for
+ * status and doctor.
  */
 #include "soarlist/sync.h"
 
 #include <string.h>
 
 #include "soarlist/db.h"
+#include "soarlist/status.h"
 
 #define STORE_ERROR (g_quark_from_static_string("soarlist-sync-store"))
 #define MINUS "\u2212" /* U+2212 MINUS SIGN, as in "+3 −1 LIST@DOMAIN" */
@@ -317,6 +320,67 @@ store_club(struct store *s, GError **error)
 }
 
 static int
+insert_unusable(struct store *s, const struct api_unusable *u, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(s->db, "INSERT OR REPLACE INTO unusable_list (club_id, "
+		       "name, reason, rename) VALUES (?1, ?2, ?3, ?4)", &st,
+		       error) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, s->club_id);
+	sqlite3_bind_text(st, 2, u->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, u->why, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, u->rename, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(s->db, rc, "storing the unusable lists", error);
+	return 0;
+}
+
+/* The club's unusable lists become those of DATA: rows written only
+ * where a name or its reason changed. */
+static int
+store_unusable(struct store *s, const struct api_data *data, GError **error)
+{
+	GPtrArray *old = status_unusable_lists(s->db, s->club->slug, error);
+	GHashTable *was;
+	int rc = 0;
+
+	if (old == NULL)
+		return -1;
+	was = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < old->len; i++) {
+		struct api_unusable *u = g_ptr_array_index(old, i);
+		g_hash_table_insert(was, u->name, u);
+	}
+	for (guint i = 0; i < data->unusable->len && rc == 0; i++) {
+		const struct api_unusable *u = g_ptr_array_index(data->unusable, i);
+		const struct api_unusable *o = g_hash_table_lookup(was, u->name);
+
+		if (o == NULL || g_strcmp0(o->why, u->why) != 0 ||
+		    g_strcmp0(o->rename, u->rename) != 0)
+			rc = insert_unusable(s, u, error);
+		g_hash_table_remove(was, u->name);
+	}
+	/* what is left is no longer in the answer: renamed or gone */
+	if (rc == 0) {
+		GHashTableIter it;
+		gpointer name;
+
+		g_hash_table_iter_init(&it, was);
+		while (rc == 0 && g_hash_table_iter_next(&it, &name, NULL))
+			rc = run(s, "DELETE FROM unusable_list WHERE club_id = ?1 "
+				 "AND name = ?3", s->club_id, 0, name, NULL, error);
+	}
+	g_hash_table_unref(was);
+	g_ptr_array_unref(old);
+	return rc;
+}
+
+static int
 store_all(struct store *s, const struct api_data *data, const char *sha,
 	  GError **error)
 {
@@ -333,6 +397,8 @@ store_all(struct store *s, const struct api_data *data, const char *sha,
 		rc = store_list(s, g_ptr_array_index(data->lists, i), stored, error);
 	if (rc == 0)
 		rc = remove_lists(s, data, stored, error);
+	if (rc == 0)
+		rc = store_unusable(s, data, error);
 	g_hash_table_unref(stored);
 	white = rc == 0 ? column_set(s, "SELECT address FROM whitelist WHERE "
 				     "club_id = ?1", s->club_id, error) : NULL;
@@ -363,6 +429,8 @@ fill_counts(struct sync_result *r, const struct api_data *data)
 	r->dropped = data->dropped;
 	if (data->warnings->len > 0)
 		r->warnings = g_ptr_array_ref(data->warnings);
+	if (data->unusable->len > 0)
+		r->unusable = g_ptr_array_ref(data->unusable);
 }
 
 int
@@ -393,6 +461,15 @@ sync_store_unchanged(sqlite3 *db, const char *sha,
 		r->unchanged = TRUE;
 	}
 	sqlite3_finalize(st);
+	/* the same answer names the same unusable lists: report them again */
+	if (found && (r->unusable = status_unusable_lists(db, r->club->slug,
+							   NULL)) == NULL) {
+		/* cannot tell: parse and store it instead */
+		r->unchanged = FALSE;
+		found = 0;
+	}
+	if (r->unusable != NULL && r->unusable->len == 0)
+		g_clear_pointer(&r->unusable, g_ptr_array_unref);
 	return found;
 }
 

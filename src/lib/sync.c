@@ -11,6 +11,7 @@
  */
 #include "soarlist/sync.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <gio/gio.h>
 #include <errno.h>
@@ -52,6 +53,8 @@ result_free(gpointer p)
 		g_ptr_array_unref(r->warnings);
 	if (r->diff != NULL)
 		g_ptr_array_unref(r->diff);
+	if (r->unusable != NULL)
+		g_ptr_array_unref(r->unusable);
 	g_free(r);
 }
 
@@ -279,13 +282,59 @@ follow_redirect(struct fetch *f)
 	return ok;
 }
 
+/* The "error" text of an M2S error answer ({"error": "..."}) in F's body,
+ * made printable, or NULL. Newly allocated. */
+static char *
+answer_error(const struct fetch *f)
+{
+	cJSON *root = cJSON_ParseWithLength((const char *)f->body->data,
+					    f->body->len);
+	const cJSON *e = cJSON_GetObjectItemCaseSensitive(root, "error");
+	char *out = cJSON_IsString(e) ? api_printable(e->valuestring, 120)
+				      : NULL;
+
+	cJSON_Delete(root);
+	return out;
+}
+
+/* An HTTP error answer of M2S: the key refused (ours to fix), the key not
+ * configured on the server (the M2S operator's to fix: asking again does
+ * not help), anything else. Sets *error; *retry_r for a 5xx or 429. */
+static void
+http_error(struct fetch *f, long status, gboolean *retry_r, GError **error)
+{
+	const char *url = f->result->club->api_url;
+	const char *slug = f->result->club->slug;
+	char *said = answer_error(f);
+
+	*retry_r = status >= 500 || status == 429;
+	if (status == 401 || status == 403) {
+		g_set_error(error, SYNC_ERROR, 0, "M2S refused the API key of "
+			    "club %s (HTTP %ld): check its api_key_file", slug,
+			    status);
+	} else if (status == 500 && said != NULL &&
+		   strstr(said, "API key not configured") != NULL) {
+		g_set_error(error, SYNC_ERROR, 0, "M2S at %s has no API key "
+			    "configured on the server (HTTP 500 \"%s\"): ask "
+			    "the M2S operator to configure it there; club %s's "
+			    "api_key_file is not the problem", url, said, slug);
+		*retry_r = FALSE;
+	} else if (said != NULL) {
+		g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP status %ld "
+			    "\"%s\"", url, status, said);
+	} else {
+		g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP status %ld",
+			    url, status);
+	}
+	g_free(said);
+}
+
 /* Why transfer F failed, and whether trying again may help. Returns
  * TRUE when it succeeded. */
 static gboolean
 classify(struct fetch *f, CURLcode code, gboolean *retry_r, GError **error)
 {
 	const char *url = f->result->club->api_url;
-	const char *slug = f->result->club->slug;
 	long status = 0;
 
 	*retry_r = FALSE;
@@ -312,21 +361,15 @@ classify(struct fetch *f, CURLcode code, gboolean *retry_r, GError **error)
 	}
 	if (g_str_has_prefix(url, "file://") || status == 200)
 		return TRUE;
-	if (status == 401 || status == 403)
-		g_set_error(error, SYNC_ERROR, 0, "M2S refused the API key of "
-			    "club %s (HTTP %ld): check its api_key_file", slug,
-			    status);
-	else if (status >= 300 && status < 400 && follow_redirect(f))
+	if (status >= 300 && status < 400 && follow_redirect(f))
 		return FALSE;
-	else if (status >= 300 && status < 400)
+	if (status >= 300 && status < 400)
 		g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP %ld "
 			    "redirect refused (only https:// on the same host is "
 			    "followed): set api_url to the final address", url,
 			    status);
 	else
-		g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP status %ld",
-			    url, status);
-	*retry_r = status >= 500 || status == 429;
+		http_error(f, status, retry_r, error);
 	return FALSE;
 }
 
@@ -387,11 +430,20 @@ finish(sqlite3 *db, struct fetch *f, GError *err, gint64 started)
 
 	if (err != NULL && f->result->error == NULL)
 		f->result->error = g_strdup(err->message);
+	/* another process held the lock: nothing wrong with the club */
+	if (g_error_matches(err, DB_ERROR, DB_ERROR_BUSY))
+		f->result->db_busy = TRUE;
 	f->result->ok = f->result->ok && f->result->error == NULL;
 	f->done = TRUE;
 	if (!f->opts->dry_run && sync_record(db, f->result, started, &rec) < 0) {
-		/* the data is stored; only the history line is missing */
-		g_warning("%s: %s", f->result->club->slug, rec->message);
+		/* the data is stored; only the history line is missing, but
+		 * status and doctor read the age of the last sync from it */
+		if (f->result->warnings == NULL)
+			f->result->warnings = g_ptr_array_new_with_free_func(g_free);
+		g_ptr_array_add(f->result->warnings, g_strdup_printf(
+			"the sync history is not updated: %s", rec->message));
+		if (g_error_matches(rec, DB_ERROR, DB_ERROR_BUSY))
+			f->result->db_busy = TRUE;
 		g_clear_error(&rec);
 	}
 	if (f->opts->progress != NULL)

@@ -1,5 +1,7 @@
 /* cmd-status.c - soarlist status [--json]: per club, the last successful
- * sync and its age, the last error, and list and member counts. */
+ * sync and its age, the last error, list and member counts, and the lists
+ * M2S names that have no address here. Exit 0; 1 when the database
+ * failed; 64 on a usage error; 75 when the database is busy. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 
@@ -12,6 +14,26 @@ static const GOptionEntry entries[] = {
 	{ "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL },
 	G_OPTION_ENTRY_NULL,
 };
+
+static cJSON *
+unusable_json(const GPtrArray *unusable)
+{
+	cJSON *arr = cJSON_CreateArray();
+
+	for (guint i = 0; i < unusable->len; i++) {
+		const struct api_unusable *u = g_ptr_array_index(unusable, i);
+		cJSON *o = cJSON_CreateObject();
+
+		char *fix = api_unusable_fix(u);
+
+		cJSON_AddStringToObject(o, "name", u->name);
+		cJSON_AddStringToObject(o, "reason", u->why);
+		cJSON_AddStringToObject(o, "fix", fix);
+		cJSON_AddItemToArray(arr, o);
+		g_free(fix);
+	}
+	return arr;
+}
 
 static cJSON *
 to_json(const struct club_status *s, gint64 now)
@@ -33,6 +55,7 @@ to_json(const struct club_status *s, gint64 now)
 		cJSON_AddNullToObject(o, "last_error");
 	cJSON_AddNumberToObject(o, "lists", s->lists);
 	cJSON_AddNumberToObject(o, "members", s->members);
+	cJSON_AddItemToObject(o, "unusable_lists", unusable_json(s->unusable));
 	return o;
 }
 
@@ -54,6 +77,31 @@ print_line(const struct club_status *s, gint64 now)
 	       s->lists, s->members, s->last_error ? s->last_error : "-");
 }
 
+/* After the table: each list M2S names that has no address, by name. */
+static void
+print_unusable(const GPtrArray *all)
+{
+	gboolean first = TRUE;
+
+	for (guint i = 0; i < all->len; i++) {
+		const struct club_status *s = g_ptr_array_index(all, i);
+
+		for (guint k = 0; k < s->unusable->len; k++) {
+			const struct api_unusable *u =
+				g_ptr_array_index(s->unusable, k);
+			char *fix = api_unusable_fix(u);
+
+			if (first)
+				printf("\nLists M2S names that have no address "
+				       "(posts to them cannot be delivered):\n");
+			first = FALSE;
+			printf("  %-16s \"%s\": %s; %s\n", s->club->slug,
+			       u->name, u->why, fix);
+			g_free(fix);
+		}
+	}
+}
+
 int
 cmd_status(struct cli *cli, int argc, char **argv)
 {
@@ -65,11 +113,8 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	if (rc != 0 || (rc = cli_open(cli)) != 0)
 		return rc;
 	all = status_collect(cli->db, cli->cfg, &err);
-	if (all == NULL) {
-		cli_error("%s", err->message);
-		g_error_free(err);
-		return CLI_FAIL;
-	}
+	if (all == NULL)
+		return cli_fail(&err, NULL);
 	if (opt_json) {
 		cJSON *arr = cJSON_CreateArray();
 		char *out;
@@ -85,6 +130,7 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		       "AGE", "LISTS", "MEMBERS", "LAST ERROR");
 		for (guint i = 0; i < all->len; i++)
 			print_line(g_ptr_array_index(all, i), now);
+		print_unusable(all);
 	}
 	g_ptr_array_unref(all);
 	return CLI_OK;

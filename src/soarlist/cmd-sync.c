@@ -1,7 +1,9 @@
 /* cmd-sync.c - soarlist sync [--force] [--dry-run] [--quiet] [--verbose]
  * [CLUB...]: fetch the clubs from M2S, store what changed, update
- * Postfix's tables. Exit 0 when every club synced, 1 when some failed
- * (each named), 2 for a usage or configuration error. */
+ * Postfix's tables. Exit 0 when every club synced; 1 when some failed
+ * (each named) or the Postfix tables could not be written; 64 for a usage
+ * error; 75 when the database was busy or locked (the next run will do
+ * it); 78 for a configuration error. */
 #include <stdio.h>
 #include <unistd.h>
 
@@ -9,10 +11,6 @@
 #include "soarlist/held.h"
 #include "soarlist/maillog.h"
 #include "soarlist/sync.h"
-
-#define SYNC_OK 0
-#define SYNC_FAILED 1
-#define SYNC_USAGE 2
 
 static gboolean opt_quiet, opt_force, opt_dry_run, opt_verbose;
 
@@ -33,6 +31,26 @@ struct progress {
 	guint done, total, failed;
 };
 
+/* Lists M2S names that get no address here: said on every run, even
+ * --quiet, until M2S renames them (members think the list works). */
+static void
+report_unusable(const struct sync_result *r)
+{
+	for (guint i = 0; r->unusable != NULL && i < r->unusable->len; i++) {
+		const struct api_unusable *u = g_ptr_array_index(r->unusable, i);
+		char *fix = api_unusable_fix(u);
+
+		cli_error("sync %s: list \"%s\" has no address, its posts cannot "
+			  "be delivered: %s; %s", r->club->slug, u->name, u->why,
+			  fix);
+		if (!opt_dry_run)
+			maillog_warning("sync club=%s list=\"%s\" status=unusable "
+					"reason=\"%s\"", r->club->slug, u->name,
+					u->why);
+		g_free(fix);
+	}
+}
+
 static void
 report(const struct sync_result *r)
 {
@@ -50,6 +68,7 @@ report(const struct sync_result *r)
 				      r->error ? r->error : "unknown");
 		return;
 	}
+	report_unusable(r);
 	if (opt_dry_run) {
 		for (guint i = 0; r->diff != NULL && i < r->diff->len; i++)
 			printf("%s\n", (char *)g_ptr_array_index(r->diff, i));
@@ -103,6 +122,26 @@ expire_held(struct cli *cli)
 	}
 }
 
+/* The exit status for RESULTS: 1 when a club failed, else 75 when the
+ * database was busy or locked for some club (the next run does it), else
+ * 0. *any_ok_r says whether some club synced. */
+static int
+outcome(GPtrArray *results, gboolean *any_ok_r)
+{
+	gboolean failed = FALSE, busy = FALSE;
+
+	for (guint i = 0; i < results->len; i++) {
+		const struct sync_result *r = g_ptr_array_index(results, i);
+		if (r->ok)
+			*any_ok_r = TRUE;
+		if (r->db_busy)
+			busy = TRUE;
+		else if (!r->ok)
+			failed = TRUE;
+	}
+	return failed ? CLI_FAIL : busy ? CLI_TEMPFAIL : CLI_OK;
+}
+
 static int
 check_names(struct cli *cli, int argc, char **argv)
 {
@@ -110,14 +149,14 @@ check_names(struct cli *cli, int argc, char **argv)
 		if (config_club_by_slug(cli->cfg, argv[i]) == NULL) {
 			cli_error("sync: no [club %s] in %s", argv[i],
 				  cli->cfg->path);
-			return SYNC_USAGE;
+			return CLI_USAGE;
 		}
 	}
 	if (cli->cfg->clubs->len == 0) {
 		cli_error("sync: %s defines no [club ...]", cli->cfg->path);
-		return SYNC_USAGE;
+		return CLI_CONFIG;
 	}
-	return SYNC_OK;
+	return CLI_OK;
 }
 
 int
@@ -128,14 +167,13 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	GError *err = NULL;
 	GPtrArray *results;
 	gboolean any_ok = FALSE;
-	int rc = cli_parse(cli, entries, 0, -1, &argc, &argv);
+	int maps, rc = cli_parse(cli, entries, 0, -1, &argc, &argv);
 
 	if (rc != 0)
-		return SYNC_USAGE;
+		return rc;
 	p.tty = isatty(STDERR_FILENO) && !opt_quiet && !opt_verbose;
-	if ((rc = cli_open(cli)) != 0)
-		return rc == CLI_CONFIG ? SYNC_USAGE : SYNC_FAILED;
-	if ((rc = check_names(cli, argc, argv)) != SYNC_OK)
+	if ((rc = cli_open(cli)) != 0 ||
+	    (rc = check_names(cli, argc, argv)) != CLI_OK)
 		return rc;
 	opts.force = opt_force;
 	opts.dry_run = opt_dry_run;
@@ -149,18 +187,9 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	}
 	results = sync_run(cli->db, cli->cfg, argc > 1 ? argv + 1 : NULL, &opts,
 			   &err);
-	if (results == NULL) {
-		cli_error("sync: %s", err->message);
-		g_error_free(err);
-		return SYNC_FAILED;
-	}
-	for (guint i = 0; i < results->len; i++) {
-		const struct sync_result *r = g_ptr_array_index(results, i);
-		if (!r->ok)
-			rc = SYNC_FAILED;
-		else
-			any_ok = TRUE;
-	}
+	if (results == NULL)
+		return cli_fail(&err, "sync");
+	rc = outcome(results, &any_ok);
 	g_ptr_array_unref(results);
 	/* the timer that syncs also retires held posts nobody handled */
 	if (!opt_dry_run)
@@ -168,7 +197,8 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	/* Postfix must know about what was just stored; an unchanged run
 	 * touches nothing (postfix_maps_write writes only what differs) */
 	if (!opt_dry_run && cli->cfg->postfix_dir != NULL && any_ok &&
-	    cli_write_postfix_maps(cli, opt_quiet) != CLI_OK)
-		rc = SYNC_FAILED;
+	    (maps = cli_write_postfix_maps(cli, opt_quiet)) != CLI_OK &&
+	    rc == CLI_OK)
+		rc = maps;
 	return rc;
 }

@@ -6,6 +6,7 @@
  */
 #include "soarlist/db.h"
 
+#include <fcntl.h>
 #include <gio/gio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,8 +207,15 @@ db_open(const char *path, enum db_open_mode mode, GError **error)
 			    "first", path);
 		return NULL;
 	}
-	if (mode == DB_CREATE)
+	if (mode == DB_CREATE) {
+		/* private whatever the umask (DESIGN.md, Data): created 0640
+		 * here, since SQLite would use 0644, and SQLite gives the -wal
+		 * and -shm files the mode of the database */
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+		if (fd >= 0)
+			close(fd);
 		flags |= SQLITE_OPEN_CREATE;
+	}
 	rc = sqlite3_open_v2(path, &db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		g_set_error(error, DB_ERROR, DB_ERROR_OPEN,

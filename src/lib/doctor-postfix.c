@@ -3,9 +3,6 @@
  * policy service; main.cf routes to them and uses the tables; and every
  * name one side uses exists on the other (doctor-master.c reads them).
  */
-#include <errno.h>
-#include <signal.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,47 +10,31 @@
 #include "soarlist/postfix-maps.h"
 #include "soarlist/proc.h"
 
-/* Is the master's pid file in queue_directory about a live process? */
+/* Is Postfix running? As root, postfix status says; postfix(1) answers
+ * root only, so anyone else asks postqueue -p, which needs the master's
+ * showq service ("mail system is down" otherwise). *CMD_R receives the
+ * command, *WHY_R (may be NULL) what it printed when it said no. */
 static gboolean
-master_pid_alive(const struct doctor *d)
-{
-	char *queue = doctor_postconf(d, "-hx", "queue_directory", NULL);
-	char *pidfile = g_build_filename(queue ? queue : "/", "pid",
-					 "master.pid", NULL);
-	char *text = NULL;
-	gboolean alive = FALSE;
-	long pid;
-
-	if (queue != NULL && g_file_get_contents(pidfile, &text, NULL, NULL) &&
-	    (pid = strtol(text, NULL, 10)) > 0)
-		alive = kill((pid_t)pid, 0) == 0 || errno == EPERM;
-	g_free(text);
-	g_free(pidfile);
-	g_free(queue);
-	return alive;
-}
-
-/* As root, postfix status; as anyone else (postfix(1) answers only root)
- * the master's pid file. */
-static gboolean
-postfix_running(const struct doctor *d)
+postfix_running(const struct doctor *d, char **cmd_r, char **why_r)
 {
 	char *dir = d->cfg->postfix_config_dir;
 	char *bin = doctor_postconf(d, "-hx", "command_directory", NULL);
-	char *postfix = g_build_filename(bin ? bin : "/usr/sbin", "postfix",
-					 NULL);
-	char *argv[] = { postfix, "-c", dir, "status", NULL };
+	gboolean root = geteuid() == 0;
+	char *prog = g_build_filename(bin ? bin : "/usr/sbin",
+				      root ? "postfix" : "postqueue", NULL);
+	char *argv[] = { prog, "-c", dir, root ? "status" : "-p", NULL };
+	GError *err = NULL;
 	gboolean alive;
 
 	if (dir == NULL) {
-		argv[1] = "status";
+		argv[1] = argv[3];
 		argv[2] = NULL;
 	}
-	if (geteuid() == 0)
-		alive = proc_run(argv, NULL, NULL) == 0;
-	else
-		alive = master_pid_alive(d);
-	g_free(postfix);
+	alive = proc_run(argv, NULL, &err) == 0;
+	*cmd_r = g_strjoinv(" ", argv);
+	*why_r = err ? g_strdup(err->message) : NULL;
+	g_clear_error(&err);
+	g_free(prog);
 	g_free(bin);
 	return alive;
 }
@@ -62,14 +43,16 @@ void
 doctor_check_running(struct doctor *d)
 {
 	const char *dir = d->cfg->postfix_config_dir;
-	char *cmd = dir ? g_strdup_printf("postfix -c %s", dir)
-			: g_strdup("postfix");
-	gboolean ok = postfix_running(d);
+	char *cmd = NULL, *why = NULL;
+	gboolean ok = postfix_running(d, &cmd, &why);
 
-	doctor_add(d, ok, g_strdup_printf("Postfix is %s (%s status)",
-					  ok ? "running" : "not running", cmd),
-		   g_strdup_printf("start it: %s start (or systemctl start "
-				   "postfix)", cmd));
+	doctor_add(d, ok, ok ? g_strdup_printf("Postfix is running (%s)", cmd)
+			     : g_strdup_printf("Postfix is not running (%s: %s)",
+					       cmd, why),
+		   g_strdup_printf("start it: postfix%s%s start (or systemctl "
+				   "start postfix)", dir ? " -c " : "",
+				   dir ? dir : ""));
+	g_free(why);
 	g_free(cmd);
 }
 

@@ -12,9 +12,18 @@
  */
 #include "soarlist/doctor.h"
 
+#include <string.h>
+
 #include "doctor-internal.h"
 #include "soarlist/db.h"
 #include "soarlist/proc.h"
+
+/* doctor-lists.c: list names M2S allows but mail cannot use */
+static void
+check_list_names(struct doctor *d)
+{
+	doctor_check_list_names(d->db, d->cfg, d->out);
+}
 
 /* In this order: what later checks rely on (the database, the services
  * found in master.cf) comes first. */
@@ -32,6 +41,7 @@ static void (*const checks[])(struct doctor *) = {
 	doctor_check_private,
 	doctor_check_routing,
 	doctor_check_dkim,
+	check_list_names,
 	doctor_check_syncs,
 };
 
@@ -56,6 +66,25 @@ doctor_add(struct doctor *d, gboolean ok, char *what, char *fix)
 	g_ptr_array_add(d->out, r);
 }
 
+/* OUT without postconf's warnings (proc_run merges stderr into it). */
+static char *
+without_warnings(char *out)
+{
+	char **lines = g_strsplit(out, "\n", -1);
+	GString *kept = g_string_new(NULL);
+
+	for (char **l = lines; *l != NULL; l++) {
+		if (strstr(*l, "postconf: warning: ") != NULL)
+			continue;
+		if (kept->len > 0)
+			g_string_append_c(kept, '\n');
+		g_string_append(kept, *l);
+	}
+	g_strfreev(lines);
+	g_free(out);
+	return g_strstrip(g_string_free(kept, FALSE));
+}
+
 char *
 doctor_postconf(const struct doctor *d, const char *a1, const char *a2,
 		GError **error)
@@ -75,7 +104,7 @@ doctor_postconf(const struct doctor *d, const char *a1, const char *a2,
 		g_free(out);
 		return NULL;
 	}
-	return g_strstrip(out);
+	return without_warnings(out);
 }
 
 GPtrArray *

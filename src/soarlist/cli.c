@@ -17,6 +17,8 @@ static const struct {
 } error_statuses[] = {
 	/* another process holds the lock: the same command works later */
 	{ "soarlist-db-error-quark", DB_ERROR_BUSY, CLI_TEMPFAIL },
+	/* an approval the delivery path deferred (EX_TEMPFAIL): still held */
+	{ "soarlist-moderate-status", 75, CLI_TEMPFAIL },
 	/* the database path of the config is missing or not writable */
 	{ "soarlist-db-error-quark", DB_ERROR_OPEN, CLI_CONFIG },
 	{ "soarlist-config", -1, CLI_CONFIG },
@@ -42,11 +44,14 @@ enum cli_status
 cli_fail(GError **err, const char *prefix)
 {
 	enum cli_status status = cli_error_status(*err);
+	const char *hint = status == CLI_TEMPFAIL ? " (another process holds "
+			   "the database: run the command again later)" : "";
 
 	if (prefix != NULL)
-		cli_error("%s: %s", prefix, *err ? (*err)->message : "failed");
+		cli_error("%s: %s%s", prefix, *err ? (*err)->message : "failed",
+			  hint);
 	else
-		cli_error("%s", *err ? (*err)->message : "failed");
+		cli_error("%s%s", *err ? (*err)->message : "failed", hint);
 	g_clear_error(err);
 	return status;
 }

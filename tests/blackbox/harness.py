@@ -41,26 +41,20 @@ _, status, usage = os.wait4(pid, 0)
 print(os.waitstatus_to_exitcode(status), usage.ru_maxrss)
 """
 
-# The clubs of DESIGN.md: two domains for ssc, one for a second club.
-SSC_API = {
-    "lists": {
-        "members": ["alice@example.org", "bob@example.com", "carol@example.net"],
-        "instructors": {"description": "Instructors", "count": 1,
-                        "emails": ["ivan@example.org"]},
-        "board": ["bob@example.com", "dora@example.org"],
-        "treasurer": ["tom@example.net"],
-        "private-owners": ["alice@example.org"],
-    },
-    "whitelist": ["alice@example.org", "bob@example.com", "carol@example.net",
-                  "ivan@example.org", "dora@example.org",
-                  "noreply@ssc.manage2soar.com"],
-    "bypass_lists": ["treasurer", "webmaster"],
-}
-OTHER_API = {
-    "lists": {"members": ["zed@example.org", "yan@example.com"]},
-    "whitelist": ["zed@example.org", "yan@example.com"],
-    "bypass_lists": [],
-}
+# The clubs of DESIGN.md: two domains for ssc, one for a second club. Their
+# M2S answers are the canonical files of tests/data/m2s (see its README):
+# exactly what the real endpoint sends. Derive variants with copy.deepcopy.
+M2S_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "m2s")
+
+
+def m2s_answer(slug):
+    """The canonical M2S answer of club SLUG (a new dict each call)."""
+    with open(os.path.join(M2S_DATA, slug + ".json"), encoding="utf-8") as f:
+        return json.load(f)
+
+
+SSC_API = m2s_answer("ssc")
+OTHER_API = m2s_answer("other")
 
 
 class Capture:
@@ -278,6 +272,25 @@ def header_fields(data):
         else:
             out.append((text, None))
     return out
+
+
+def folded(addresses):
+    """ADDRESSES sorted and lowercased: sendmail's recipients compared the
+    way mail compares them (a member's Bob@Example.com is bob@example.com),
+    each copy kept, so that a repeated address shows twice."""
+    return sorted(a.lower() for a in addresses)
+
+
+def stored(addresses):
+    """ADDRESSES (one list of an M2S answer) as soarlist stores and shows
+    them: each address once, compared without case, as first spelled, its
+    domain lowercased; sorted as `sorted` sorts."""
+    seen = {}
+    for a in addresses:
+        local, _, domain = a.rpartition("@")
+        a = local + "@" + domain.lower()
+        seen.setdefault(a.lower(), a)
+    return sorted(seen.values())
 
 
 _msgid_counter = [0]

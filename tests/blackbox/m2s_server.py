@@ -12,6 +12,7 @@ JSON, an oversized body, a connection closed without an answer, a redirect.
     certs = m2s_server.Certs(tmpdir)      # CA + server certificate
     srv = m2s_server.M2S(certs)            # HTTPS + HTTP, started
     srv.add_club("ssc", {"lists": {...}, "whitelist": [...]}, key="k")
+    srv.add_club("x", data, key=None)      # a server with no key configured
     srv.url("ssc")                         # https://127.0.0.1:PORT/ssc/api/email-lists/
     srv.url("ssc", scheme="http")
     srv.fault("ssc", "status", code=500, times=1)
@@ -20,6 +21,10 @@ JSON, an oversized body, a connection closed without an answer, a redirect.
 
 /moved/CLUB/api/email-lists/ always answers with a redirect to the club's
 `redirect_to` (set with srv.redirect(slug, location)).
+
+Errors are answered as M2S's members/api.py does: a wrong or missing key
+401 {"error": "Invalid or missing API key"}; a club whose server has no key
+configured (key=None) 500 {"error": "API key not configured on server"}.
 """
 import http.server
 import json
@@ -165,8 +170,12 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             m2s.stop.wait(club.delay)
         fault = m2s.take_fault(club)
         if fault is None or fault["kind"] not in ("status", "close"):
+            # what M2S's members/api.py answers
+            if club.key is None:
+                self._send(500, b'{"error": "API key not configured on server"}')
+                return
             if self.headers.get("X-API-Key") != club.key:
-                self._send(401, b'{"detail": "Invalid API key."}')
+                self._send(401, b'{"error": "Invalid or missing API key"}')
                 return
         if fault is None:
             with m2s.lock:
@@ -228,7 +237,8 @@ def oversized_json(size):
     """A valid M2S answer of at least SIZE bytes."""
     n = size // 24 + 1
     emails = ["m%07d@big.example.org" % i for i in range(n)]
-    return json.dumps({"lists": {"members": emails}, "whitelist": []}).encode()
+    return json.dumps({"lists": {"members": emails}, "whitelist": [],
+                       "bypass_lists": []}).encode()
 
 
 class _Server(http.server.ThreadingHTTPServer):

@@ -265,18 +265,19 @@ class Export(ArchiveCase):
         self.assertEqual(self.export().stdout, "")
 
     def test_unknown_list(self):
-        for addr in ("nosuch@ssc.manage2soar.com", "members@nowhere.example",
-                     "members-owner@ssc.manage2soar.com", "no-at-sign"):
+        # no such list: 1; not a list address at all: a usage error, 64
+        for addr, rc in (("nosuch@ssc.manage2soar.com", 1), ("members@nowhere.example", 1),
+                         ("members-owner@ssc.manage2soar.com", 64), ("no-at-sign", 64)):
             with self.subTest(addr):
                 r = self.env.soarlist("archive", "export", addr)
-                self.assertEqual(r.rc, 1, r.stderr)
+                self.assertEqual(r.rc, rc, r.stderr)
                 self.assertEqual(r.stdout, "")
                 self.assertRegex(r.stderr, r"^soarlist: .*%s" % re.escape(addr))
 
     def test_archive_dir_unset(self):
         self.env.write_config()
         r = self.env.soarlist("archive", "export", LIST)
-        self.assertEqual(r.rc, 1, r.stderr)
+        self.assertEqual(r.rc, 78, r.stderr)  # a configuration error
         self.assertEqual(r.stdout, "")
         self.assertIn("archive_dir is not set", r.stderr)
 

@@ -13,7 +13,9 @@ import tap  # noqa: E402
 from harness import uniq_post as post  # noqa: E402
 
 LIST = "members@ssc.manage2soar.com"
-MEMBERS = ["alice@example.org", "bob@example.com", "carol@example.net"]
+# members@ssc as soarlist sends to it: the canonical answer's Bob@Example.com
+# as Bob@example.com, the household's carol@example.net once
+MEMBERS = harness.stored(harness.SSC_API["lists"]["members"])
 
 
 def wrap(data, width=76):

@@ -19,9 +19,16 @@ class Sync(harness.EnvTestCase):
     def test_summary_line_per_club(self):
         r = self.env.soarlist("sync")
         self.assertEqual(r.rc, 0, r.stderr)
+        # distinct addresses: Bob@Example.com and bob@example.com are one
+        # member, the household's carol@example.net one whitelist entry
         self.assertEqual(r.stdout.splitlines(), [
-            "ssc: 5 lists, 6 members, 6 whitelisted, 0 invalid dropped, 0 added, 0 removed",
+            "ssc: 5 lists, 6 members, 5 whitelisted, 0 invalid dropped, 0 added, 0 removed",
             "other: 1 lists, 2 members, 2 whitelisted, 0 invalid dropped, 0 added, 0 removed"])
+        # the webmaster's "Board Members" is named, on every run
+        self.assertEqual(r.stderr.splitlines(), [
+            'soarlist: sync ssc: list "Board Members" has no address, its posts '
+            'cannot be delivered: it contains a space; rename the list at M2S, '
+            'e.g. to board-members'])
 
     def test_database_created_by_sync(self):
         self.assertEqual(self.env.query("PRAGMA journal_mode"), [("wal",)])
@@ -40,7 +47,7 @@ class Sync(harness.EnvTestCase):
         r = self.env.soarlist("sync")
         self.assertEqual(r.rc, 1, r.stdout + r.stderr)
         self.assertIn("other", r.stderr)
-        self.assertIn("ssc: 5 lists, 7 members, 6 whitelisted, 0 invalid dropped, "
+        self.assertIn("ssc: 5 lists, 7 members, 5 whitelisted, 0 invalid dropped, "
                       "1 added, 0 removed",
                       r.stdout.splitlines())
         self.assertFalse(any(l.startswith("other: ") and " lists," in l
@@ -122,8 +129,9 @@ class Commands(harness.EnvTestCase):
     def test_members(self):
         r = self.env.soarlist("members", "members@SkylineSoaring.org")
         self.assertEqual(r.rc, 0, r.stderr)
+        # as M2S spelled them (the domain lowercased), the household once
         self.assertEqual(r.stdout.splitlines(),
-                         ["alice@example.org", "bob@example.com", "carol@example.net"])
+                         ["alice@example.org", "Bob@example.com", "carol@example.net"])
         r = self.env.soarlist("members", "board@ssc.manage2soar.com", "--json")
         self.assertEqual(r.rc, 0, r.stderr)
         self.assertEqual(sorted(json.loads(r.stdout)), ["bob@example.com", "dora@example.org"])
@@ -191,6 +199,197 @@ class Commands(harness.EnvTestCase):
                 r = self.env.soarlist("lists")
                 self.assertEqual(r.rc, rc, r.stderr)
 
+
+
+# Every subcommand with arguments it accepts (a held post's id is filled in
+# by the test that needs one); the exit statuses of DESIGN.md are the same
+# for all of them: 0 done, 1 done with a problem, 64 usage, 75 temporary,
+# 78 configuration.
+SUBCOMMANDS = {
+    "sync": [], "status": [], "lists": [], "members": [LIST],
+    "check": ["alice@example.org", LIST], "held": [], "approve": ["1"],
+    "reject": ["1"], "discard": ["1"], "archive": ["export", LIST],
+    "bounces": [], "doctor": [], "policy": [], "postfix-maps": [],
+}
+
+
+class ExitStatus(harness.EnvTestCase):
+    lists = {"ssc/board": {"nonmember_action": "hold"}}
+
+    def run_cmd(self, *args, timeout=120):
+        """soarlist -c CONFIG ARGS with stdin from /dev/null (policy reads
+        it): (status, stdout, stderr, seconds)."""
+        import time
+        t = time.monotonic()
+        p = subprocess.run([harness.SOARLIST, "-c", self.env.config] + list(args),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=timeout)
+        return p.returncode, p.stdout, p.stderr, time.monotonic() - t
+
+    def test_bad_option_is_64_for_every_subcommand(self):
+        for cmd, args in SUBCOMMANDS.items():
+            with self.subTest(cmd):
+                rc, out, err, _ = self.run_cmd(cmd, "--no-such-option", *args)
+                self.assertEqual(rc, 64, err)
+                self.assertEqual(out, "")
+                self.assertEqual(len(err.splitlines()), 1, err)
+                self.assertIn("--no-such-option", err)
+
+    def test_broken_config_is_78_for_every_subcommand(self):
+        self.env.write_config(lists={"ssc/board": {"posting": "sometimes"}})
+        for cmd, args in SUBCOMMANDS.items():
+            with self.subTest(cmd):
+                rc, out, err, _ = self.run_cmd(cmd, *args)
+                self.assertEqual(rc, 78, out + err)
+                if cmd != "policy":  # its stderr is smtpd's: it logs instead
+                    self.assertIn(self.env.config, out + err)
+
+    def test_missing_config_is_78(self):
+        os.unlink(self.env.config)
+        for cmd in ("sync", "status", "lists"):
+            with self.subTest(cmd):
+                rc, _, err, _ = self.run_cmd(cmd)
+                self.assertEqual(rc, 78, err)
+                self.assertIn(self.env.config, err)
+
+    def test_database_locked_by_another_process(self):
+        """A writer waits out the busy timeout, then exits 75 (run it again
+        later) with one line; in WAL mode a reader is not blocked at all and
+        answers as it would without the lock."""
+        import sqlite3
+        held = self.env.deliver(post(from_="x@stranger.example",
+                                     to="board@ssc.manage2soar.com"),
+                                "board@ssc.manage2soar.com", sender="x@stranger.example")
+        self.assertEqual(held.rc, 0, held.stderr)
+        held_id = str(self.env.query("SELECT id FROM held_message")[0][0])
+        readers = [["status"], ["status", "--json"], ["lists"], ["members", LIST],
+                   ["check", "alice@example.org", LIST],
+                   ["check", "x@stranger.example", LIST], ["held"], ["bounces"]]
+        import re
+
+        def answer(args):
+            # status shows ages, which move on while the test runs
+            rc, out, err, secs = self.run_cmd(*args)
+            out = re.sub(r'\b\d+s\b|"age_seconds":\s*\d+', "AGE", out)
+            return rc, out, err, secs
+
+        unlocked = {tuple(a): answer(a)[:2] for a in readers}
+        con = sqlite3.connect(self.env.db, isolation_level=None, timeout=0)
+        self.addCleanup(con.close)
+        con.execute("BEGIN EXCLUSIVE")
+        try:
+            for args in readers:
+                with self.subTest(args):
+                    rc, out, err, secs = answer(args)
+                    self.assertEqual((rc, out), unlocked[tuple(args)], err)
+                    self.assertLess(secs, 5, "a reader waited for the writer's lock")
+            for args in (["sync", "other"], ["bounces", "reset", "bob@example.com"],
+                         ["approve", held_id]):
+                with self.subTest(args):
+                    rc, out, err, _ = self.run_cmd(*args)
+                    self.assertEqual(rc, 75, out + err)
+                    self.assertIn("locked", err)
+        finally:
+            con.execute("ROLLBACK")
+        # nothing was lost: the held post is still there to approve
+        self.assertEqual(self.run_cmd("approve", held_id)[0], 0)
+        self.assertEqual(self.run_cmd("sync", "other")[0], 0)
+
+
+class UnusableListNames(harness.EnvTestCase):
+    """M2S lets a webmaster name a list "Board Members": it cannot have an
+    address, and sync, status (text and JSON) and doctor say so by name
+    until M2S renames it."""
+
+    LINE = ('soarlist: sync ssc: list "Board Members" has no address, its posts '
+            'cannot be delivered: it contains a space; rename the list at M2S, '
+            'e.g. to board-members')
+    DOCTOR = ('FAIL  club ssc: M2S list "Board Members" has no address (it contains '
+              'a space), its posts cannot be delivered; fix: rename the list at M2S, '
+              'e.g. to board-members, then soarlist sync')
+
+    def status_json(self):
+        r = self.env.soarlist("status", "--json")
+        self.assertEqual(r.rc, 0, r.stderr)
+        return {c["club"]: c["unusable_lists"] for c in json.loads(r.stdout)}
+
+    def test_sync_names_it_on_every_run(self):
+        for args in (["sync"], ["sync", "--quiet"], ["sync", "--dry-run"], ["sync", "ssc"]):
+            with self.subTest(args):
+                r = self.env.soarlist(*args)
+                self.assertEqual(r.rc, 0, r.stderr)
+                self.assertEqual(r.stderr.splitlines(), [self.LINE])
+        self.assertEqual(self.env.query("SELECT name, reason, rename FROM unusable_list"),
+                         [("Board Members", "it contains a space", "board-members")])
+
+    def test_status_and_json(self):
+        r = self.env.soarlist("status")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertIn('\n  ssc              "Board Members": it contains a space; '
+                      'rename the list at M2S, e.g. to board-members\n', r.stdout)
+        self.assertEqual(self.status_json(), {
+            "ssc": [{"name": "Board Members", "reason": "it contains a space",
+                     "fix": "rename the list at M2S, e.g. to board-members"}],
+            "other": []})
+
+    def test_doctor(self):
+        r = self.env.soarlist("doctor")
+        self.assertNotEqual(r.rc, 0, r.stdout)
+        self.assertIn(self.DOCTOR, r.stdout.splitlines(), r.stdout)
+
+    def test_renamed_at_m2s(self):
+        # the webmaster renames it: the list works, every report is clear
+        api = copy.deepcopy(harness.SSC_API)
+        api["lists"]["board-members"] = api["lists"].pop("Board Members")
+        self.env.write_api("ssc", api)
+        r = self.env.soarlist("sync")
+        self.assertEqual((r.rc, r.stderr), (0, ""), r.stdout)
+        self.assertIn("ssc: 6 lists,", r.stdout)
+        self.assertEqual(self.status_json(), {"ssc": [], "other": []})
+        self.assertNotIn("Lists M2S names", self.env.soarlist("status").stdout)
+        d = self.env.soarlist("doctor").stdout
+        self.assertNotIn("Board Members", d)
+        self.assertIn("OK    list names: every list M2S names has an address (2 clubs)",
+                      d.splitlines())
+        m = self.env.soarlist("members", "board-members@ssc.manage2soar.com")
+        self.assertEqual(m.stdout.splitlines(), ["Bob@example.com", "dora@example.org"])
+
+    def test_kept_while_a_sync_fails(self):
+        # a failed sync says nothing new about the lists: the report stays
+        self.env.write_api("ssc", "{not json")
+        r = self.env.soarlist("sync")
+        self.assertEqual(r.rc, 1, r.stderr)
+        self.assertEqual(len(self.status_json()["ssc"]), 1)
+
+    def test_several_names_each_reported(self):
+        api = copy.deepcopy(harness.SSC_API)
+        api["lists"]["Tow Pilots"] = ["tom@example.net"]
+        api["lists"]["board-owner"] = []
+        self.env.write_api("ssc", api)
+        r = self.env.soarlist("sync")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(len(r.stderr.splitlines()), 3, r.stderr)
+        for name in ("Board Members", "Tow Pilots", "board-owner"):
+            self.assertIn('list "%s" has no address' % name, r.stderr)
+        self.assertEqual([u["name"] for u in self.status_json()["ssc"]],
+                         ["Board Members", "Tow Pilots", "board-owner"])
+        self.assertIn("ends in -owner", self.env.soarlist("status").stdout)
+
+
+class ObjectForm(harness.EnvTestCase):
+    def test_object_form_of_a_list_is_accepted(self):
+        # documented by M2S ({"description", "count", "emails"}), never sent
+        api = copy.deepcopy(harness.SSC_API)
+        api["lists"]["instructors"] = {"description": "Flight instructors", "count": 2,
+                                       "emails": ["ivan@example.org", "Ina@Example.org"]}
+        self.env.write_api("ssc", api)
+        r = self.env.soarlist("sync")
+        self.assertEqual(r.rc, 0, r.stderr)
+        lists = {l["address"]: l for l in json.loads(self.env.soarlist("lists", "--json").stdout)}
+        i = lists["instructors@ssc.manage2soar.com"]
+        self.assertEqual((i["description"], i["members"]), ("Flight instructors", 2))
+        m = self.env.soarlist("members", "instructors@ssc.manage2soar.com")
+        self.assertEqual(m.stdout.splitlines(), ["Ina@example.org", "ivan@example.org"])
 
 if __name__ == "__main__":
     tap.main()

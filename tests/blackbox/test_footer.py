@@ -24,7 +24,9 @@ import tap  # noqa: E402
 from harness import uniq_post as post  # noqa: E402
 
 LIST = "members@ssc.manage2soar.com"
-MEMBERS = ["alice@example.org", "bob@example.com", "carol@example.net"]
+# members@ssc as soarlist sends to it: the canonical answer's Bob@Example.com
+# as Bob@example.com, the household's carol@example.net once
+MEMBERS = harness.stored(harness.SSC_API["lists"]["members"])
 
 # as written in the config (GKeyFile's \n escape) and as it must come out
 FOOTER_CFG = ("--\\nYou get this as a member of {list_name} ({list_address}),"

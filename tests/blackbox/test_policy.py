@@ -10,7 +10,9 @@ import tap  # noqa: E402
 
 from harness import uniq_post as post  # noqa: E402
 
-MEMBERS = ["alice@example.org", "bob@example.com", "carol@example.net"]
+# members@ssc as soarlist sends to it: the canonical answer's Bob@Example.com
+# as Bob@example.com, the household's carol@example.net once
+MEMBERS = harness.stored(harness.SSC_API["lists"]["members"])
 STRANGER = "Stranger <x@stranger.example>"
 
 

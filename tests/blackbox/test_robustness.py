@@ -145,7 +145,7 @@ class EmptyAnswers(harness.EnvTestCase):
         self.assertEqual(sorted(m.stdout.split()), ["yan@example.com", "zed@example.org"])
 
     def test_empty_lists_object_refused(self):
-        self.assertKept(self.sync_other({"lists": {}, "whitelist": []}))
+        self.assertKept(self.sync_other({"lists": {}, "whitelist": [], "bypass_lists": []}))
 
     def test_missing_whitelist_refused(self):
         self.assertKept(self.sync_other({"lists": {"members": ["a@b.org"]}}))

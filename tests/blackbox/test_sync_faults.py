@@ -9,8 +9,9 @@ club's data unchanged (`soarlist members`), the other clubs updated; then
 retries and their limits, TLS verification, plain http only to loopback, the
 API key's file mode and that it never leaks, the shrink guard and --force,
 many clubs in parallel, writes only of what changed (database rows, Postfix
-tables), --dry-run, `status`, exit 2 for usage and config errors, and a
-delivery never seeing half of a sync.
+tables), --dry-run, `status`, exit 64 for usage and 78 for config errors,
+75 while another process holds the database, and a delivery never seeing
+half of a sync.
 """
 import copy
 import json
@@ -204,7 +205,7 @@ class FaultCase(M2SCase):
     def assertSscUpdated(self, r):
         self.assertIn("new@example.org", self.members("members@ssc.manage2soar.com"))
         # 1 added on the first run after setUp, 0 on later ones
-        self.assertRegex(r.stdout, r"(?m)^ssc: 5 lists, 7 members, 6 whitelisted, "
+        self.assertRegex(r.stdout, r"(?m)^ssc: 5 lists, 7 members, 5 whitelisted, "
                          r"0 invalid dropped, [01] added, 0 removed$", r)
 
     def assertOtherFailed(self, r, *patterns):
@@ -230,6 +231,43 @@ class HttpStatus(FaultCase):
         row = self.env.query("SELECT http_status FROM sync_run WHERE club_slug='other' "
                              "ORDER BY id DESC LIMIT 1")
         self.assertEqual(row, [(401,)])
+
+    def test_401_as_m2s_sends_it(self):
+        # no X-API-Key at all: M2S's own answer, {"error": "Invalid or
+        # missing API key"}; the reason is soarlist's, about the key file
+        self.srv.clubs["other"].key = "another-key"
+        r = self.sync()
+        reason = self.assertOtherFailed(r, r"refused the API key of club other",
+                                        r"HTTP 401", r"api_key_file")
+
+    def test_500_key_not_configured_is_the_servers_problem(self):
+        # M2S's server has no API key configured: 500 {"error": "API key not
+        # configured on server"}. Nothing in soarlist's config can fix it;
+        # the line says whom to ask, and asking again does not help
+        self.srv.clubs["other"].key = None
+        r = self.sync()
+        reason = self.assertOtherFailed(
+            r, r"no API key configured on the server", r"HTTP 500",
+            r"API key not configured on server", r"M2S operator",
+            r"api_key_file is not the problem")
+        self.assertNotIn("refused the API key", reason)
+        self.assertNotIn(self.key, reason)
+        self.assertEqual(len(self.srv.requests("other")), 1, self.srv.requests("other"))
+        row = self.env.query("SELECT http_status, error FROM sync_run WHERE "
+                             "club_slug='other' ORDER BY id DESC LIMIT 1")
+        self.assertEqual(row[0][0], 500)
+        self.assertIn("M2S operator", row[0][1])
+        # status says it too, as the club's last error
+        st = json.loads(self.run_soarlist("status", "--json").stdout)
+        other = [c for c in st if c["club"] == "other"][0]
+        self.assertIn("no API key configured on the server", other["last_error"])
+
+    def test_500_other_errors_are_still_retried(self):
+        self.srv.fault("other", "status", code=500, times=1,
+                       body=b'{"error": "Internal error"}')
+        r = self.sync()
+        self.assertEqual(r.rc, 0, r)
+        self.assertEqual(len(self.srv.requests("other")), 2)
 
     def test_403_names_the_api_key_and_is_not_retried(self):
         self.srv.fault("other", "status", code=403)
@@ -540,7 +578,7 @@ class Tls(M2SCase):
         self.assertFailed(r, "other")
         self.assertEqual(wrong.requests(), [])
         self.assertEqual(self.members("members@ssc.manage2soar.com"),
-                         sorted(harness.SSC_API["lists"]["members"]))
+                         harness.stored(harness.SSC_API["lists"]["members"]))
 
 
 class PlainHttp(M2SCase):
@@ -611,11 +649,11 @@ class PlainHttp(M2SCase):
         self.assertEqual([q.scheme for q in self.srv.requests("other")], ["http"])
 
     def test_upper_case_scheme_elsewhere_makes_no_request(self):
-        # refusing it as a config error (exit 2) is as good as failing the club
+        # refusing it as a config error (exit 78) is as good as failing the club
         self.clubs["other"]["url"] = "HTTP://example.invalid/other/api/email-lists/"
         self.configure()
         r = self.sync(env=self.proxy_env)
-        self.assertIn(r.rc, (1, 2), r)
+        self.assertIn(r.rc, (1, 78), r)
         if r.rc == 1:
             self.assertFailed(r, "other", r"http")
         self.assertEqual(self.proxy.got, [])
@@ -811,7 +849,7 @@ class ShrinkGuard(M2SCase):
         self.assertEqual(self.members("members@ssc.manage2soar.com"), self.ten[:3])
 
     def test_empty_answer_after_lists_held_then_forced(self):
-        self.srv.set_data("ssc", {"lists": {}, "whitelist": []})
+        self.srv.set_data("ssc", {"lists": {}, "whitelist": [], "bypass_lists": []})
         r = self.sync()
         self.assertFailed(r, "ssc", r"--force")
         self.assertEqual(self.members("members@ssc.manage2soar.com"), self.ten)
@@ -934,7 +972,7 @@ class OnlyChanges(M2SCase):
         con = sqlite3.connect(self.env.db)
         try:
             con.execute("CREATE TABLE test_writes (tbl TEXT, op TEXT)")
-            for tbl in ("list_member", "whitelist", "list"):
+            for tbl in ("list_member", "whitelist", "list", "unusable_list"):
                 for op in ("INSERT", "UPDATE", "DELETE"):
                     con.execute("CREATE TRIGGER test_%s_%s AFTER %s ON %s BEGIN "
                                 "INSERT INTO test_writes VALUES ('%s', '%s'); END"
@@ -959,7 +997,7 @@ class OnlyChanges(M2SCase):
         r = self.sync()
         self.assertEqual(r.rc, 0, r)
         self.assertEqual(r.stdout.splitlines(), [
-            "ssc: 5 lists, 6 members, 6 whitelisted, 0 invalid dropped, 0 added, 0 removed",
+            "ssc: 5 lists, 6 members, 5 whitelisted, 0 invalid dropped, 0 added, 0 removed",
             "other: 1 lists, 2 members, 2 whitelisted, 0 invalid dropped, 0 added, 0 removed"])
         self.assertEqual(self.writes(), [], "membership rows written by an unchanged sync")
         self.assertEqual(self.tables(), before, "Postfix tables rewritten")
@@ -982,19 +1020,22 @@ class OnlyChanges(M2SCase):
         self.install_write_triggers()
         r = self.sync()
         self.assertEqual(r.rc, 0, r)
-        self.assertIn("ssc: 5 lists, 6 members, 6 whitelisted, 0 invalid dropped, "
+        self.assertIn("ssc: 5 lists, 6 members, 5 whitelisted, 0 invalid dropped, "
                       "0 added, 0 removed", r.stdout.splitlines())
-        self.assertEqual([w for w in self.writes() if w[0] == "list_member"], [])
+        self.assertEqual([w for w in self.writes()
+                          if w[0] in ("list_member", "whitelist", "unusable_list")], [])
         self.assertEqual(self.tables(), before)
 
     def test_a_change_writes_only_that_change(self):
         api = copy.deepcopy(harness.SSC_API)
-        api["lists"]["members"] = ["alice@example.org", "bob@example.com", "new@example.org"]
+        # the household moves away (both copies), a new member comes
+        api["lists"]["members"] = [a for a in api["lists"]["members"]
+                                   if a != "carol@example.net"] + ["new@example.org"]
         self.srv.set_data("ssc", api)
         self.install_write_triggers()
         r = self.sync()
         self.assertEqual(r.rc, 0, r)
-        self.assertIn("ssc: 5 lists, 6 members, 6 whitelisted, 0 invalid dropped, "
+        self.assertIn("ssc: 5 lists, 6 members, 5 whitelisted, 0 invalid dropped, "
                       "1 added, 1 removed", r.stdout.splitlines(), r)
         w = dict(((t, op), n) for t, op, n in self.writes())
         self.assertEqual(w.get(("list_member", "INSERT")), 1, w)
@@ -1017,11 +1058,11 @@ class OnlyChanges(M2SCase):
         self.assertEqual(self.dump(), dump, "--dry-run wrote to the database")
         self.assertEqual(self.tables(), tables, "--dry-run touched the Postfix tables")
         self.assertEqual(self.members("members@ssc.manage2soar.com"),
-                         sorted(harness.SSC_API["lists"]["members"]))
+                         harness.stored(harness.SSC_API["lists"]["members"]))
         # and the real run applies exactly that
         r = self.sync()
         self.assertEqual(r.rc, 0, r)
-        self.assertIn("ssc: 5 lists, 8 members, 6 whitelisted, 0 invalid dropped, "
+        self.assertIn("ssc: 5 lists, 8 members, 5 whitelisted, 0 invalid dropped, "
                       "3 added, 1 removed", r.stdout.splitlines(), r)
 
     def test_dry_run_new_and_removed_lists(self):
@@ -1046,8 +1087,13 @@ class OnlyChanges(M2SCase):
         self.assertEqual(self.dump(), dump)
 
     def test_quiet_prints_only_failures(self):
+        # and the lists that have no address: a problem on every run
         r = self.sync("--quiet")
-        self.assertEqual((r.rc, r.stdout, r.stderr), (0, "", ""))
+        self.assertEqual((r.rc, r.stdout), (0, ""), r)
+        self.assertEqual(r.stderr.splitlines(), [
+            'soarlist: sync ssc: list "Board Members" has no address, its posts '
+            'cannot be delivered: it contains a space; rename the list at M2S, '
+            'e.g. to board-members'], r)
         self.srv.fault("other", "status", code=404)
         r = self.sync("--quiet")
         self.assertEqual(r.rc, 1, r)
@@ -1061,9 +1107,10 @@ class Status(M2SCase):
         # disjoint lists: members counts are the same however they are counted
         self.add_club("ssc", {"lists": {"members": ["a@example.org", "b@example.org"],
                                         "board": ["c@example.org"]},
-                              "whitelist": ["a@example.org"]}, domains=SSC_DOMAINS)
+                              "whitelist": ["a@example.org"], "bypass_lists": []},
+                      domains=SSC_DOMAINS)
         self.add_club("other", copy.deepcopy(harness.OTHER_API), domains=OTHER_DOMAINS)
-        self.add_club("never", {"lists": {}, "whitelist": []})
+        self.add_club("never", {"lists": {}, "whitelist": [], "bypass_lists": []})
         self.srv.fault("never", "status", code=404)
         self.configure(extra="retries = 0\n")
 
@@ -1084,7 +1131,8 @@ class Status(M2SCase):
         self.assertEqual(sorted(by), ["never", "other", "ssc"])
         for e in data:
             self.assertEqual(set(e), {"club", "last_success", "age_seconds", "last_error",
-                                      "lists", "members"}, e)
+                                      "lists", "members", "unusable_lists"}, e)
+            self.assertEqual(e["unusable_lists"], [], e)
         ssc = by["ssc"]
         self.assertIsInstance(ssc["last_success"], int)
         self.assertTrue(t0 <= ssc["last_success"] <= t1, (t0, ssc, t1))
@@ -1138,22 +1186,22 @@ class UsageAndConfig(M2SCase):
         self.add_default_clubs()
         self.configure()
 
-    def test_usage_errors_exit_2(self):
+    def test_usage_errors_exit_64(self):
         for args in (["--bogus"], ["--force", "--bogus"], ["nosuchclub"]):
             with self.subTest(args):
                 r = self.sync(*args)
-                self.assertEqual(r.rc, 2, r)
+                self.assertEqual(r.rc, 64, r)
                 self.assertTrue(r.stderr.strip(), r)
                 self.assertEqual(self.srv.requests(), [])
 
-    def test_config_errors_exit_2(self):
+    def test_config_errors_exit_78(self):
         for line in ("timeout = soon", "connect_timeout = -1", "retries = lots",
                      "max_parallel = 0", "max_shrink = 150", "max_response_size = 12X",
                      "max_response_size = 0"):
             with self.subTest(line):
                 self.configure(extra=line + "\n")
                 r = self.sync()
-                self.assertEqual(r.rc, 2, r)
+                self.assertEqual(r.rc, 78, r)
                 self.assertIn(self.env.config, r.stderr)
                 self.assertEqual(self.srv.requests(), [])
 

@@ -54,7 +54,7 @@ test_shapes(void)
 		"  \"pilots\": {\"description\": \"Tow pilots\", \"count\": 2,"
 		"              \"emails\": [\"a@x.org\", \"p@y.com\"]},"
 		"  \"empty\": {\"count\": 0, \"emails\": []} },"
-		"  \"whitelist\": [\"a@x.org\", \"noreply@ssc.manage2soar.com\"],"
+		"  \"whitelist\": [\"a@x.org\", \"treasurer@otherclub.org\"],"
 		"  \"bypass_lists\": [\"treasurer\", \"webmaster\"] }");
 	GString *names = g_string_new(NULL);
 
@@ -70,7 +70,7 @@ test_shapes(void)
 	check_addrs(d, "board", "");
 	check_addrs(d, "pilots", "a@x.org,p@y.com");
 	check_addrs(d, "empty", "");
-	check_addrs(d, NULL, "a@x.org,noreply@ssc.manage2soar.com");
+	check_addrs(d, NULL, "a@x.org,treasurer@otherclub.org");
 	check_str(find_list(d, "pilots")->description, "Tow pilots",
 		  "pilots description");
 	check_str(find_list(d, "members")->description, NULL,
@@ -98,20 +98,76 @@ test_invalid_dropped(void)
 	g_assert_nonnull(d);
 	check_addrs(d, "members", "good@x.org,Upper@example.org");
 	check_addrs(d, NULL, "w@x.org");
-	/* 8 bad strings and 2 non-strings in members, 1 list name, 2 bad
-	 * whitelist entries */
-	check_int(d->dropped, 13, "dropped");
-	check_int(d->warnings->len, 13, "warnings");
+	/* 8 bad strings and 2 non-strings in members, 2 bad whitelist
+	 * entries; the list name is not dropped but kept aside by name */
+	check_int(d->dropped, 12, "dropped");
+	check_int(d->warnings->len, 12, "warnings");
 	check_int(d->lists->len, 1, "lists kept");
+	check_int(d->unusable->len, 1, "unusable lists");
+	check_str(((struct api_unusable *)d->unusable->pdata[0])->name,
+		  "Bad Name", "unusable list name, as sent");
 	g_ptr_array_add(d->warnings, NULL);
 	all = g_strjoinv("\n", (char **)d->warnings->pdata);
 	check_contains(all, "no-at-sign", "warnings");
-	check_contains(all, "Bad Name", "warnings");
 	/* untrusted text is shown escaped, never raw */
 	check_lacks(all, "\001", "warnings");
 	check_contains(all, "\\x01", "warnings");
 	g_free(all);
 	api_data_free(&d);
+}
+
+/* List names a webmaster may choose at M2S (up to 100 characters, any
+ * case) that cannot be a mailbox local part: each is reported with why and
+ * a name that would work. */
+static void
+test_unusable_names(void)
+{
+	static const struct {
+		const char *name, *why, *rename;
+	} cases[] = {
+		{ "Board Members", "it contains a space", "board-members" },
+		{ "Tow pilots / Duty", "it contains a space", "tow-pilots-duty" },
+		{ "Vorstand\\u00c4", "it contains a letter that is not ASCII",
+		  "vorstand" },
+		{ "board@club", "it contains '@'", "board-club" },
+		{ "a+b", "it contains '+'", "a-b" },
+		{ "-members", "it starts with '-'", "members" },
+		{ "", "it is empty", NULL },
+		{ "ctl\\u0001x", "it contains a control character", "ctl-x" },
+		{ "board-owner", "it ends in -owner, which soarlist uses for the "
+		  "address of a list's owners", NULL },
+		{ "x-bounces", "it ends in -bounces, which soarlist uses for the "
+		  "address of a list's bounces", NULL },
+		{ "Instruction-Request", "it ends in -request, which soarlist "
+		  "uses for the address of a list's moderation replies", NULL },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+		  "it is longer than 64 characters",
+		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *json = g_strdup_printf("{\"lists\": {\"m\": [], \"%s\": "
+					     "[\"a@x.org\"]}, \"whitelist\": []}",
+					     cases[i].name);
+		struct api_data *d = parse(json);
+		const struct api_unusable *u;
+		char *fix;
+
+		g_assert_nonnull(d);
+		check_int(d->lists->len, 1, "usable lists of %s", json);
+		check_int(d->unusable->len, 1, "unusable lists of %s", json);
+		check_int(d->dropped, 0, "dropped of %s", json);
+		u = d->unusable->pdata[0];
+		check_str(u->why, cases[i].why, "why of \"%s\"", cases[i].name);
+		check_str(u->rename, cases[i].rename, "rename of \"%s\"",
+			  cases[i].name);
+		fix = api_unusable_fix(u);
+		check_contains(fix, "rename the list at M2S", "fix of \"%s\"",
+			       cases[i].name);
+		g_free(fix);
+		api_data_free(&d);
+		g_free(json);
+	}
 }
 
 static void
@@ -197,6 +253,7 @@ main(int argc, char **argv)
 	g_test_add_func("/api/shapes", test_shapes);
 	g_test_add_func("/api/invalid-dropped", test_invalid_dropped);
 	g_test_add_func("/api/duplicates", test_duplicates);
+	g_test_add_func("/api/unusable-names", test_unusable_names);
 	g_test_add_func("/api/reject", test_reject);
 	return g_test_run();
 }

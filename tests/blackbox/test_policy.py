@@ -212,5 +212,48 @@ class Overrides(harness.EnvTestCase):
         self.assertEqual(r.rc, 0, r.stdout + r.stderr)
 
 
+class AppMail(harness.EnvTestCase):
+    """The M2S app's own notifications: envelope sender and From
+    noreply@<club domain>. M2S never puts that address in the whitelist
+    (the canonical answer has none), yet they reach every list of the
+    club, with their From as the app wrote it."""
+
+    APP = "noreply@ssc.manage2soar.com"
+
+    def test_the_canonical_answer_has_no_noreply(self):
+        self.assertFalse([a for a in harness.SSC_API["whitelist"]
+                          if a.lower().startswith("noreply@")])
+
+    def test_distributed_to_every_list_of_its_club(self):
+        for lst in ("members@ssc.manage2soar.com", "instructors@skylinesoaring.org",
+                    "board@ssc.manage2soar.com"):
+            with self.subTest(lst):
+                r = self.env.deliver(post(from_="Manage2Soar <%s>" % self.APP, to=lst),
+                                     lst, sender=self.APP)
+                self.assertEqual(r.rc, 0, r.stderr)
+                self.assertEqual(r.capture.message["From"], "Manage2Soar <%s>" % self.APP)
+                self.assertTrue(r.capture.recipients)
+                c = self.env.soarlist("check", self.APP, lst)
+                self.assertEqual(c.rc, 0, c.stderr)
+                self.assertEqual(c.stdout, "distribute: %s is the Manage2Soar "
+                                 "application's own sender\n" % self.APP)
+
+    def test_no_pass_at_another_club(self):
+        lst = "members@other.manage2soar.com"
+        r = self.env.deliver(post(from_="Manage2Soar <%s>" % self.APP, to=lst), lst,
+                             sender=self.APP)
+        self.assertEqual(r.rc, 77, r.stderr)
+        self.assertEqual(r.stderr, refused_line(lst, "Other Gliding Club"))
+        c = self.env.soarlist("check", self.APP, lst)
+        self.assertEqual(c.rc, 1, c.stderr)
+        self.assertTrue(c.stdout.startswith("reject: 5.7.1 "), c.stdout)
+
+    def test_the_from_header_alone_is_not_the_app(self):
+        lst = "members@ssc.manage2soar.com"
+        r = self.env.deliver(post(from_="Manage2Soar <%s>" % self.APP, to=lst), lst,
+                             sender="x@stranger.example")
+        self.assertEqual(r.rc, 77, r.stderr)
+
+
 if __name__ == "__main__":
     tap.main()

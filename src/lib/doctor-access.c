@@ -186,7 +186,8 @@ need(const struct doctor_user *u, const char *path, int mode, GString *bad)
 {
 	char *why = NULL;
 
-	if (!doctor_user_may(u, path, mode, &why))
+	/* a directory in the way of several files is named once */
+	if (!doctor_user_may(u, path, mode, &why) && !strstr(bad->str, why))
 		g_string_append_printf(bad, "%s%s", bad->len ? "; " : "", why);
 	g_free(why);
 }

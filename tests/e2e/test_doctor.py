@@ -248,6 +248,17 @@ class Doctor(unittest.TestCase):
                          r"\(mode 0744, owner root\) does not let nobody execute it; fix: "
                          % (re.escape(hidden), re.escape(hidden)))
 
+    def test_a_deliver_reads_another_config(self):
+        other = os.path.join(self.T, "other.conf")
+        self.edit(self.master_cf(), "argv=%s -c %s " % (self.inst.deliver_bin, self.inst.config),
+                  "argv=%s -c %s " % (self.inst.deliver_bin, other))
+        self.assertFails(self.doctor(), r"^FAIL +master\.cf service soarlist reads the config "
+                         r"%s, not %s; fix: " % (re.escape(other), re.escape(self.inst.config)))
+
+    def test_a_deliver_without_user(self):
+        self.edit(self.master_cf(), "flags=D user=nobody ", "flags=D ")
+        self.assertFails(self.doctor(), r"^FAIL +master\.cf service soarlist has no user=; fix: ")
+
     def test_b_policy_argv_does_not_exist(self):
         missing = os.path.join(self.T, "nowhere", "soarlist")
         self.edit(self.master_cf(), "argv=%s " % self.inst.soarlist_bin, "argv=%s " % missing)

@@ -17,8 +17,6 @@ static const struct {
 } error_statuses[] = {
 	/* another process holds the lock: the same command works later */
 	{ "soarlist-db-error-quark", DB_ERROR_BUSY, CLI_TEMPFAIL },
-	/* an approval the delivery path deferred (EX_TEMPFAIL): still held */
-	{ "soarlist-moderate-status", 75, CLI_TEMPFAIL },
 	/* the database path of the config is missing or not writable */
 	{ "soarlist-db-error-quark", DB_ERROR_OPEN, CLI_CONFIG },
 	{ "soarlist-config", -1, CLI_CONFIG },

@@ -191,6 +191,9 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 		return cli_fail(&err, "sync");
 	rc = outcome(results, &any_ok);
 	g_ptr_array_unref(results);
+	if (rc == CLI_TEMPFAIL)
+		cli_error("sync: another process held the database locked: run "
+			  "the command again later (the timer's next run does)");
 	/* the timer that syncs also retires held posts nobody handled */
 	if (!opt_dry_run)
 		expire_held(cli);

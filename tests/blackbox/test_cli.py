@@ -283,12 +283,17 @@ class ExitStatus(harness.EnvTestCase):
                     rc, out, err, secs = answer(args)
                     self.assertEqual((rc, out), unlocked[tuple(args)], err)
                     self.assertLess(secs, 5, "a reader waited for the writer's lock")
-            for args in (["sync", "other"], ["bounces", "reset", "bob@example.com"],
-                         ["approve", held_id]):
+            for args in (["sync", "other"], ["bounces", "reset", "bob@example.com"]):
                 with self.subTest(args):
                     rc, out, err, _ = self.run_cmd(*args)
                     self.assertEqual(rc, 75, out + err)
                     self.assertIn("locked", err)
+                    self.assertIn("run the command again later", err)
+            # approve goes through the delivery path, whose deferral (75)
+            # does not say whether the lock or sendmail failed: a failure
+            rc, out, err, _ = self.run_cmd("approve", held_id)
+            self.assertEqual(rc, 1, out + err)
+            self.assertIn("the post stays held", err)
         finally:
             con.execute("ROLLBACK")
         # nothing was lost: the held post is still there to approve

@@ -15,3 +15,8 @@ CREATE TABLE unusable_list (
     rename      TEXT,
     PRIMARY KEY (club_id, name)
 ) WITHOUT ROWID;
+
+-- An answer identical to the stored one is not parsed again (sync's SHA-256
+-- shortcut); forget the fingerprints so that the next sync of every club
+-- parses its answer once and fills this table.
+UPDATE club SET answer_sha256 = NULL;

@@ -53,6 +53,23 @@ class Migrations(harness.EnvTestCase):
         self.assertEqual(self.version(), len(migrations()))
         self.assertEqual(self.env.query("SELECT count(*) FROM recent_message"), [(0,)])
 
+    def test_upgrade_to_6_reports_names_of_an_unchanged_answer(self):
+        # a database synced before version 6, whose stored answer is the
+        # one M2S still sends: the first sync after the upgrade must still
+        # find "Board Members", not skip the answer as unchanged
+        self.assertEqual(self.env.soarlist("sync").rc, 0)
+        con = sqlite3.connect(self.env.db)
+        con.execute("DROP TABLE unusable_list")
+        con.execute("PRAGMA user_version = 5")
+        con.commit()
+        con.close()
+        self.assertTrue(self.env.query("SELECT answer_sha256 FROM club WHERE slug = 'ssc'")[0][0])
+        r = self.env.soarlist("sync")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(self.version(), len(migrations()))
+        self.assertIn('list "Board Members" has no address', r.stderr)
+        self.assertEqual(self.env.query("SELECT name FROM unusable_list"), [("Board Members",)])
+
     def test_newer_database_refused(self):
         self.assertEqual(self.env.soarlist("sync").rc, 0)
         con = sqlite3.connect(self.env.db)

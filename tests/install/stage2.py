@@ -513,6 +513,23 @@ def check_cron(tap, m):
            bad + ["exit %d as %s: %s\n%s" % r for r in results])
 
 
+def check_systemd_units(tap, m, plan):
+    """The systemd variant is not run here (no systemd): its unit files at
+    least pass systemd-analyze verify on the installed machine (syntax,
+    ExecStart's program, User)."""
+    units = []
+    for c in plan.commands:
+        mm = re.match(r"cp (contrib/systemd/\S+) /etc/systemd/system/?$", c.first)
+        if c.variant == "systemd" and mm:
+            units.append(mm.group(1))
+    status, out = m.run(["/bin/sh", "-c", "mkdir -p /run/verify && cp %s /run/verify/ && "
+                         "systemd-analyze verify --man=no /run/verify/*" % " ".join(units)],
+                        cwd=REPO_IN_ROOT)
+    tap.ok(units and status == 0 and not out.strip(),
+           "the systemd variant's units (%s) pass systemd-analyze verify"
+           % " ".join(units), ["exit %d" % status] + out.splitlines()[-10:])
+
+
 def check_logs(tap, m, dom):
     def lines(p):
         try:
@@ -541,6 +558,7 @@ def checks(tap, m, world, plan, outputs):
     check_stranger(tap, m, plan, slug)
     check_app(tap, m, world, plan, slug, members)
     check_cron(tap, m)
+    check_systemd_units(tap, m, plan)
     check_logs(tap, m, plan.clubs[slug]["domains"][0])
     status, out = m.run(["soarlist", "doctor"])
     tap.ok(status == 0, "soarlist doctor exits 0 after the posts",
@@ -562,7 +580,7 @@ def check_bad_names(tap, m, world, plan, slug):
            % bad, missing + sync_out.splitlines()[-5:] + doctor_out.splitlines()[-5:])
 
 
-CHECKS = 12  # the points checks() prints
+CHECKS = 13  # the points checks() prints
 
 
 def main(argv):

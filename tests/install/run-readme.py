@@ -173,11 +173,13 @@ def stage1(root, work, pkgs):
     build_root(root, main, security, pkgs, log)
     if use_cache:
         os.makedirs(CACHE_DIR, exist_ok=True)
-        tmp = tarball + ".tmp"
+        # a name of its own: another run may be writing the same entry
+        tmp = "%s.%d.tmp" % (tarball, os.getpid())
         run(["tar", "-C", root, "-cpf", tmp, "."])
         os.replace(tmp, tarball)
         for old in os.listdir(CACHE_DIR):
-            if old.startswith(SUITE + "-") and old != os.path.basename(tarball):
+            if old.startswith(SUITE + "-") and old.endswith(".tar") and \
+                    old != os.path.basename(tarball):
                 os.unlink(os.path.join(CACHE_DIR, old))
     return "made with debootstrap from %s" % main
 

@@ -31,12 +31,18 @@ POSTMAP = "/usr/sbin/postmap"
 
 
 def club_answer(c):
+    """Club C's answer in M2S's shape (tests/data/m2s/README): every 25th
+    address spelled in mixed case as a member typed it, and a household:
+    the list's first address once more at its end (and in the whitelist)."""
     pool = ["member%04d@club%02d.example.org" % (j, c) for j in range(POOL)]
+    for j in range(0, POOL, 25):
+        pool[j] = "Member%04d@Club%02d.Example.org" % (j, c)
     lists = {}
     for k, name in enumerate(LIST_NAMES[:LISTS]):
         start = k * 250
         lists[name] = [pool[(start + j) % POOL] for j in range(MEMBERS)]
-    return json.dumps({"lists": lists, "whitelist": pool,
+        lists[name].append(lists[name][0])
+    return json.dumps({"lists": lists, "whitelist": pool + [pool[0]],
                        "bypass_lists": ["treasurer", "webmaster"]}).encode()
 
 

@@ -88,10 +88,12 @@ BARRIER_TAG = "postfix-e2e/barrier"  # the tag of log_barrier()'s lines
 # how long any wait may take: generous, for a loaded machine (2 cores, load
 # average 13); the happy path returns as soon as the condition holds
 DEADLINE = 120
-# "postfix-e2e/qmgr[123]: 4F2A81C0E3: removed": a Postfix log line about one
-# message (short queue IDs: hex), and the ones that say Postfix is done with it
-QUEUE_ID_LINE = re.compile(r" postfix-e2e/[\w/-]+\[\d+\]: ([0-9A-F]{6,}): (.*)$")
-FINISHED = re.compile(r"removed$|(reject|discard): (header|body) ")
+# qmgr's line for a message entering the active queue, and the line for its
+# removal ("postfix-e2e/qmgr[123]: 4F2A81C0E3: removed"; short queue IDs: hex).
+# qmgr logs "removed" after it deleted the queue file: a message has left the
+# queue before its last line is sent to postlogd.
+QUEUE_ACTIVE = re.compile(r" postfix-e2e/qmgr\[\d+\]: ([0-9A-F]{6,}): from=<")
+QUEUE_REMOVED = re.compile(r" postfix-e2e/[\w/-]+\[\d+\]: ([0-9A-F]{6,}): removed$")
 ADMIN = "admin@admin.test"  # soarlist's admin address
 APP_LOGIN = "m2s"           # the M2S app's SASL login (app_login default)
 APP_PASSWORD = "app-secret"
@@ -183,7 +185,7 @@ def ensure_postfix():
     if os.geteuid() != 0:
         raise Unavailable("not running as root: a private Postfix instance needs root "
                           "(master(8), chown to the pipe user, /etc/postfix/main.cf)")
-    needed = [POSTFIX, POSTCONF, POSTQUEUE, POSTMAP, SENDMAIL,
+    needed = [POSTFIX, POSTCONF, POSTQUEUE, POSTMAP, POSTLOG, SENDMAIL,
               "/usr/lib/postfix/sbin/master"]
     if all(os.access(p, os.X_OK) for p in needed):
         return
@@ -832,15 +834,18 @@ auth      unix  -       n       n       -       0       spawn
                              find, timeout) - 1
 
     def pending_messages(self, since=0):
-        """Queue IDs logged since log line SINCE that Postfix has not yet
-        finished (removed, or refused by cleanup), as far as the log says."""
+        """Queue IDs that entered the active queue since log line SINCE and
+        have no "removed" line yet. (A message refused by cleanup, or
+        abandoned before DATA ended, never reaches qmgr: it has no line to
+        wait for.)"""
         seen, done = set(), set()
         for line in self.postfix_log_lines()[since:]:
-            m = QUEUE_ID_LINE.search(line)
+            m = QUEUE_ACTIVE.search(line)
             if m:
                 seen.add(m.group(1))
-                if FINISHED.match(m.group(2)):
-                    done.add(m.group(1))
+            m = QUEUE_REMOVED.search(line)
+            if m:
+                done.add(m.group(1))
         return seen - done
 
     def quiesce(self, since=0, timeout=DEADLINE):

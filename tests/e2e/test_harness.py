@@ -109,7 +109,31 @@ class T2Unreachable(Harness):
         postfix_env.check_reachable(deep, [RUN_AS, postfix_env.MAIL_OWNER])
 
 
-class T3Deadline(Harness):
+class T3Quiesce(Harness):
+    def test_pending_messages_are_those_qmgr_took_without_removed_line(self):
+        inst = postfix_env.Instance.__new__(postfix_env.Instance)
+        d = tempfile.mkdtemp(prefix="soarlist-e2e-log-", dir="/tmp")
+        self.addCleanup(shutil.rmtree, d, True)
+        inst.maillog = os.path.join(d, "postfix.log")
+        p = "Nov 30 10:00:00 mx postfix-e2e/"
+        lines = [
+            p + "smtpd[1]: 4A1B2C3D4E: client=localhost[127.0.0.1]",  # abandoned
+            p + "qmgr[2]: 5B1B2C3D4E: from=<a@example.org>, size=300, nrcpt=1 (queue active)",
+            p + "qmgr[2]: 6C1B2C3D4E: from=<>, size=300, nrcpt=1 (queue active)",
+            p + "pipe[3]: 6C1B2C3D4E: to=<x@example.org>, relay=capture, status=sent (ok)",
+            p + "qmgr[2]: 6C1B2C3D4E: removed",
+            p + "smtpd[1]: NOQUEUE: reject: RCPT from localhost[127.0.0.1]: 550 5.7.1 no",
+        ]
+        with open(inst.maillog, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        self.assertEqual(inst.pending_messages(), {"5B1B2C3D4E"})
+        self.assertEqual(inst.pending_messages(since=2), set())
+        with open(inst.maillog, "a") as f:
+            f.write(p + "qmgr[2]: 5B1B2C3D4E: removed\n")
+        self.assertEqual(inst.pending_messages(), set())
+
+
+class T4Deadline(Harness):
     def test_wait_for_returns_as_soon_as_the_condition_holds(self):
         inst = postfix_env.Instance.__new__(postfix_env.Instance)
         t0 = time.monotonic()

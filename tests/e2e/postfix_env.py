@@ -848,25 +848,29 @@ auth      unix  -       n       n       -       0       spawn
                 done.add(m.group(1))
         return seen - done
 
-    def quiesce(self, since=0, timeout=DEADLINE):
-        """Wait until Postfix has finished with every message: the queue is
-        empty and each queue ID in the log since line SINCE has its
-        "removed" line, then until every line logged by then is in the
-        file (log_barrier). After it, a line that is not in the log was
-        never logged: the positive marker before asserting that something
-        did not happen."""
-        state = {}
+    def quiescent(self, since=0, state=None):
+        """Whether Postfix has finished with every message, right now: the
+        queue is empty (maildrop and incoming included) and each message
+        qmgr took since log line SINCE has its "removed" line, every line
+        logged before it in the file (log_barrier). STATE, a dict, gets
+        what is still there, for a message."""
+        state = {} if state is None else state
+        state["queue"] = self.queue()
+        if state["queue"]:
+            return False
+        self.log_barrier()
+        state["pending"] = self.pending_messages(since)
+        return not state["pending"]
 
-        def finished():
-            state["queue"] = self.queue()
-            if state["queue"]:
-                return False
-            self.log_barrier(timeout)
-            state["pending"] = self.pending_messages(since)
-            return not state["pending"]
+    def quiesce(self, since=0, timeout=DEADLINE):
+        """Wait until Postfix is quiescent(). After it, a line that is not
+        in the log was never logged, and a delivery not made will not be:
+        the positive marker before asserting that something did not
+        happen."""
+        state = {}
         self.wait_for(lambda: "Postfix to finish every message: queue %r, not removed: %s"
                       % (state.get("queue"), sorted(state.get("pending", ()))),
-                      finished, timeout, interval=0.1)
+                      lambda: self.quiescent(since, state), timeout, interval=0.1)
 
     def settle(self, timeout=DEADLINE):
         """Wait for an empty queue; delete what a failed scenario left

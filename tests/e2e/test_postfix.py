@@ -189,11 +189,22 @@ class E2E(unittest.TestCase):
     def wait_delivered(self, msgid, recipients, timeout=postfix_env.DEADLINE):
         """Wait until each of RECIPIENTS got MSGID and Postfix has finished
         every message, its log complete (quiesce); return {recipient:
-        [Delivery]} of every delivery of MSGID."""
+        [Delivery]} of every delivery of MSGID. Fails as soon as Postfix
+        has finished every message without those deliveries: they will not
+        come."""
         want = set(recipients)
-        self.wait_for("%s delivered to %s" % (msgid, sorted(want)),
-                      lambda: want <= {d.recipient for d in self.inst.deliveries_with(msgid)},
-                      timeout)
+
+        def got():
+            return {d.recipient for d in self.inst.deliveries_with(msgid)}
+
+        def done():
+            if want <= got():
+                return True
+            if self.inst.quiescent(self.pf_mark) and not want <= got():
+                raise AssertionError("Postfix has finished every message, and %s reached %s, "
+                                     "not %s" % (msgid, sorted(got()), sorted(want)))
+            return False
+        self.wait_for("%s delivered to %s" % (msgid, sorted(want)), done, timeout)
         self.quiesce()
         out = {}
         for d in self.inst.deliveries_with(msgid):

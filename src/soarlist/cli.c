@@ -8,24 +8,29 @@
 #include "soarlist/db.h"
 #include "soarlist/maillog.h"
 
-/* GError domain and code -> exit status; the first match wins, anything
- * not listed is CLI_FAIL. */
-static const struct {
+/* GError domain and code -> exit status, and what the error line adds so
+ * that it says how to fix it; the first match wins, anything not listed is
+ * CLI_FAIL. */
+static const struct cli_error_map {
 	const char *domain; /* the quark's string */
 	int code;           /* -1: every code of the domain */
 	enum cli_status status;
+	const char *hint;   /* appended to the message, or NULL */
 } error_statuses[] = {
 	/* another process holds the lock: the same command works later */
-	{ "soarlist-db-error-quark", DB_ERROR_BUSY, CLI_TEMPFAIL },
+	{ "soarlist-db-error-quark", DB_ERROR_BUSY, CLI_TEMPFAIL,
+	  "another process holds the database: run the command again later" },
 	/* the database path of the config is missing or not writable */
-	{ "soarlist-db-error-quark", DB_ERROR_OPEN, CLI_CONFIG },
-	{ "soarlist-config", -1, CLI_CONFIG },
+	{ "soarlist-db-error-quark", DB_ERROR_OPEN, CLI_CONFIG,
+	  "check database in the [soarlist] section of the configuration: "
+	  "its directory must exist and be writable by this user" },
+	{ "soarlist-config", -1, CLI_CONFIG, NULL },
 };
 
 static char *opt_config;
 
-enum cli_status
-cli_error_status(const GError *err)
+static const struct cli_error_map *
+error_map(const GError *err)
 {
 	for (size_t i = 0; err != NULL && i < G_N_ELEMENTS(error_statuses);
 	     i++) {
@@ -33,25 +38,34 @@ cli_error_status(const GError *err)
 			    g_quark_from_static_string(error_statuses[i].domain) &&
 		    (error_statuses[i].code == -1 ||
 		     error_statuses[i].code == err->code))
-			return error_statuses[i].status;
+			return &error_statuses[i];
 	}
-	return CLI_FAIL;
+	return NULL;
+}
+
+enum cli_status
+cli_error_status(const GError *err)
+{
+	const struct cli_error_map *m = error_map(err);
+
+	return m != NULL ? m->status : CLI_FAIL;
 }
 
 enum cli_status
 cli_fail(GError **err, const char *prefix)
 {
-	enum cli_status status = cli_error_status(*err);
-	const char *hint = status == CLI_TEMPFAIL ? " (another process holds "
-			   "the database: run the command again later)" : "";
+	const struct cli_error_map *m = error_map(*err);
+	const char *msg = *err ? (*err)->message : "failed";
+	char *hint = m != NULL && m->hint != NULL
+			     ? g_strdup_printf(" (%s)", m->hint) : g_strdup("");
 
 	if (prefix != NULL)
-		cli_error("%s: %s%s", prefix, *err ? (*err)->message : "failed",
-			  hint);
+		cli_error("%s: %s%s", prefix, msg, hint);
 	else
-		cli_error("%s%s", *err ? (*err)->message : "failed", hint);
+		cli_error("%s%s", msg, hint);
+	g_free(hint);
 	g_clear_error(err);
-	return status;
+	return m != NULL ? m->status : CLI_FAIL;
 }
 
 void

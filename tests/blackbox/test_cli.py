@@ -252,6 +252,22 @@ class ExitStatus(harness.EnvTestCase):
                 self.assertEqual(rc, 78, err)
                 self.assertIn(self.env.config, err)
 
+    def test_database_that_cannot_be_opened_is_78(self):
+        # a configuration error too: the database key names a place this
+        # user cannot create the file in
+        with open(self.env.config) as f:
+            text = f.read()
+        with open(self.env.config, "w") as f:
+            f.write(text.replace("database = %s" % self.env.db,
+                                 "database = %s/missing/soarlist.db" % self.env.root))
+        for cmd in ("sync", "status", "lists"):
+            with self.subTest(cmd):
+                rc, _, err, _ = self.run_cmd(cmd)
+                self.assertEqual(rc, 78, err)
+                self.assertEqual(len(err.splitlines()), 1, err)
+                self.assertIn("missing/soarlist.db", err)
+                self.assertIn("check database in the [soarlist] section", err)
+
     def test_database_locked_by_another_process(self):
         """A writer waits out the busy timeout, then exits 75 (run it again
         later) with one line; in WAL mode a reader is not blocked at all and

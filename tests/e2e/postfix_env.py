@@ -97,6 +97,7 @@ QUEUE_REMOVED = re.compile(r" postfix-e2e/[\w/-]+\[\d+\]: ([0-9A-F]{6,}): remove
 ADMIN = "admin@admin.test"  # soarlist's admin address
 APP_LOGIN = "m2s"           # the M2S app's SASL login (app_login default)
 APP_PASSWORD = "app-secret"
+APP_SOURCE = "127.0.0.3"    # the app's client address (app_networks), not in mynetworks
 NOSUCH = "nosuch@example.net"  # a member address that does not exist
 
 CLUBS = {
@@ -423,6 +424,7 @@ class Instance:
                "postmap = %s" % POSTMAP,
                "postfix_config_dir = %s" % self.etc,
                "app_login = %s" % APP_LOGIN,
+               "app_networks = %s/32" % APP_SOURCE,
                extra, ""]
         for slug, (name, doms) in CLUBS.items():
             out += ["[club %s]" % slug, "name = %s" % name,
@@ -495,7 +497,7 @@ smtpd_hard_error_limit = 1000
 anvil_rate_time_unit = 1s
 
 # SASL, with the stub Dovecot-protocol server below: the M2S app may log in
-# as {login}; without SASL smtpd ignores reject_unauthenticated_sender_login_mismatch
+# as {login} (app_login), or connect from APP_SOURCE (app_networks)
 smtpd_sasl_auth_enable = yes
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = private/auth
@@ -508,16 +510,11 @@ transport_maps = hash:{T}/maps/transport, regexp:{T}/etc/capture_transport
 recipient_delimiter = +
 relay_recipient_maps = hash:{T}/maps/recipients
 soarlist_destination_recipient_limit = 1
-smtpd_sender_login_maps = hash:{T}/maps/sender_logins
-smtpd_sender_restrictions =
-    permit_mynetworks,
-    permit_sasl_authenticated,
-    reject_unauthenticated_sender_login_mismatch
 smtpd_recipient_restrictions =
+    check_policy_service unix:private/soarlist-policy,
     permit_mynetworks,
     permit_sasl_authenticated,
-    reject_unauth_destination,
-    check_policy_service unix:private/soarlist-policy
+    reject_unauth_destination
 soarlist-policy_time_limit = 3600s
 # --- end of the fragment ---
 

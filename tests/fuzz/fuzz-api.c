@@ -27,6 +27,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (guint k = 0; k < d->whitelist->len; k++)
 		if (!address_is_valid(g_ptr_array_index(d->whitelist, k)))
 			abort();
+	/* a list kept aside is reported on a line: printable, with a reason,
+	 * and any name it suggests is one that works */
+	for (guint i = 0; i < d->unusable->len; i++) {
+		struct api_unusable *u = g_ptr_array_index(d->unusable, i);
+		for (const char *p = u->name; *p; p++)
+			if ((unsigned char)*p < 0x20 || *p == 0x7f)
+				abort();
+		if (u->why == NULL || *u->why == '\0' ||
+		    (u->rename != NULL &&
+		     !recipient_list_name_is_valid(u->rename)))
+			abort();
+	}
 	api_data_free(&d);
 	return 0;
 }

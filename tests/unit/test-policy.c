@@ -160,6 +160,25 @@ static const struct {
 	{ "board", OTHER, KEEP, KEEP, "olga@example.org", DECISION_DISTRIBUTE },
 };
 
+/* Decide for REF (its settings already adjusted) and check the decision
+ * against WANT and the reason for being one line. */
+static void
+check_decision(struct list_ref *ref, const char *sender, const char *author,
+	       enum decision want, const char *what)
+{
+	struct policy_result r = { 0 };
+	GError *err = NULL;
+
+	check_int(policy_decide(db, ref, sender, author, &r, &err), 0, "%s rc",
+		  what);
+	check_str(decision_name(r.decision), decision_name(want), "%s", what);
+	if (r.reason == NULL || strchr(r.reason, '\n') != NULL)
+		check_str(r.reason, "one line", "%s reason", what);
+	policy_result_clear(&r);
+	list_ref_clear(ref);
+	g_clear_error(&err);
+}
+
 static void
 test_decide(void)
 {
@@ -168,7 +187,6 @@ test_decide(void)
 		int nonmember = decide_cases[i].nonmember;
 		const char *author = decide_cases[i].author;
 		struct list_ref ref;
-		struct policy_result r = { 0 };
 		GError *err = NULL;
 		char *what = g_strdup_printf("policy_decide(%s@%s, posting=%s, "
 			"nonmember=%s, %s)", decide_cases[i].list,
@@ -185,15 +203,7 @@ test_decide(void)
 		if (nonmember != KEEP)
 			ref.settings.nonmember_action =
 				(enum nonmember_action)nonmember;
-		check_int(policy_decide(db, &ref, author, author, &r, &err), 0,
-			  "%s rc", what);
-		check_str(decision_name(r.decision),
-			  decision_name(decide_cases[i].want), "%s", what);
-		if (r.reason == NULL || strchr(r.reason, '\n') != NULL)
-			check_str(r.reason, "one line", "%s reason", what);
-		policy_result_clear(&r);
-		list_ref_clear(&ref);
-		g_clear_error(&err);
+		check_decision(&ref, author, author, decide_cases[i].want, what);
 		g_free(what);
 	}
 }
@@ -248,7 +258,6 @@ test_senders(void)
 {
 	for (gsize i = 0; i < G_N_ELEMENTS(sender_cases); i++) {
 		struct list_ref ref;
-		struct policy_result r = { 0 };
 		GError *err = NULL;
 		g_autofree char *what = g_strdup_printf(
 			"policy_decide(%s@%s%s, sender %s, author %s)",
@@ -260,16 +269,8 @@ test_senders(void)
 		g_assert_cmpint(catalog_resolve(db, cfg, sender_cases[i].list,
 			sender_cases[i].domain, &ref, &err), ==, 1);
 		ref.settings.moderated = sender_cases[i].moderated;
-		check_int(policy_decide(db, &ref, sender_cases[i].sender,
-					sender_cases[i].author, &r, &err), 0,
-			  "%s rc", what);
-		check_str(decision_name(r.decision),
-			  decision_name(sender_cases[i].want), "%s", what);
-		if (r.reason == NULL || strchr(r.reason, '\n') != NULL)
-			check_str(r.reason, "one line", "%s reason", what);
-		policy_result_clear(&r);
-		list_ref_clear(&ref);
-		g_clear_error(&err);
+		check_decision(&ref, sender_cases[i].sender,
+			       sender_cases[i].author, sender_cases[i].want, what);
 	}
 }
 

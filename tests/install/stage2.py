@@ -43,9 +43,11 @@ import os
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -127,12 +129,11 @@ class Machine:
         return os.path.join(self.root, p.lstrip("/"))
 
     def run(self, argv, stdin=b"", timeout=600, cwd="/", env=None):
-        """Run ARGV as root inside the machine; (status, output)."""
-        root = self.root
-
-        def enter():
-            os.chroot(root)
-            os.chdir(cwd)
+        """Run ARGV as root inside the machine, from CWD; (status, output).
+        chroot(8) rather than a preexec_fn: this process has threads (the
+        M2S stand-in, the sink)."""
+        argv = ["chroot", self.root, "/bin/sh", "-c", 'cd "$0" && exec "$@"',
+                cwd] + list(argv)
         # output to a file, not a pipe: a daemon the command starts (postfix
         # start, service cron start) may keep its descriptors open
         with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as inp:
@@ -141,7 +142,7 @@ class Machine:
             try:
                 status = subprocess.run(argv, stdin=inp, stdout=out,
                                         stderr=subprocess.STDOUT, timeout=timeout,
-                                        env=env or ENV, preexec_fn=enter).returncode
+                                        env=env or ENV).returncode
                 tail = ""
             except subprocess.TimeoutExpired:
                 status, tail = -1, "\n[timed out after %d s]" % timeout
@@ -273,8 +274,6 @@ class HostM2S(m2s_server.M2S):
     def _start(self, scheme, ctx):
         if scheme != "https":
             return 0
-        import ssl
-        import threading
         srv = m2s_server._Server((self.host, 443), _HostHandler)
         srv.m2s = self
         srv.scheme = scheme

@@ -135,15 +135,18 @@ domain_signed(char **keys, gboolean refile,
 }
 
 /* The table OpenDKIM signs by: SigningTable, else Domain. Sets *keys_r
- * (NULL: a type not read here) and *refile_r; returns the setting's
- * value (newly allocated) or NULL when there is neither. */
+ * (NULL: a type not read here, or a file that cannot be read, then named
+ * by *file_r) and *refile_r; returns the setting's value (newly
+ * allocated) or NULL when there is neither. */
 static char *
-signing_table(const char *conf, char ***keys_r, gboolean *refile_r)
+signing_table(const char *conf, char ***keys_r, gboolean *refile_r,
+	      const char **file_r)
 {
 	char *v = conf_value(conf, "SigningTable");
 	const char *path;
 
 	*keys_r = NULL;
+	*file_r = NULL;
 	*refile_r = FALSE;
 	if (v == NULL) {
 		v = conf_value(conf, "Domain");
@@ -159,8 +162,10 @@ signing_table(const char *conf, char ***keys_r, gboolean *refile_r)
 		return NULL;
 	*refile_r = g_str_has_prefix(v, "refile:");
 	path = *refile_r ? v + 7 : g_str_has_prefix(v, "file:") ? v + 5 : v;
-	if (*path == '/')
+	if (*path == '/') {
 		*keys_r = table_keys(path);
+		*file_r = path;
+	}
 	return v;
 }
 
@@ -203,20 +208,24 @@ doctor_check_dkim(struct doctor *d)
 {
 	const char *path = d->cfg->opendkim_config;
 	char *conf = NULL, *table, **keys;
+	const char *file;
 	gboolean refile;
 	GString *missing;
 
 	if (path == NULL || !g_file_get_contents(path, &conf, NULL, NULL))
 		return; /* no OpenDKIM here */
-	table = signing_table(conf, &keys, &refile);
+	table = signing_table(conf, &keys, &refile, &file);
 	if (table == NULL || keys == NULL) {
-		doctor_add(d, table != NULL, table == NULL
+		doctor_add(d, table != NULL && file == NULL, table == NULL
 			? g_strdup_printf("OpenDKIM %s has neither SigningTable "
 					  "nor Domain: it signs nothing", path)
+			: file != NULL
+			? g_strdup_printf("OpenDKIM %s: cannot read %s", table,
+					  file)
 			: g_strdup_printf("OpenDKIM SigningTable %s: not read "
 					  "(only refile: and files are)", table),
-			g_strdup_printf("add a SigningTable listing every club "
-					"domain to %s", path));
+			g_strdup_printf("give %s a SigningTable that lists every "
+					"club domain", path));
 	} else {
 		missing = unsigned_domains(d, keys, refile);
 		doctor_add(d, missing->len == 0, missing->len == 0

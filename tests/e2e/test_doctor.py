@@ -449,6 +449,17 @@ class Doctor(unittest.TestCase):
             f.write("other.manage2soar.com other\n")
         self.assertHealthy(self.doctor())
 
+    def test_i_signing_table_unreadable_or_absent(self):
+        self.milter()
+        table = self.write_dkim("")
+        os.unlink(table)
+        self.assertFails(self.doctor(), r"^FAIL +OpenDKIM refile:%s: cannot read %s; fix: "
+                         % (re.escape(table), re.escape(table)))
+        with open(self.inst.opendkim_conf, "w") as f:
+            f.write("Syslog yes\nSocket inet:8891@localhost\n")
+        self.assertFails(self.doctor(), r"^FAIL +OpenDKIM %s has neither SigningTable nor "
+                         r"Domain: it signs nothing; fix: " % re.escape(self.inst.opendkim_conf))
+
     def test_j_last_sync_too_old(self):
         self.config("sync_max_age = 1s\n")
         want = r"^FAIL +club (ssc|other): last sync succeeded \d+ s ago \(limit 1 s\); fix: "

@@ -3,6 +3,7 @@
 #include "cli.h"
 
 #include <stdio.h>
+#include <sysexits.h>
 
 #include "soarlist/catalog.h"
 #include "soarlist/db.h"
@@ -25,6 +26,10 @@ static const struct cli_error_map {
 	  "check database in the [soarlist] section of the configuration: "
 	  "its directory must exist and be writable by this user" },
 	{ "soarlist-config", -1, CLI_CONFIG, NULL },
+	/* approve's delivery deferred (75: the database was locked, or
+	 * sendmail failed): temporary either way, and the post stays held */
+	{ "soarlist-moderate-status", EX_TEMPFAIL, CLI_TEMPFAIL,
+	  "run the command again later" },
 };
 
 static char *opt_config;

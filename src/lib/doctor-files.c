@@ -54,7 +54,7 @@ doctor_check_table_owner(struct doctor *d)
 	}
 	note_more(bad, n);
 	if (!doctor_user_may(d->pipe_user, dir, 3, &why))
-		g_string_append_printf(bad, " %s", why);
+		g_string_append_printf(bad, "%s %s", bad->len ? ";" : "", why);
 	doctor_add(d, bad->len == 0, bad->len == 0
 		? g_strdup_printf("tables in %s belong to the pipe user %s",
 				  dir, d->pipe_user->name)

@@ -148,8 +148,17 @@ check_program(struct doctor *d, const struct doctor_service *s,
 	const char *conf = service_config(s);
 	char *why = NULL;
 
+	if (doctor_user_privileged(d, s->user)) {
+		doctor_add(d, FALSE, g_strdup_printf("master.cf service %s has "
+			"user=%s: %s refuses to run a command as root or as "
+			"Postfix's mail_owner", s->name, s->user, s->command),
+			g_strdup_printf("set user= of %s to the owner of the "
+				"database (soarlist), then postfix reload",
+				s->name));
+		return;
+	}
 	if (u == NULL)
-		return; /* the access check says the user does not exist */
+		return; /* the access check says why */
 	if (!doctor_user_may(u, s->argv[0], 1, &why))
 		doctor_add(d, FALSE, g_strdup_printf("master.cf service %s "
 			"argv=%s: %s", s->name, s->argv[0], why),
@@ -254,11 +263,16 @@ doctor_check_access(struct doctor *d)
 		: d->deliver ? d->deliver->user : NULL;
 	const char *policy = d->policy ? d->policy->user : NULL;
 
-	if (pipe != NULL && d->pipe_user == NULL)
+	/* a privileged user= is reported by the programs check; -u is not */
+	if (pipe != NULL && d->user_arg == NULL &&
+	    doctor_user_privileged(d, pipe))
+		;
+	else if (pipe != NULL && d->pipe_user == NULL)
 		user_missing(d, "pipe", pipe);
 	else if (pipe != NULL)
 		check_user(d, "pipe", d->pipe_user, TRUE);
-	if (policy == NULL || g_strcmp0(policy, pipe) == 0)
+	if (policy == NULL || g_strcmp0(policy, pipe) == 0 ||
+	    doctor_user_privileged(d, policy))
 		return;
 	if (d->policy_user == NULL)
 		user_missing(d, "policy", policy);

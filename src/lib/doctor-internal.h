@@ -71,6 +71,11 @@ gboolean doctor_service_is_policy(const struct doctor_service *svc);
 const struct doctor_service *doctor_service_find(const struct doctor *d,
 						 const char *name);
 
+/* TRUE when USER (may be NULL) is root or Postfix's mail_owner, whom
+ * pipe(8) and spawn(8) refuse to run a command as: the service then
+ * defers every delivery. */
+gboolean doctor_user_privileged(const struct doctor *d, const char *user);
+
 /* TRUE when a check_policy_service names the service NAME. */
 gboolean doctor_policy_used(const struct doctor *d, const char *name);
 

@@ -4,6 +4,7 @@
  * of main.cf (postconf -hx) or a -o override in master.cf (postconf -Px)
  * names a policy service (check_policy_service unix:private/NAME).
  */
+#include <pwd.h>
 #include <string.h>
 
 #include "doctor-internal.h"
@@ -182,7 +183,25 @@ doctor_policy_used(const struct doctor *d, const char *name)
 	return FALSE;
 }
 
-/* The soarlist services and their users. */
+gboolean
+doctor_user_privileged(const struct doctor *d, const char *user)
+{
+	struct passwd *pw = user ? getpwnam(user) : NULL;
+	char *owner;
+	gboolean bad;
+
+	if (pw == NULL)
+		return FALSE;
+	if (pw->pw_uid == 0)
+		return TRUE;
+	owner = doctor_postconf(d, "-hx", "mail_owner", NULL);
+	bad = g_strcmp0(owner, user) == 0;
+	g_free(owner);
+	return bad;
+}
+
+/* The soarlist services and their users (none for a privileged user=:
+ * the programs check reports it). */
 static void
 find_ours(struct doctor *d)
 {
@@ -195,10 +214,13 @@ find_ours(struct doctor *d)
 		    (d->policy == NULL || !doctor_policy_used(d, d->policy->name)))
 			d->policy = s;
 	}
-	if (d->user_arg != NULL || (d->deliver && d->deliver->user))
-		d->pipe_user = doctor_user_new(d->user_arg ? d->user_arg
-							   : d->deliver->user);
-	if (d->policy != NULL && d->policy->user != NULL)
+	if (d->user_arg != NULL)
+		d->pipe_user = doctor_user_new(d->user_arg);
+	else if (d->deliver && d->deliver->user &&
+		 !doctor_user_privileged(d, d->deliver->user))
+		d->pipe_user = doctor_user_new(d->deliver->user);
+	if (d->policy && d->policy->user &&
+	    !doctor_user_privileged(d, d->policy->user))
 		d->policy_user = doctor_user_new(d->policy->user);
 }
 

@@ -259,6 +259,16 @@ class Doctor(unittest.TestCase):
         self.edit(self.master_cf(), "flags=D user=nobody ", "flags=D ")
         self.assertFails(self.doctor(), r"^FAIL +master\.cf service soarlist has no user=; fix: ")
 
+    def test_a_deliver_as_root_policy_as_mail_owner(self):
+        self.edit(self.master_cf(), "flags=D user=nobody ", "flags=D user=root ")
+        self.edit(self.master_cf(), "  user=nobody argv=%s " % self.inst.soarlist_bin,
+                  "  user=postfix argv=%s " % self.inst.soarlist_bin)
+        self.assertFails(
+            self.doctor(),
+            r"^FAIL +master\.cf service soarlist has user=root: pipe refuses to run a command "
+            r"as root or as Postfix's mail_owner; fix: ",
+            r"^FAIL +master\.cf service soarlist-policy has user=postfix: spawn refuses ")
+
     def test_b_policy_argv_does_not_exist(self):
         missing = os.path.join(self.T, "nowhere", "soarlist")
         self.edit(self.master_cf(), "argv=%s " % self.inst.soarlist_bin, "argv=%s " % missing)

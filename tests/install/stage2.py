@@ -562,7 +562,33 @@ def checks(tap, m, world, plan, outputs):
     status, out = m.run(["soarlist", "doctor"])
     tap.ok(status == 0, "soarlist doctor exits 0 after the posts",
            ["exit %d" % status] + out.splitlines()[-20:])
+    check_new_list(tap, m, world, plan, slug)
     check_bad_names(tap, m, world, plan, slug)
+
+
+def check_new_list(tap, m, world, plan, slug):
+    """A list created at M2S works as soon as sync has run: posted to at
+    once, through the running Postfix, three lists one after the other."""
+    dom = plan.clubs[slug]["domains"][0]
+    served, _ = usable(world.answers[slug])
+    lists = dict(served["lists"])
+    members = ["alice@example.org", "newmember@example.net"]
+    names, problems = ["towpilots", "duty-officers", "glider-ops"], []
+    for name in names:
+        lists[name] = members
+        world.m2s.set_data(slug, dict(served, lists=dict(lists)))
+        status, out = m.run(["runuser", "-u", "soarlist", "--", "soarlist", "sync",
+                             "--quiet"])
+        subject = "first post to %s" % name
+        st2, out2 = swaks(m, "--from", "alice@example.org", "--to", "%s@%s" % (name, dom),
+                          "--header", "From: Alice Example <alice@example.org>",
+                          "--header", "Subject: " + subject)
+        ok, diag = once_each(world, m, subject, members)
+        if status != 0 or st2 != 0 or not ok:
+            problems += ["%s: sync exit %d %s, swaks exit %d" % (name, status, out.strip(), st2)]
+            problems += out2.splitlines()[-6:] + diag
+    tap.ok(not problems, "lists created at M2S take posts at once after sync (%s)"
+           % ", ".join(names), problems)
 
 
 def check_bad_names(tap, m, world, plan, slug):
@@ -579,7 +605,7 @@ def check_bad_names(tap, m, world, plan, slug):
            % bad, missing + sync_out.splitlines()[-5:] + doctor_out.splitlines()[-5:])
 
 
-CHECKS = 13  # the points checks() prints
+CHECKS = 14  # the points checks() prints
 
 
 def main(argv):

@@ -28,8 +28,11 @@ Then it checks what the README promises: a member's post reaches every
 member once with the documented headers; a stranger is refused at RCPT,
 from 127.0.0.1 too; the app's notification, from its address, goes
 through with its From unchanged, and noreply@ from anywhere else is
-refused; the cron entry runs; the log files say what happened; doctor
-passes. TAP on stdout, numbered from FIRST, without a plan line (the
+refused; the cron entry runs; the systemd variant's units pass
+systemd-analyze verify; the log files say what happened; doctor passes;
+lists created at M2S take posts at once after a sync; once M2S sends the
+canonical answer whole, sync and doctor name its lists that no address
+can carry. TAP on stdout, numbered from FIRST, without a plan line (the
 caller prints it).
 """
 import collections

@@ -121,20 +121,24 @@ def packages(text):
     return sorted(pkgs)
 
 
+# the programs this test runs on this machine, and their Debian packages
+TOOLS = {"debootstrap": "debootstrap", "ip": "iproute2", "unshare": "util-linux",
+         "chroot": "coreutils", "mount": "mount", "tar": "tar", "openssl": "openssl"}
+
+
 def ensure_tools():
-    missing = [t for t in ("unshare", "chroot", "ip", "openssl", "tar", "mount")
-               if shutil.which(t) is None]
-    if missing:
-        raise RuntimeError("missing on this machine: %s (util-linux, coreutils, "
-                           "iproute2, openssl)" % " ".join(missing))
-    if shutil.which("debootstrap") is None:
-        note("installing debootstrap")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        try:
-            run(["apt-get", "install", "-y", "-q", "debootstrap"], env=env)
-        except RuntimeError:
-            run(["apt-get", "update", "-q"], env=env)
-            run(["apt-get", "install", "-y", "-q", "debootstrap"], env=env)
+    """Install with apt-get what is missing (a minimal Debian has no
+    debootstrap, a container image no iproute2)."""
+    pkgs = sorted({p for t, p in TOOLS.items() if shutil.which(t) is None})
+    if not pkgs:
+        return
+    note("installing %s" % " ".join(pkgs))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    try:
+        run(["apt-get", "install", "-y", "-q"] + pkgs, env=env)
+    except RuntimeError:
+        run(["apt-get", "update", "-q"], env=env)
+        run(["apt-get", "install", "-y", "-q"] + pkgs, env=env)
 
 
 def chroot(root, argv, log):
@@ -184,14 +188,30 @@ def stage1(root, work, pkgs):
     return "made with debootstrap from %s" % main
 
 
-def copy_tree(dest):
-    """The working tree as it is (tracked files and untracked ones git does
-    not ignore) copied to DEST; no .git."""
+def tree_files():
+    """The working tree's files: tracked and untracked ones git does not
+    ignore, as they are now; without git (a tarball), every file but build
+    directories."""
     names = set()
-    for args in (["--cached"], ["--others", "--exclude-standard"]):
-        out = subprocess.run(["git", "-C", TOP, "ls-files", "-z"] + args,
-                             stdout=subprocess.PIPE, check=True).stdout
-        names.update(n for n in out.decode().split("\0") if n)
+    try:
+        for args in (["--cached"], ["--others", "--exclude-standard"]):
+            out = subprocess.run(["git", "-C", TOP, "ls-files", "-z"] + args,
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 check=True).stdout
+            names.update(n for n in out.decode().split("\0") if n)
+        return names
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    for d, dirs, files in os.walk(TOP):
+        dirs[:] = [x for x in dirs if x != ".git" and x != "__pycache__"
+                   and not (d == TOP and x.startswith("build"))]
+        names.update(os.path.relpath(os.path.join(d, f), TOP) for f in files)
+    return names
+
+
+def copy_tree(dest):
+    """The working tree as it is copied to DEST; no .git."""
+    names = tree_files()
     copied = 0
     for name in sorted(names):
         src = os.path.join(TOP, name)

@@ -290,6 +290,18 @@ class Doctor(unittest.TestCase):
             r"^FAIL +master\.cf service sl-policy runs soarlist policy, but no "
             r"check_policy_service in main\.cf names it")
 
+    def test_c_policy_service_of_a_master_cf_override_missing(self):
+        # a submission port of its own, with its own restrictions (-o),
+        # naming a policy service master.cf does not have
+        self.edit(self.master_cf(), "# --- end of the fragment ---\n",
+                  "# --- end of the fragment ---\n"
+                  "127.0.0.1:2525 inet n - n - - smtpd\n"
+                  "  -o smtpd_recipient_restrictions=check_policy_service"
+                  "{unix:private/nosuch,default_action=DUNNO},permit_mynetworks,reject\n")
+        self.assertFails(self.doctor(), r"^FAIL +127\.0\.0\.1:2525/inet/"
+                         r"smtpd_recipient_restrictions: check_policy_service "
+                         r"unix:private/nosuch has no master\.cf service nosuch ")
+
     def test_c_transport_name_mismatch(self):
         self.edit(self.master_cf(), "\nsoarlist  unix", "\nsoarlist2  unix")
         self.assertFails(

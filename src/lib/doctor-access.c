@@ -119,15 +119,23 @@ doctor_user_may(const struct doctor_user *u, const char *path, int mode,
 	return ok;
 }
 
-/* The config file a service runs with: its -c argument, else the
- * built-in default (pipe(8) and spawn(8) pass no environment). */
+/* The config file a service runs with: its -c (--config) option as
+ * GOption reads it, else the built-in default (pipe(8) and spawn(8) pass
+ * no environment). */
 static const char *
 service_config(const struct doctor_service *s)
 {
-	for (char **a = s->argv + 1; *a != NULL; a++)
-		if (strcmp(*a, "-c") == 0 && a[1] != NULL)
-			return a[1];
-	return SOARLIST_DEFAULT_CONFIG;
+	const char *conf = SOARLIST_DEFAULT_CONFIG;
+
+	for (char **a = s->argv + 1; *a != NULL && strcmp(*a, "--"); a++) {
+		if ((!strcmp(*a, "-c") || !strcmp(*a, "--config")) && a[1])
+			conf = *++a;
+		else if (g_str_has_prefix(*a, "--config="))
+			conf = *a + strlen("--config=");
+		else if (g_str_has_prefix(*a, "-c") && (*a)[2] != '\0')
+			conf = *a + 2;
+	}
+	return conf;
 }
 
 static gboolean

@@ -254,6 +254,10 @@ class Doctor(unittest.TestCase):
                   "argv=%s -c %s " % (self.inst.deliver_bin, other))
         self.assertFails(self.doctor(), r"^FAIL +master\.cf service soarlist reads the config "
                          r"%s, not %s; fix: " % (re.escape(other), re.escape(self.inst.config)))
+        # as the program reads its options: --config=FILE is the same
+        self.edit(self.master_cf(), "argv=%s -c %s " % (self.inst.deliver_bin, other),
+                  "argv=%s --config=%s " % (self.inst.deliver_bin, self.inst.config))
+        self.assertHealthy(self.doctor())
 
     def test_a_deliver_without_user(self):
         self.edit(self.master_cf(), "flags=D user=nobody ", "flags=D ")

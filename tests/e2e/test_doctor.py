@@ -490,7 +490,7 @@ class Doctor(unittest.TestCase):
         self.config("sync_max_age = 1s\n")
         want = r"^FAIL +club (ssc|other): last sync succeeded \d+ s ago \(limit 1 s\); fix: "
         r = self.inst.wait_for("a sync older than 1 s", lambda: (
-            lambda r: r if r.returncode == 1 else None)(self.doctor()))
+            lambda r: r if r.returncode == 1 else None)(self.doctor()), interval=0.5)
         self.assertFails(r, want.replace("(ssc|other)", "ssc"), want.replace("(ssc|other)", "other"))
 
     def test_list_names_mail_cannot_use(self):

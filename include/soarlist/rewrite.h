@@ -43,6 +43,12 @@ char *rewrite_from_name(const char *name, const char *address,
  * of white space. Newly allocated. */
 char *rewrite_sanitize(const char *text);
 
+/* Make every header of HEADERS safe to send as it is: a header whose name
+ * is not printable ASCII is removed, a value whose lines would not all be
+ * continuations (CR, NUL, blank line) is unfolded and stripped of control
+ * characters (rewrite_sanitize). Posts and owner forwards go through it. */
+void rewrite_clean_headers(GMimeHeaderList *headers);
+
 /* TRUE when HEADERS carry the loop marker of REF (on any of its domains). */
 gboolean rewrite_has_loop_marker(GMimeHeaderList *headers,
 				 const struct list_ref *ref);

@@ -124,6 +124,7 @@ forward_to_owners(struct job *j)
 		deliver_add_owners(j, rcpts);
 	while (g_mime_header_list_remove(j->msg.headers, "Return-Path"))
 		;
+	rewrite_clean_headers(j->msg.headers); /* DESIGN: header invariant */
 	g_mime_header_list_append(j->msg.headers, "X-Loop", marker, NULL);
 	if (sendmail_send(cfg->sendmail, sender, FALSE, rcpts, &j->msg,
 			  &err) < 0) {
@@ -391,6 +392,21 @@ nouser(struct job *j)
 	return EX_NOUSER;
 }
 
+/* A header section no parser accepts fails the same way on every retry:
+ * bounce it (pipe(8) maps 65 to a bounce) rather than keep it queued for
+ * days. Takes ERR. */
+static int
+unparsable(struct job *j, GError *err)
+{
+	g_autofree char *line = g_strdup_printf(
+		"5.6.0 message refused: %s", err->message);
+
+	g_error_free(err);
+	deliver_tell_mta(line);
+	deliver_log(j, "reject", 0, line);
+	return EX_DATAERR;
+}
+
 static int
 run(struct job *j)
 {
@@ -415,6 +431,9 @@ run(struct job *j)
 			deliver_log(j, "reject", 0, line);
 			return EX_NOPERM;
 		}
+		if (g_error_matches(err, MESSAGE_ERROR,
+				    MESSAGE_ERROR_UNPARSABLE))
+			return unparsable(j, err);
 		goto tempfail;
 	}
 	j->author = message_author(&j->msg);

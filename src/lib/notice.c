@@ -1,6 +1,8 @@
 /* notice.c - building a short text message with GMime and handing it to
  * sendmail through the same code path as a post (spool file, struct
- * message, sendmail_send).
+ * message, sendmail_send). Recipients and the Reply-To address pass
+ * address_normalize(), as synced member addresses do, or are left out; the
+ * subject (often a sender's) is made one printable line first.
  */
 #include "soarlist/notice.h"
 
@@ -8,7 +10,9 @@
 #include <errno.h>
 #include <unistd.h>
 
+#include "soarlist/address.h"
 #include "soarlist/message.h"
+#include "soarlist/rewrite.h"
 #include "soarlist/sendmail.h"
 #include "soarlist/spool.h"
 
@@ -48,10 +52,37 @@ build(const char *from, const char *reply_to, GPtrArray *rcpts,
 	return m;
 }
 
-int
-notice_send(const struct config *cfg, const char *envelope, const char *from,
-	    const char *reply_to, GPtrArray *rcpts, const char *subject,
-	    const char *body, GError **error)
+/* a notice subject stays far below the 998-byte line limit */
+#define SUBJECT_MAX 200
+
+/* The addresses of RCPTS that pass address_normalize(), normalized. */
+static GPtrArray *
+valid_rcpts(GPtrArray *rcpts)
+{
+	GPtrArray *out = g_ptr_array_new_with_free_func(g_free);
+
+	for (guint i = 0; i < rcpts->len; i++) {
+		char *a = address_normalize(g_ptr_array_index(rcpts, i), NULL);
+		if (a != NULL)
+			g_ptr_array_add(out, a);
+	}
+	return out;
+}
+
+static char *
+clean_subject(const char *subject)
+{
+	char *s = rewrite_sanitize(subject);
+
+	if (g_utf8_strlen(s, -1) > SUBJECT_MAX)
+		*g_utf8_offset_to_pointer(s, SUBJECT_MAX) = '\0';
+	return s;
+}
+
+static int
+send_valid(const struct config *cfg, const char *envelope, const char *from,
+	   const char *reply_to, GPtrArray *rcpts, const char *subject,
+	   const char *body, GError **error)
 {
 	GMimeMessage *m = build(from, reply_to, rcpts, subject, body);
 	struct spool spool = { .fd = -1 };
@@ -98,4 +129,19 @@ notice_send(const struct config *cfg, const char *envelope, const char *from,
 	}
 	spool_close(&spool);
 	return rc;
+}
+
+int
+notice_send(const struct config *cfg, const char *envelope, const char *from,
+	    const char *reply_to, GPtrArray *rcpts, const char *subject,
+	    const char *body, GError **error)
+{
+	g_autoptr(GPtrArray) to = valid_rcpts(rcpts);
+	g_autofree char *subj = clean_subject(subject);
+	g_autofree char *reply = reply_to ? address_normalize(reply_to, NULL)
+					  : NULL;
+
+	if (to->len == 0)
+		return 0; /* nobody valid to tell */
+	return send_valid(cfg, envelope, from, reply, to, subj, body, error);
 }

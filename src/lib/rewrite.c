@@ -4,12 +4,17 @@
  * as a raw value (quoted phrase, or RFC 2047 encoded words when the name is
  * not ASCII) because it must read exactly "Name via List" <list-bounces@..>;
  * everything the sender wrote is stripped of control characters first, so
- * an encoded CR/LF can never become a header of its own.
+ * an encoded CR/LF can never become a header of its own. Every address we
+ * write (Cc, Reply-To, the name taken from an address) has passed
+ * address_normalize(), as a synced member address has, or is left out;
+ * header-check.c checks the final block before sendmail sees it.
  */
 #include "soarlist/rewrite.h"
 
 #include <string.h>
 
+#include "soarlist/address.h"
+#include "soarlist/header-check.h"
 #include "soarlist/policy.h"
 
 /* headers that must not go out as they came in: ours replace them */
@@ -53,6 +58,39 @@ remove_all(GMimeHeaderList *headers, const char *name)
 {
 	while (g_mime_header_list_remove(headers, name))
 		;
+}
+
+static gboolean
+name_ok(const char *name)
+{
+	if (name == NULL || *name == '\0')
+		return FALSE;
+	for (const char *p = name; *p; p++)
+		if ((unsigned char)*p < 33 || (unsigned char)*p > 126 || *p == ':')
+			return FALSE;
+	return TRUE;
+}
+
+void
+rewrite_clean_headers(GMimeHeaderList *headers)
+{
+	for (int i = g_mime_header_list_get_count(headers) - 1; i >= 0; i--) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+		const char *raw = g_mime_header_get_raw_value(h);
+		char *clean, *v;
+
+		if (!name_ok(g_mime_header_get_name(h))) {
+			g_mime_header_list_remove_at(headers, i);
+			continue;
+		}
+		if (header_raw_value_ok(raw))
+			continue;
+		clean = rewrite_sanitize(raw);
+		v = g_strdup_printf(" %s\n", clean);
+		g_mime_header_set_raw_value(h, v);
+		g_free(v);
+		g_free(clean);
+	}
 }
 
 gboolean
@@ -196,30 +234,94 @@ first_mailbox(GMimeHeaderList *headers, const char *name,
 	}
 }
 
-/* Add ADDRESS to Cc unless it is there already. */
+/* NAME made safe for a header: sanitized, at most FROM_NAME_MAX long. */
+static char *
+clean_name(const char *name)
+{
+	char *clean = rewrite_sanitize(name);
+
+	if (g_utf8_strlen(clean, -1) > FROM_NAME_MAX)
+		*g_utf8_offset_to_pointer(clean, FROM_NAME_MAX) = '\0';
+	return clean;
+}
+
+/* Append to OUT the mailboxes of IN (groups flattened) whose address
+ * passes address_normalize(); the others are left out. */
+static void
+add_valid(InternetAddressList *out, InternetAddressList *in)
+{
+	for (int i = 0; in && i < internet_address_list_length(in); i++) {
+		InternetAddress *ia = internet_address_list_get_address(in, i);
+		InternetAddress *copy;
+		char *addr, *name;
+
+		if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+			add_valid(out, internet_address_group_get_members(
+					       INTERNET_ADDRESS_GROUP(ia)));
+			continue;
+		}
+		addr = address_normalize(internet_address_mailbox_get_addr(
+						 INTERNET_ADDRESS_MAILBOX(ia)),
+					 NULL);
+		if (addr == NULL)
+			continue;
+		name = clean_name(internet_address_get_name(ia));
+		copy = internet_address_mailbox_new(name, addr);
+		internet_address_set_charset(copy, "utf-8");
+		internet_address_list_add(out, copy);
+		g_object_unref(copy);
+		g_free(name);
+		g_free(addr);
+	}
+}
+
+/* TRUE if every address of LIST passes address_normalize(). */
+static gboolean
+all_valid(InternetAddressList *list)
+{
+	InternetAddressList *v = internet_address_list_new();
+	gboolean all;
+
+	add_valid(v, list);
+	all = internet_address_list_length(v) ==
+	      internet_address_list_length(list);
+	for (int i = 0; all && i < internet_address_list_length(list); i++)
+		all = !INTERNET_ADDRESS_IS_GROUP(
+			internet_address_list_get_address(list, i));
+	g_object_unref(v);
+	return all;
+}
+
+/* Add the author to Cc unless it is there already; an author address
+ * that fails validation is left out, and so is any Cc address that does
+ * once the header is rewritten. */
 static void
 cc_author(GMimeHeaderList *headers, InternetAddressMailbox *author)
 {
 	GMimeHeader *h = g_mime_header_list_get_header(headers, "Cc");
-	const char *addr = internet_address_mailbox_get_addr(author);
-	InternetAddressList *cc;
+	char *addr = address_normalize(internet_address_mailbox_get_addr(author),
+				       NULL);
+	InternetAddressList *cc, *in;
 
-	cc = h ? internet_address_list_parse(NULL, g_mime_header_get_raw_value(h))
+	if (addr == NULL)
+		return;
+	in = h ? internet_address_list_parse(NULL, g_mime_header_get_raw_value(h))
 	       : NULL;
-	if (cc == NULL)
-		cc = internet_address_list_new();
+	cc = internet_address_list_new();
+	add_valid(cc, in);
 	for (int i = 0; i < internet_address_list_length(cc); i++) {
-		InternetAddress *ia = internet_address_list_get_address(cc, i);
-		if (INTERNET_ADDRESS_IS_MAILBOX(ia) &&
-		    g_ascii_strcasecmp(internet_address_mailbox_get_addr(
-					       INTERNET_ADDRESS_MAILBOX(ia)),
+		if (g_ascii_strcasecmp(internet_address_mailbox_get_addr(
+					       INTERNET_ADDRESS_MAILBOX(
+						       internet_address_list_get_address(cc, i))),
 				       addr) == 0) {
+			g_clear_object(&in);
 			g_object_unref(cc);
+			g_free(addr);
 			return;
 		}
 	}
 	{
-		char *name = rewrite_sanitize(
+		char *name = clean_name(
 			internet_address_get_name(INTERNET_ADDRESS(author)));
 		InternetAddress *copy = internet_address_mailbox_new(name, addr);
 		internet_address_set_charset(copy, "utf-8");
@@ -228,7 +330,29 @@ cc_author(GMimeHeaderList *headers, InternetAddressMailbox *author)
 		g_free(name);
 	}
 	set_addresses(headers, "Cc", cc);
+	g_clear_object(&in);
 	g_object_unref(cc);
+	g_free(addr);
+}
+
+/* Reply-To for reply_to = sender: the author's own bytes when every
+ * address in them is valid and the lines are sound, else the valid
+ * addresses rewritten, else none. */
+static void
+reply_to_author(GMimeHeaderList *headers, const char *orig_raw,
+		InternetAddressList *from)
+{
+	InternetAddressList *v;
+
+	if (from != NULL && all_valid(from) && header_raw_value_ok(orig_raw)) {
+		replace_raw(headers, "Reply-To", orig_raw);
+		return;
+	}
+	v = internet_address_list_new();
+	add_valid(v, from);
+	if (internet_address_list_length(v) > 0)
+		set_addresses(headers, "Reply-To", v);
+	g_object_unref(v);
 }
 
 static void
@@ -241,20 +365,22 @@ rewrite_from(GMimeHeaderList *headers, const struct rewrite_input *in)
 	InternetAddressMailbox *mb = first_mailbox(headers, "From", &list);
 	char *orig_raw = from ? g_strdup(g_mime_header_get_raw_value(from))
 			      : NULL;
-	char *name, *addr;
+	char *name, *addr, *author;
 
+	/* "john at example.com via ..." only from an address that is valid */
+	author = address_normalize(mb ? internet_address_mailbox_get_addr(mb)
+				      : in->envelope_sender, NULL);
 	name = rewrite_from_name(
 		mb ? internet_address_get_name(INTERNET_ADDRESS(mb)) : NULL,
-		mb ? internet_address_mailbox_get_addr(mb) : in->envelope_sender,
-		l->display);
+		author, l->display);
+	g_free(author);
 	addr = s->from_address == FROM_ADDRESS_LIST
 		       ? g_strdup(l->address)
 		       : g_strdup_printf("%s-bounces@%s", l->name, l->domain);
 	set_mailbox(headers, "From", name, addr);
 	if (s->reply_to == REPLY_TO_SENDER && orig_raw != NULL &&
 	    !g_mime_header_list_contains(headers, "Reply-To")) {
-		/* the author's own bytes: already one valid header */
-		replace_raw(headers, "Reply-To", orig_raw);
+		reply_to_author(headers, orig_raw, list);
 	} else if (s->reply_to == REPLY_TO_LIST && mb != NULL) {
 		cc_author(headers, mb);
 	}
@@ -348,6 +474,7 @@ rewrite_headers(GMimeHeaderList *headers, const struct rewrite_input *in)
 {
 	const struct list_settings *s = &in->list->settings;
 
+	rewrite_clean_headers(headers);
 	for (int i = 0; removed_headers[i] != NULL; i++)
 		remove_all(headers, removed_headers[i]);
 	if (s->from_rewrite &&

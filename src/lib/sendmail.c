@@ -6,7 +6,8 @@
  * an exit status, both of which make the caller defer. What sendmail prints
  * goes to a memory file and into our error text, never to pipe(8): a line
  * of its starting with "5.x.x" would otherwise turn our deferral into a
- * bounce.
+ * bounce. Nothing is sent whose header block fails header_list_check()
+ * (header-check.c): the caller defers, naming the cause.
  */
 #include "soarlist/sendmail.h"
 
@@ -18,6 +19,8 @@
 #include <sys/wait.h>
 #include <sysexits.h>
 #include <unistd.h>
+
+#include "soarlist/header-check.h"
 
 #define SENDMAIL_ERROR (g_quark_from_static_string("soarlist-sendmail"))
 
@@ -89,12 +92,16 @@ sendmail_send(const char *program, const char *sender, gboolean verp,
 	      GPtrArray *recipients, const struct message *msg,
 	      GError **error)
 {
-	char **argv = build_argv(program, sender, verp, recipients);
+	char **argv;
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	int p[2] = { -1, -1 }, werr = 0, rc, out;
 	char *said;
 	pid_t pid;
 
+	/* the invariant, on the very bytes message_write() will send */
+	if (header_list_check(msg->headers, error) < 0)
+		return -1;
+	argv = build_argv(program, sender, verp, recipients);
 	sigaction(SIGPIPE, &ign, NULL);
 	out = memfd_create("sendmail-output", MFD_CLOEXEC);
 	if (out < 0 || pipe2(p, O_CLOEXEC) < 0 || (pid = fork()) < 0) {

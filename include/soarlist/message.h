@@ -15,6 +15,12 @@
  * header is 100 KB; no real message comes near) */
 #define MESSAGE_MAX_HEADER (4 * 1024 * 1024)
 
+/* a header field name longer than this is refused for good: RFC 5322
+ * limits a whole line to 998 bytes, and GMime's parser fails on a name
+ * that does not fit its 4 KB buffer (the message would wait in the queue
+ * forever) */
+#define MESSAGE_MAX_NAME 998
+
 struct message {
 	GMimeHeaderList *headers; /* all top-level headers, in order (owned) */
 	int fd;                   /* the spool file (borrowed) */
@@ -37,6 +43,9 @@ GQuark message_error_quark(void);
 enum message_error_code {
 	MESSAGE_ERROR_IO,       /* reading the spool failed: temporary */
 	MESSAGE_ERROR_TOO_BIG,  /* header section over MESSAGE_MAX_HEADER */
+	MESSAGE_ERROR_UNPARSABLE, /* a header section no parser accepts (a
+				   * name over MESSAGE_MAX_NAME, or GMime
+				   * refuses it): permanent */
 };
 
 /* Parse the message in FD (SIZE bytes). Returns 0 or -1 with *error. */

@@ -9,6 +9,7 @@
  *	soarlist-deliver(8).
  * EXIT STATUS
  *	0 (EX_OK)	distributed, held, or deliberately dropped
+ *	65 (EX_DATAERR)	a header section no parser accepts (permanent)
  *	67 (EX_NOUSER)	no such list or domain
  *	77 (EX_NOPERM)	refused by list policy; stderr says why
  *	75 (EX_TEMPFAIL) anything else, including a bad command line or

@@ -113,6 +113,13 @@ find_body(struct message *msg, GError **error)
 			} else if (!is_header_line(line->str, line->len)) {
 				msg->add_separator = TRUE;
 				done = TRUE;
+			} else if (strcspn(line->str, ": \t") > MESSAGE_MAX_NAME) {
+				g_set_error(error, MESSAGE_ERROR,
+					    MESSAGE_ERROR_UNPARSABLE,
+					    "header field name longer than %d "
+					    "bytes", MESSAGE_MAX_NAME);
+				rc = -1;
+				break;
 			}
 			if (!done) {
 				first = FALSE;
@@ -120,6 +127,8 @@ find_body(struct message *msg, GError **error)
 				g_string_truncate(line, 0);
 			}
 		}
+		if (rc < 0)
+			break;
 		pos += n;
 		if (!done && line_start - msg->start > MESSAGE_MAX_HEADER) {
 			g_set_error(error, MESSAGE_ERROR, MESSAGE_ERROR_TOO_BIG,
@@ -162,8 +171,11 @@ parse_headers(struct message *msg, GError **error)
 	top = g_mime_parser_construct_part(parser, NULL);
 	g_object_unref(parser);
 	if (top == NULL) {
-		g_set_error(error, MESSAGE_ERROR, MESSAGE_ERROR_IO,
-			    "GMime could not parse the header section");
+		/* find_body() has just read these bytes whole, and GMime
+		 * judges only them: the same bytes get the same refusal on
+		 * every retry, so it is permanent */
+		g_set_error(error, MESSAGE_ERROR, MESSAGE_ERROR_UNPARSABLE,
+			    "GMime cannot parse the header section");
 		return -1;
 	}
 	msg->headers = g_object_ref(g_mime_object_get_header_list(top));

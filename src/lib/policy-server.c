@@ -10,6 +10,9 @@
  * DEFER_IF_PERMIT: neither let through unchecked nor refused for good.
  * The app's own sender, noreply@ a club domain, is refused to every client
  * but the app (its SASL login app_login, or a client in app_networks).
+ * Input never hurts: a line is never read past MAX_LINE bytes, CRLF ends
+ * are accepted, and a malformed request (a repeated attribute, a NUL byte)
+ * gets a temporary answer, like a database we cannot read.
  */
 #include "soarlist/policy-server.h"
 
@@ -30,6 +33,14 @@
 #define MAX_LINE 8192
 #define MAX_ATTRS 256
 #define DEFER "DEFER_IF_PERMIT 4.3.0 list database unavailable, try again later"
+#define MALFORMED "DEFER_IF_PERMIT 4.3.0 malformed policy request: "
+
+enum request_status {
+	REQUEST_END,       /* the end of input, between requests */
+	REQUEST_OK,
+	REQUEST_MALFORMED, /* answered with a deferral; the next is read */
+	REQUEST_BROKEN,    /* answered with a deferral; the connection ends */
+};
 
 static const char *
 attr(GHashTable *attrs, const char *name)
@@ -176,37 +187,91 @@ policy_server_answer(sqlite3 *db, const struct config *cfg, GHashTable *attrs)
 	return action;
 }
 
-/* Read one request into ATTRS. Returns 1 for a request, 0 at the end of
- * input, -1 on a protocol error. */
-static int
-read_request(FILE *in, GHashTable *attrs)
+/* What read_line() returns besides a length. */
+#define LINE_EOF (-1)      /* the end of input before any byte */
+#define LINE_TOO_LONG (-2) /* over MAX_LINE: reading stopped there */
+
+/* Read one line of at most MAX_LINE bytes into BUF (MAX_LINE + 1 bytes),
+ * without its LF or CRLF, NUL-terminated; *nul_r tells whether it held a
+ * NUL byte. Returns its length, LINE_EOF or LINE_TOO_LONG: a longer line
+ * is never read further, whatever its length. */
+static ssize_t
+read_line(FILE *in, char *buf, gboolean *nul_r)
 {
-	char *line = NULL;
-	size_t cap = 0;
-	ssize_t n;
+	size_t n = 0;
+	int c;
+
+	*nul_r = FALSE;
+	while ((c = getc(in)) != EOF && c != '\n') {
+		if (n == MAX_LINE)
+			return LINE_TOO_LONG;
+		if (c == '\0')
+			*nul_r = TRUE;
+		buf[n++] = (char)c;
+	}
+	if (c == EOF && n == 0)
+		return LINE_EOF;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--; /* CRLF */
+	buf[n] = '\0';
+	return (ssize_t)n;
+}
+
+/* Add the attribute in LINE to ATTRS (NUL: LINE held a NUL byte, so what
+ * strchr() sees is not all of it). Returns NULL, or why the
+ * line is malformed. */
+static const char *
+add_attr(GHashTable *attrs, char *line, gboolean nul)
+{
+	char *eq = strchr(line, '=');
+
+	if (nul)
+		return "NUL byte in an attribute";
+	if (eq == NULL || eq == line)
+		return "line not of the form name=value";
+	*eq = '\0';
+	/* two values for one name: which would smtpd have meant? */
+	if (g_hash_table_contains(attrs, line))
+		return "repeated attribute";
+	g_hash_table_insert(attrs, g_strdup(line), g_strdup(eq + 1));
+	return NULL;
+}
+
+/* Read one request into ATTRS, with BUF as line buffer. A malformed line
+ * (*why_r says why) is read over to the request's empty line, so that the
+ * next request is read in step: REQUEST_MALFORMED. A line too long or too
+ * many lines stop the reading for good: REQUEST_BROKEN. */
+static enum request_status
+read_request(FILE *in, GHashTable *attrs, char *buf, const char **why_r)
+{
 	int count = 0;
 
 	g_hash_table_remove_all(attrs);
-	while ((n = getline(&line, &cap, in)) > 0) {
-		char *eq;
+	*why_r = NULL;
+	for (;;) {
+		gboolean nul;
+		ssize_t n = read_line(in, buf, &nul);
 
-		if (line[n - 1] == '\n')
-			line[--n] = '\0';
+		if (n == LINE_EOF && count == 0)
+			return REQUEST_END;
+		if (n == LINE_EOF || n == LINE_TOO_LONG) {
+			*why_r = n == LINE_EOF
+				? "end of input in the middle of a request"
+				: "line longer than " G_STRINGIFY(MAX_LINE) " bytes";
+			return REQUEST_BROKEN;
+		}
 		if (n == 0) {
-			free(line);
-			return count > 0 ? 1 : -1;
+			if (count == 0)
+				*why_r = "empty request";
+			return *why_r == NULL ? REQUEST_OK : REQUEST_MALFORMED;
 		}
-		eq = strchr(line, '=');
-		if (eq == NULL || n > MAX_LINE || ++count > MAX_ATTRS) {
-			maillog_error("policy: protocol error: bad request line");
-			free(line);
-			return -1;
+		if (++count > MAX_ATTRS) {
+			*why_r = "more than " G_STRINGIFY(MAX_ATTRS) " attributes";
+			return REQUEST_BROKEN;
 		}
-		*eq = '\0';
-		g_hash_table_replace(attrs, g_strdup(line), g_strdup(eq + 1));
+		if (*why_r == NULL)
+			*why_r = add_attr(attrs, buf, nul);
 	}
-	free(line);
-	return count == 0 ? 0 : -1; /* end of input mid-request */
 }
 
 /* The config's modification time, 0 when it cannot be read. */
@@ -246,6 +311,35 @@ current_config(const struct config *first, struct config **reloaded,
 	return cfg;
 }
 
+/* The action for one well-formed request, with the current config and a
+ * database opened for it: smtpd keeps this connection for minutes, and a
+ * database replaced or repaired meanwhile must be seen. */
+static char *
+request_action(const struct config *cfg, GHashTable *attrs)
+{
+	GError *err = NULL;
+	sqlite3 *db = db_open(cfg->database, DB_EXISTING, &err);
+	char *action;
+
+	if (db == NULL) {
+		maillog_warning("policy: %s", err->message);
+		g_error_free(err);
+	}
+	action = policy_server_answer(db, cfg, attrs);
+	db_close(&db);
+	return action;
+}
+
+/* Write "action=ACTION" and the empty line. Returns 0 or -1. */
+static int
+send_action(int out_fd, const char *action)
+{
+	g_autofree char *reply = g_strdup_printf("action=%s\n\n", action);
+
+	return write(out_fd, reply, strlen(reply)) == (ssize_t)strlen(reply)
+		       ? 0 : -1;
+}
+
 int
 policy_server_run(const struct config *first, int in_fd, int out_fd)
 {
@@ -254,36 +348,33 @@ policy_server_run(const struct config *first, int in_fd, int out_fd)
 						  g_free, g_free);
 	struct config *reloaded = NULL;
 	gint64 mtime = config_mtime(first->path);
-	sqlite3 *db = NULL;
-	int rc;
+	char *buf = g_malloc(MAX_LINE + 1);
+	enum request_status st = REQUEST_END;
+	const char *why;
+	int rc = 0;
 
 	if (in == NULL)
-		return -1;
-	while ((rc = read_request(in, attrs)) == 1) {
-		const struct config *cfg = current_config(first, &reloaded, &mtime);
-		GError *err = NULL;
-		char *action, *reply;
+		rc = -1;
+	while (rc == 0 && (st = read_request(in, attrs, buf, &why)) != REQUEST_END) {
+		char *action;
 
-		/* opened per request: smtpd keeps this connection for minutes,
-		 * and a database replaced or repaired meanwhile must be seen */
-		db = db_open(cfg->database, DB_EXISTING, &err);
-		if (db == NULL) {
-			maillog_warning("policy: %s", err->message);
-			g_error_free(err);
+		if (st == REQUEST_OK) {
+			action = request_action(current_config(first, &reloaded,
+							       &mtime), attrs);
+		} else {
+			/* never from a sane smtpd: neither let through nor
+			 * refused for good */
+			maillog_error("policy: protocol error: %s", why);
+			action = g_strconcat(MALFORMED, why, NULL);
 		}
-		action = policy_server_answer(db, cfg, attrs);
-		db_close(&db);
-		reply = g_strdup_printf("action=%s\n\n", action);
-		if (write(out_fd, reply, strlen(reply)) != (ssize_t)strlen(reply))
+		if (send_action(out_fd, action) < 0 || st == REQUEST_BROKEN)
 			rc = -1;
-		g_free(reply);
 		g_free(action);
-		if (rc < 0)
-			break;
 	}
-	db_close(&db);
 	config_free(&reloaded);
 	g_hash_table_unref(attrs);
-	fclose(in);
-	return rc < 0 ? -1 : 0;
+	g_free(buf);
+	if (in != NULL)
+		fclose(in);
+	return rc;
 }

@@ -247,9 +247,11 @@ class Policy(PostfixEnv):
             self.assertEqual(p.wait(30), 0)
 
     def test_protocol_error(self):
+        # a temporary answer (more in test_policy_input.py)
         p = self.policy("this is not an attribute\n\n")
-        self.assertNotEqual(p.returncode, 0)
-        self.assertEqual(p.stdout, b"")
+        self.assertEqual(p.stdout, b"action=DEFER_IF_PERMIT 4.3.0 malformed "
+                                   b"policy request: line not of the form "
+                                   b"name=value\n\n")
 
     def test_never_disagrees_with_deliver_and_check(self):
         senders = ["alice@example.org", "dora@example.org", "zed@example.org",

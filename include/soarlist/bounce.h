@@ -12,6 +12,12 @@
  * problem: none of them is scored, and the owners get one notice. At
  * bounce_threshold scores within bounce_window the address is disabled for
  * the club's list mail and the owners get one notice.
+ *
+ * Only a DSN that proves it answers a post of the list (its returned
+ * headers carry the post's X-Soarlist-Proof token, see bounce-proof.h)
+ * counts for any of this; any other permanent failure scores nobody, is
+ * logged, and when it names a member of the club is recorded as
+ * unverified for `soarlist bounces`.
  */
 #ifndef SOARLIST_BOUNCE_H
 #define SOARLIST_BOUNCE_H
@@ -33,6 +39,9 @@ enum bounce_outcome {
 			       * (delay, 4.x.x, 5.7.x, already scored today,
 			       * part of a list problem) */
 	BOUNCE_DISABLED,      /* scored, and the address is now disabled */
+	BOUNCE_UNVERIFIED,    /* a permanent failure that does not prove it
+			       * answers a post of the list (bounce-proof.h):
+			       * nobody is scored; a member's is recorded */
 };
 
 /* Process the message MSG sent to RCPT (kind RECIPIENT_BOUNCES) of list
@@ -54,17 +63,22 @@ struct bounce_row {
 	char *last_status;  /* of the latest score, or NULL */
 	gint64 disabled_at; /* 0: not disabled */
 	char *reason;       /* why it was disabled, or NULL */
+	guint unverified;   /* unproven DSNs within bounce_window */
+	gint64 unverified_at;      /* unix time of the latest; 0: none */
+	char *unverified_status;   /* of the latest, or NULL */
 };
 
-/* The addresses with scores within CFG's bounce_window or disabled, of
+/* The addresses with scores or unverified DSNs within CFG's bounce_window
+ * or disabled, of
  * club CLUB_ID (0: every club) and, when LIST_ID is not 0, on that list;
- * disabled ones first, then by club and address. Returns a new array of
+ * disabled ones first, then the scored ones, then those with only
+ * unverified DSNs, each by club and address. Returns a new array of
  * struct bounce_row * (free with g_ptr_array_unref) or NULL with *error. */
 GPtrArray *bounce_report(sqlite3 *db, const struct config *cfg,
 			 gint64 club_id, gint64 list_id, GError **error);
 
 /* Re-enable ADDRESS in every club: lift its disabling and forget its
- * scores, so that the next bounce starts from zero. Returns the number of
+ * scores and unverified DSNs, so that the next bounce starts from zero. Returns the number of
  * rows removed (0: nothing to reset) or -1 with *error. */
 int bounce_reset(sqlite3 *db, const char *address, GError **error);
 

@@ -31,6 +31,7 @@ struct dsn {
 	char *status;     /* "5.1.1": class.subject.detail, digits only */
 	char *diagnostic; /* one printable line of at most 200 bytes, or NULL */
 	char *message_id; /* of the returned post (no <>), or NULL */
+	char *proof;      /* its X-Soarlist-Proof token, lowercased, or NULL */
 	gboolean standard; /* from a message/delivery-status part */
 };
 

@@ -17,6 +17,12 @@
  *  - bounce_threshold scores within bounce_window disable the address for
  *    the club's list mail (disabled_address) and the owners get one notice.
  *
+ * None of this happens for a DSN that does not prove it answers a post of
+ * the list (bounce-proof.h): anyone can write a DSN naming a member. Such
+ * a permanent failure is logged and, for a member of the club, counted in
+ * bounce_unverified (one row a day) for `soarlist bounces`; it scores
+ * nobody, takes back nothing and sends no notice.
+ *
  * A notice is sent before the transaction commits: when it cannot be
  * sent, nothing is recorded and Postfix retries the whole bounce, so the
  * owners hear of every disabling and list problem once.
@@ -26,6 +32,7 @@
 #include <string.h>
 
 #include "soarlist/address.h"
+#include "soarlist/bounce-proof.h"
 #include "soarlist/db.h"
 #include "soarlist/dsn.h"
 #include "soarlist/maillog.h"
@@ -393,6 +400,32 @@ club_member(const char *address, gpointer data, GError **error)
 	return db_fail(b->db, rc, "membership lookup", error);
 }
 
+/* A permanent failure without proof: counted for a member of the club,
+ * once a row a day. Returns BOUNCE_UNVERIFIED or -1. */
+static int
+unverified(struct bounce *b, char **detail_r, GError **error)
+{
+	int member = club_member(b->dsn.recipient, b, error);
+
+	if (member < 0 ||
+	    step(b, "DELETE FROM bounce_unverified WHERE club_id = ?1 AND "
+		 "at < ?7", NULL, error) < 0 ||
+	    (member == 1 &&
+	     step(b, "INSERT INTO bounce_unverified (club_id, address, day, "
+		  "status, message_id, diagnostic, at) VALUES (?1, ?5, ?8, ?4, "
+		  "?2, ?9, ?6) ON CONFLICT (club_id, address, day) DO UPDATE "
+		  "SET count = count + 1, status = ?4, message_id = ?2, "
+		  "diagnostic = ?9, at = ?6", NULL, error) < 0))
+		return -1;
+	*detail_r = g_strdup_printf("%s %s unverified: the DSN does not prove "
+				    "it answers a post of the list (%s), not "
+				    "scored%s", b->dsn.recipient, b->dsn.status,
+				    b->dsn.proof ? "wrong " BOUNCE_PROOF_HEADER
+				    : "no " BOUNCE_PROOF_HEADER " returned",
+				    member ? "" : "; not a member");
+	return BOUNCE_UNVERIFIED;
+}
+
 /* "user=host" -> "user@host" (split at the last '='), or NULL. */
 static char *
 verp_address(const char *verp)
@@ -444,8 +477,11 @@ bounce_process(sqlite3 *db, const struct config *cfg,
 					 b.dsn.recipient, b.dsn.status,
 					 b.dsn.action);
 		rc = BOUNCE_IGNORED;
-	} else {
+	} else if ((rc = bounce_proof_check(db, ref, b.dsn.message_id,
+					    b.dsn.proof, b.now, error)) == 1) {
 		rc = record(&b, kind, &detail, error);
+	} else if (rc == 0) {
+		rc = unverified(&b, &detail, error);
 	}
 	if (rc >= 0 && detail_r != NULL)
 		*detail_r = log_line(detail);
@@ -466,6 +502,7 @@ bounce_row_free(gpointer p)
 	g_free(r->address);
 	g_free(r->last_status);
 	g_free(r->reason);
+	g_free(r->unverified_status);
 	g_free(r);
 }
 
@@ -476,18 +513,25 @@ bounce_report(sqlite3 *db, const struct config *cfg, gint64 club_id,
 	static const char sql[] =
 		"WITH a(club_id, address) AS (SELECT club_id, address FROM "
 		"bounce_score WHERE at >= ?1 UNION SELECT club_id, address FROM "
-		"disabled_address), s AS (SELECT club_id, address, count(*) n, "
-		"max(at) last FROM bounce_score WHERE at >= ?1 GROUP BY club_id, "
-		"address) SELECT c.slug, a.address, coalesce(s.n, 0), "
-		"coalesce(s.last, 0), (SELECT status FROM bounce_score x WHERE "
-		"x.club_id = a.club_id AND x.address = a.address AND x.at = "
-		"s.last LIMIT 1), coalesce(d.disabled_at, 0), d.reason FROM a "
-		"JOIN club c ON c.id = a.club_id LEFT JOIN s ON s.club_id = "
-		"a.club_id AND s.address = a.address LEFT JOIN disabled_address "
-		"d ON d.club_id = a.club_id AND d.address = a.address WHERE "
-		"(?2 = 0 OR a.club_id = ?2) AND (?3 = 0 OR a.address IN (SELECT "
-		"address FROM list_member WHERE list_id = ?3)) ORDER BY "
-		"d.disabled_at IS NULL, c.slug, a.address";
+		"disabled_address UNION SELECT club_id, address FROM "
+		"bounce_unverified WHERE at >= ?1), s AS (SELECT club_id, "
+		"address, count(*) n, max(at) last FROM bounce_score WHERE at >= "
+		"?1 GROUP BY club_id, address), u AS (SELECT club_id, address, "
+		"sum(count) n, max(at) last FROM bounce_unverified WHERE at >= ?1 "
+		"GROUP BY club_id, address) SELECT c.slug, a.address, "
+		"coalesce(s.n, 0), coalesce(s.last, 0), (SELECT status FROM "
+		"bounce_score x WHERE x.club_id = a.club_id AND x.address = "
+		"a.address AND x.at = s.last LIMIT 1), coalesce(d.disabled_at, 0), "
+		"d.reason, coalesce(u.n, 0), coalesce(u.last, 0), (SELECT status "
+		"FROM bounce_unverified y WHERE y.club_id = a.club_id AND "
+		"y.address = a.address AND y.at = u.last LIMIT 1) FROM a JOIN club "
+		"c ON c.id = a.club_id LEFT JOIN s ON s.club_id = a.club_id AND "
+		"s.address = a.address LEFT JOIN u ON u.club_id = a.club_id AND "
+		"u.address = a.address LEFT JOIN disabled_address d ON d.club_id "
+		"= a.club_id AND d.address = a.address WHERE (?2 = 0 OR "
+		"a.club_id = ?2) AND (?3 = 0 OR a.address IN (SELECT address FROM "
+		"list_member WHERE list_id = ?3)) ORDER BY d.disabled_at IS NULL, "
+		"s.n IS NULL, c.slug, a.address";
 	sqlite3_stmt *st = NULL;
 	GPtrArray *out;
 	int rc;
@@ -508,6 +552,10 @@ bounce_report(sqlite3 *db, const struct config *cfg, gint64 club_id,
 		r->last_status = g_strdup((const char *)sqlite3_column_text(st, 4));
 		r->disabled_at = sqlite3_column_int64(st, 5);
 		r->reason = g_strdup((const char *)sqlite3_column_text(st, 6));
+		r->unverified = (guint)sqlite3_column_int64(st, 7);
+		r->unverified_at = sqlite3_column_int64(st, 8);
+		r->unverified_status =
+			g_strdup((const char *)sqlite3_column_text(st, 9));
 		g_ptr_array_add(out, r);
 	}
 	sqlite3_finalize(st);
@@ -525,6 +573,7 @@ bounce_reset(sqlite3 *db, const char *address, GError **error)
 	static const char *const sql[] = {
 		"DELETE FROM disabled_address WHERE address = ?1",
 		"DELETE FROM bounce_score WHERE address = ?1",
+		"DELETE FROM bounce_unverified WHERE address = ?1",
 	};
 	int removed = 0;
 

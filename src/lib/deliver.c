@@ -15,6 +15,7 @@
 #include "soarlist/address.h"
 #include "soarlist/archive.h"
 #include "soarlist/bounce.h"
+#include "soarlist/bounce-proof.h"
 #include "soarlist/catalog.h"
 #include "soarlist/copies.h"
 #include "soarlist/db.h"
@@ -148,6 +149,7 @@ bounce(struct job *j)
 		[BOUNCE_SCORED] = "bounce-scored",
 		[BOUNCE_IGNORED] = "bounce-ignored",
 		[BOUNCE_DISABLED] = "bounce-disabled",
+		[BOUNCE_UNVERIFIED] = "bounce-unverified",
 	};
 	GError *err = NULL;
 	char *detail = NULL;
@@ -195,6 +197,14 @@ reinject(struct job *j, GPtrArray *rcpts, const char *dedupe_id,
 		return rc;
 	}
 	rewrite_headers(j->msg.headers, &in);
+	/* without the token the post's bounces score nobody: better than no
+	 * post (bounce-proof.h) */
+	if (bounce_proof_stamp(j->db, &j->list, j->msg.headers, &err) < 0) {
+		maillog_warning("list=<%s> msgid=<%s>: its bounces will not be "
+				"verified: %s", j->list.address, j->msgid,
+				err->message);
+		g_clear_error(&err);
+	}
 	if (sendmail_send(j->req->cfg->sendmail, bounces, TRUE, rcpts, &j->msg,
 			  &err) < 0) {
 		int rc = deliver_tempfail(j, "cannot reinject the message", err);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "soarlist/address.h"
+#include "soarlist/bounce-proof.h"
 
 #define DSN_MAX_DEPTH 8       /* multiparts inside multiparts */
 #define DSN_MAX_CANDIDATES 50 /* addresses of a text DSN we look up */
@@ -28,6 +29,7 @@ struct scan {
 	char *text;       /* the first text/plain part, valid UTF-8 */
 	char *message_id; /* of the returned message (message/rfc822 or
 			   * text/rfc822-headers) */
+	char *proof;      /* its X-Soarlist-Proof (bounce-proof.h) */
 };
 
 static void
@@ -36,6 +38,7 @@ scan_clear(struct scan *s)
 	g_free(s->fields);
 	g_free(s->text);
 	g_free(s->message_id);
+	g_free(s->proof);
 }
 
 void
@@ -46,6 +49,7 @@ dsn_clear(struct dsn *dsn)
 	g_clear_pointer(&dsn->status, g_free);
 	g_clear_pointer(&dsn->diagnostic, g_free);
 	g_clear_pointer(&dsn->message_id, g_free);
+	g_clear_pointer(&dsn->proof, g_free);
 	dsn->standard = FALSE;
 }
 
@@ -314,19 +318,37 @@ valid_id(char *id)
 	return id;
 }
 
-/* The Message-ID of a returned header section. */
+/* A proof token as returned: one word of at most 64 hex digits,
+ * lowercased, or NULL. Takes TOKEN. */
 static char *
-headers_message_id(const char *text)
+valid_proof(char *token)
 {
-	GMimeHeaderList *h = parse_fields(text, strlen(text));
-	GMimeHeader *f = h ? g_mime_header_list_get_header(h, "Message-ID")
-			   : NULL;
-	char *id = f ? g_mime_utils_decode_message_id(
-			       g_mime_header_get_raw_value(f)) : NULL;
+	if (token != NULL) {
+		g_strstrip(token);
+		if (*token == '\0' || strlen(token) > 64 ||
+		    strspn(token, "0123456789abcdefABCDEF") != strlen(token))
+			g_clear_pointer(&token, g_free);
+	}
+	for (char *p = token; p != NULL && *p; p++)
+		*p = g_ascii_tolower(*p);
+	return token;
+}
 
-	if (h != NULL)
-		g_object_unref(h);
-	return valid_id(id);
+/* The Message-ID and the proof token of the returned header section H
+ * (of the first returned message: later ones are not looked at). */
+static void
+scan_returned(GMimeHeaderList *h, struct scan *s)
+{
+	GMimeHeader *f;
+
+	if (h == NULL || s->message_id != NULL || s->proof != NULL)
+		return;
+	f = g_mime_header_list_get_header(h, "Message-ID");
+	s->message_id = valid_id(f ? g_mime_utils_decode_message_id(
+				     g_mime_header_get_raw_value(f)) : NULL);
+	f = g_mime_header_list_get_header(h, BOUNCE_PROOF_HEADER);
+	s->proof = valid_proof(f ? g_strdup(g_mime_header_get_value(f))
+				 : NULL);
 }
 
 static void
@@ -342,11 +364,13 @@ scan_leaf(GMimeObject *obj, struct scan *s)
 	} else if (g_mime_content_type_is_type(ct, "text", "rfc822-headers") ||
 		   g_mime_content_type_is_type(ct, "message", "rfc822-headers") ||
 		   g_mime_content_type_is_type(ct, "message", "global-headers")) {
-		if (s->message_id == NULL) {
-			char *text = part_content(GMIME_PART(obj));
-			s->message_id = headers_message_id(text);
-			g_free(text);
-		}
+		char *text = part_content(GMIME_PART(obj));
+		GMimeHeaderList *h = parse_fields(text, strlen(text));
+
+		scan_returned(h, s);
+		if (h != NULL)
+			g_object_unref(h);
+		g_free(text);
 	} else if (s->text == NULL &&
 		   g_mime_content_type_is_type(ct, "text", "plain") &&
 		   GMIME_IS_TEXT_PART(obj)) {
@@ -370,9 +394,9 @@ scan_walk(GMimeObject *obj, struct scan *s, int depth)
 	} else if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *m = g_mime_message_part_get_message(
 			GMIME_MESSAGE_PART(obj));
-		const char *id = m ? g_mime_message_get_message_id(m) : NULL;
-		if (s->message_id == NULL)
-			s->message_id = valid_id(g_strdup(id));
+		if (m != NULL)
+			scan_returned(g_mime_object_get_header_list(
+					      GMIME_OBJECT(m)), s);
 	} else if (GMIME_IS_PART(obj)) {
 		scan_leaf(obj, s);
 	}
@@ -541,6 +565,23 @@ text_message_id(const char *text, gsize from)
 	return valid_id(id);
 }
 
+/* The proof token of the returned message quoted in TEXT after FROM. */
+static char *
+text_proof(const char *text, gsize from)
+{
+	GRegex *re = g_regex_new("^" BOUNCE_PROOF_HEADER ":[ \\t]*([0-9A-Fa-f]+)"
+				 "[ \\t\\r]*$", G_REGEX_RAW | G_REGEX_CASELESS |
+				 G_REGEX_MULTILINE, 0, NULL);
+	GMatchInfo *mi = NULL;
+	char *proof = NULL;
+
+	if (g_regex_match_full(re, text, -1, (gint)from, 0, &mi, NULL))
+		proof = valid_proof(g_match_info_fetch(mi, 1));
+	g_match_info_free(mi);
+	g_regex_unref(re);
+	return proof;
+}
+
 /* The line of TEXT around offset AT, printable. */
 static char *
 line_at(const char *text, gsize at)
@@ -613,8 +654,13 @@ read_text(const struct message *msg, const struct scan *s, const char *want,
 	}
 	dsn_r->action = g_strdup(dsn_r->status[0] == '5' ? "failed"
 							 : "delayed");
-	dsn_r->message_id = s->message_id ? g_strdup(s->message_id)
-					  : text_message_id(s->text, pos);
+	if (s->message_id != NULL || s->proof != NULL) {
+		dsn_r->message_id = g_strdup(s->message_id);
+		dsn_r->proof = g_strdup(s->proof);
+	} else {
+		dsn_r->message_id = text_message_id(s->text, pos);
+		dsn_r->proof = text_proof(s->text, pos);
+	}
 	return 1;
 }
 
@@ -643,8 +689,11 @@ dsn_parse(const struct message *msg, const char *want,
 			    g_ascii_strcasecmp(type, "delivery-status") == 0);
 	}
 	scan_walk(top, &s, 0);
-	if (s.fields != NULL && (rc = read_fields(s.fields, want, dsn_r)) == 1)
+	if (s.fields != NULL &&
+	    (rc = read_fields(s.fields, want, dsn_r)) == 1) {
 		dsn_r->message_id = g_strdup(s.message_id);
+		dsn_r->proof = g_strdup(s.proof);
+	}
 	else if (s.report || from_mail_system(msg) || subject_is_report(msg))
 		rc = read_text(msg, &s, want, candidate, data, dsn_r, error);
 	scan_clear(&s);

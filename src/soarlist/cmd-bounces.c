@@ -1,5 +1,6 @@
 /* cmd-bounces.c - soarlist bounces [LIST@DOMAIN]: the addresses disabled
- * after bounces and the bounce scores within bounce_window;
+ * after bounces, the bounce scores within bounce_window and the members
+ * named by unverified bounces (not scored);
  * soarlist bounces reset ADDRESS: re-enable an address (every club) and
  * forget its scores. Exit 0; 1 when reset found nothing to reset or the
  * database failed; 64 on a usage error; 75 when the database is busy. */
@@ -22,34 +23,68 @@ when(gint64 t)
 	return s;
 }
 
+/* " unverified N (last STATUS)" for a row with unproven DSNs, or "". */
+static char *
+unverified_text(const struct bounce_row *r)
+{
+	if (r->unverified == 0)
+		return g_strdup("");
+	return g_strdup_printf("  unverified %u (last %s)", r->unverified,
+			       r->unverified_status ? r->unverified_status
+			       : "");
+}
+
+/* Print the heading of the section of R unless *SECTION_R (the section
+ * of the row before; 0 before the first) is already that one. */
+static void
+print_heading(const struct config *cfg, const struct bounce_row *r,
+	      int *section_r)
+{
+	int section = r->disabled_at ? 1 : r->scores ? 2 : 3;
+	guint64 w = cfg->bounce_window;
+
+	if (section == *section_r)
+		return;
+	printf("%s", *section_r ? "\n" : "");
+	if (section == 1)
+		printf("Disabled (no list mail until 'soarlist bounces "
+		       "reset ADDRESS'):\n");
+	else if (section == 2)
+		printf("Bounce scores (within %" G_GUINT64_FORMAT " %s; "
+		       "%u disable an address):\n", w % 86400 ? w : w / 86400,
+		       w % 86400 ? "seconds" : "days", cfg->bounce_threshold);
+	else
+		printf("Unverified bounces (not scored: they do not prove they "
+		       "answer a post of the list):\n");
+	*section_r = section;
+}
+
 static void
 print_rows(const struct config *cfg, GPtrArray *rows)
 {
-	gboolean disabled = FALSE, scores = FALSE;
+	int section = 0;
 
 	for (guint i = 0; i < rows->len; i++) {
 		const struct bounce_row *r = g_ptr_array_index(rows, i);
-		char *t = when(r->disabled_at ? r->disabled_at : r->last_at);
+		char *t = when(r->disabled_at ? r->disabled_at : r->scores
+			       ? r->last_at : r->unverified_at);
+		char *u = unverified_text(r);
 
-		if (r->disabled_at && !disabled) {
-			printf("Disabled (no list mail until 'soarlist bounces "
-			       "reset ADDRESS'):\n");
-			disabled = TRUE;
-		} else if (!r->disabled_at && !scores) {
-			guint64 w = cfg->bounce_window;
-			printf("%sBounce scores (within %" G_GUINT64_FORMAT " %s; "
-			       "%u disable an address):\n", disabled ? "\n" : "",
-			       w % 86400 ? w : w / 86400, w % 86400 ? "seconds"
-			       : "days", cfg->bounce_threshold);
-			scores = TRUE;
-		}
+		print_heading(cfg, r, &section);
 		if (r->disabled_at)
-			printf("  %-8s %-32s since %s  scores %u  %s\n",
-			       r->club_slug, r->address, t, r->scores, r->reason);
-		else
-			printf("  %-8s %-32s scores %u  last %s  %s\n",
+			printf("  %-8s %-32s since %s  scores %u  %s%s\n",
+			       r->club_slug, r->address, t, r->scores,
+			       r->reason, u);
+		else if (r->scores)
+			printf("  %-8s %-32s scores %u  last %s  %s%s\n",
 			       r->club_slug, r->address, r->scores, t,
-			       r->last_status ? r->last_status : "");
+			       r->last_status ? r->last_status : "", u);
+		else
+			printf("  %-8s %-32s unverified %u  last %s  %s\n",
+			       r->club_slug, r->address, r->unverified, t,
+			       r->unverified_status ? r->unverified_status
+			       : "");
+		g_free(u);
 		g_free(t);
 	}
 	if (rows->len == 0)

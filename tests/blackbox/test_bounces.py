@@ -4,10 +4,18 @@ permanent mailbox failures once a day, disable an address at the threshold,
 tell a list problem from member problems, and forward anything that is not
 a DSN to the owners, never to the list.
 
+Only a DSN that proves it answers a post of the list counts: its returned
+headers carry the post's X-Soarlist-Proof, HMAC-SHA256 of the period, the
+list and the Message-ID under the key in the database, computed here from
+that description (bounce-proof.h). Anything else is unverified: logged,
+shown by `soarlist bounces`, scoring nobody.
+
 The DSNs are built here from the RFC 3464 structure in the forms real
 servers send: Postfix, Gmail, Microsoft 365 (multipart/report), Exim,
 qmail and old Microsoft Exchange (status code in the text only).
 """
+import hashlib
+import hmac
 import os
 import sqlite3
 import sys
@@ -27,15 +35,31 @@ def verp(address, lst="members", domain="ssc.manage2soar.com"):
     return "%s-bounces+%s@%s" % (lst, address.replace("@", "="), domain)
 
 
-def returned_post(msgid, to=LIST):
-    """The list's copy of a post, as a receiving server returns it."""
+PERIOD = 7 * 86400
+# the database's bounce key, read by Bounces.setUp; None: DSNs carry no proof
+KEY = None
+
+
+def proof(msgid, lst="ssc/members", period=None, key=None):
+    """The X-Soarlist-Proof token of MSGID (with or without <>) on LST."""
+    if period is None:
+        period = int(time.time()) // PERIOD
+    data = "soarlist-bounce-proof 1\n%d\n%s\n%s" % (period, lst, msgid.strip("<>"))
+    return hmac.new(key or KEY, data.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def returned_post(msgid, to=LIST, token=True):
+    """The list's copy of a post, as a receiving server returns it; with
+    TOKEN True its proof (when KEY is known), a string: that token."""
+    if token is True:
+        token = proof(msgid) if KEY else None
     return ("Return-Path: <members-bounces@ssc.manage2soar.com>\n"
             "From: \"Alice Example via Members\" <members-bounces@ssc.manage2soar.com>\n"
             "Reply-To: Alice Example <alice@example.org>\n"
             "To: %s\nSubject: Hello\nMessage-ID: %s\n"
             "Date: Tue, 24 Nov 2026 10:00:00 +0000\n"
-            "List-Id: <members.ssc.manage2soar.com>\nPrecedence: list\n\n"
-            "Hello list\n" % (to, msgid))
+            "List-Id: <members.ssc.manage2soar.com>\nPrecedence: list\n%s\n"
+            "Hello list\n" % (to, msgid, "X-Soarlist-Proof: %s\n" % token if token else ""))
 
 
 def report(head, parts, boundary="=_report_="):
@@ -60,8 +84,9 @@ def status_fields(rcpt_blocks, reporting="dns; mx.example.com"):
 
 
 def postfix_dsn(rcpt, status="5.1.1", action="failed", msgid="<p1@example.org>",
-                diag=None, to=None, headers_only=False, final=None):
-    """Postfix's bounce(8) notification for RCPT (or several, a list)."""
+                diag=None, to=None, headers_only=False, final=None, returned=None):
+    """Postfix's bounce(8) notification for RCPT (or several, a list);
+    RETURNED: the returned message (default: returned_post(MSGID))."""
     rcpts = rcpt if isinstance(rcpt, list) else [(rcpt, status, action)]
     diag = diag or ("smtp; 550 %s <%s>: Recipient address rejected:\n"
                     "    User unknown in virtual mailbox table" % (status, rcpts[0][0]))
@@ -80,16 +105,24 @@ def postfix_dsn(rcpt, status="5.1.1", action="failed", msgid="<p1@example.org>",
             "                   The mail system\n\n"
             "<%s>: host mx.example.com[192.0.2.1] said: 550 %s (in reply to RCPT TO\n"
             "    command)\n" % (rcpts[0][0], status))
+    returned = returned or returned_post(msgid)
     last = (("Content-Description: Undelivered Message Headers\n"
-             "Content-Type: text/rfc822-headers", returned_post(msgid).split("\n\n")[0])
+             "Content-Type: text/rfc822-headers", returned.split("\n\n")[0])
             if headers_only else
             ("Content-Description: Undelivered Message\nContent-Type: message/rfc822\n"
-             "Content-Transfer-Encoding: 8bit", returned_post(msgid)))
+             "Content-Transfer-Encoding: 8bit", returned))
     return report(head, [
         ("Content-Description: Notification\nContent-Type: text/plain; charset=us-ascii", text),
         ("Content-Description: Delivery report\nContent-Type: message/delivery-status",
          status_fields(blocks)),
         last], boundary="3A1B2C3D4E.1795514401/mx.example.com")
+
+
+def retoken(dsn, msgid, token=None):
+    """DSN with the proof of MSGID replaced by TOKEN (None: removed)."""
+    old = "X-Soarlist-Proof: %s\n" % proof(msgid)
+    assert old in dsn
+    return dsn.replace(old, "X-Soarlist-Proof: %s\n" % token if token else "")
 
 
 def gmail_dsn(rcpt, status="5.1.1", msgid="<p1@example.org>"):
@@ -195,8 +228,11 @@ def exchange2003_ndr(rcpt, msgid="<p1@example.org>"):
 
 class Bounces(harness.EnvTestCase):
     def setUp(self):
+        global KEY
         super().setUp()
         self.club = self.env.query("SELECT id FROM club WHERE slug = 'ssc'")[0][0]
+        KEY = self.env.query("SELECT secret FROM bounce_key")[0][0]
+        self.addCleanup(globals().__setitem__, "KEY", None)
 
     # ------------------------------------------------------------ helpers
 
@@ -615,6 +651,154 @@ class Bounces(harness.EnvTestCase):
         self.assertLess(rss, 64 * 1024)
 
     # -------------------------------------------------------- CLI
+
+    # ------------------------------------------------ proof
+
+    def test_distributed_copy_carries_the_proof_of_its_message_id(self):
+        # a token the sender wrote is not what members get
+        post = harness.uniq_post(msgid="<proof1@example.org>",
+                                 extra="X-Soarlist-Proof: %s\n" % ("0" * 32))
+        r = self.env.deliver(post, LIST)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(r.capture.header_values("X-Soarlist-Proof"),
+                         [proof("<proof1@example.org>")])
+        # per list: the same post on the board has another token
+        r = self.env.deliver(harness.uniq_post(msgid="<proof1@example.org>"),
+                             "board@ssc.manage2soar.com")
+        self.assertEqual(r.capture.header_values("X-Soarlist-Proof"),
+                         [proof("<proof1@example.org>", lst="ssc/board")])
+
+    def test_key_is_made_once_per_database(self):
+        key = self.env.query("SELECT secret FROM bounce_key")
+        self.assertEqual(len(key), 1)
+        self.assertEqual(len(key[0][0]), 32)
+        self.assertEqual(self.env.soarlist("sync", "--force").rc, 0)
+        self.assertEqual(self.env.query("SELECT secret FROM bounce_key"), key)
+        other = harness.Env()
+        self.addCleanup(other.cleanup)
+        other.setup_default()
+        self.assertNotEqual(other.query("SELECT secret FROM bounce_key"), key)
+
+    def test_dsn_returning_the_copy_the_list_sent_scores(self):
+        r = self.env.deliver(harness.uniq_post(), LIST)
+        copy = r.capture.data.decode()
+        msgid = r.capture.header_values("Message-ID")[0]
+        for headers_only in (False, True):
+            with self.subTest(headers_only=headers_only):
+                bounce_r = self.env.deliver(
+                    postfix_dsn("bob@example.com", msgid=msgid, returned=copy,
+                                headers_only=headers_only), verp("bob@example.com"),
+                    sender="")
+                self.assertEqual(bounce_r.rc, 0, bounce_r.stderr)
+                self.assert_decision("bounce-" + ("scored" if not headers_only else "ignored"),
+                                     "bob@example.com 5.1.1")
+        self.assertEqual([s[0] for s in self.scores()], ["bob@example.com"])
+
+    def test_token_of_the_previous_period_is_accepted(self):
+        now = int(time.time()) // PERIOD
+        msgid = "<p1@example.org>"
+        self.bounce(retoken(postfix_dsn("bob@example.com"), msgid,
+                            proof(msgid, period=now - 1)))
+        self.assert_decision("bounce-scored")
+        self.bounce(retoken(postfix_dsn("carol@example.net"), msgid,
+                            proof(msgid, period=now - 2)), rcpt="carol@example.net")
+        self.assert_decision("bounce-unverified")
+        self.assertEqual([s[0] for s in self.scores()], ["bob@example.com"])
+
+    def forged(self, msgid):
+        """DSNs for bob a stranger can write: no token, or a token that is
+        not the one of this post, list, period and key."""
+        now = int(time.time()) // PERIOD
+        bob = "bob@example.com"
+        return [
+            ("postfix, no token", retoken(postfix_dsn(bob, msgid=msgid), msgid)),
+            ("headers only, no token",
+             retoken(postfix_dsn(bob, msgid=msgid, headers_only=True), msgid)),
+            ("gmail, no token", retoken(gmail_dsn(bob, msgid=msgid), msgid)),
+            ("exim text, no token", retoken(exim_dsn(bob, msgid=msgid), msgid)),
+            ("token of another post", retoken(postfix_dsn(bob, msgid=msgid), msgid,
+                                              proof("<other@example.org>"))),
+            ("token of another list", retoken(postfix_dsn(bob, msgid=msgid), msgid,
+                                              proof(msgid, lst="ssc/board"))),
+            ("token of another club", retoken(postfix_dsn(bob, msgid=msgid), msgid,
+                                              proof(msgid, lst="other/members"))),
+            ("token two periods old", retoken(postfix_dsn(bob, msgid=msgid), msgid,
+                                              proof(msgid, period=now - 2))),
+            ("token of another key", retoken(postfix_dsn(bob, msgid=msgid), msgid,
+                                             proof(msgid, key=os.urandom(32)))),
+            ("token in the report, not the returned post",
+             retoken(postfix_dsn(bob, msgid=msgid), msgid).replace(
+                 "Subject: Undelivered", "X-Soarlist-Proof: %s\nSubject: Undelivered"
+                 % proof(msgid), 1)),
+        ]
+
+    def test_forged_verp_dsn_from_a_stranger_leaves_the_score_at_zero(self):
+        msgid = "<p1@example.org>"
+        forged = self.forged(msgid)
+        for name, dsn in forged:
+            with self.subTest(name):
+                r = self.env.deliver(dsn, verp("bob@example.com"),
+                                     sender="mallory@evil.example")
+                self.assertEqual(r.rc, 0, r.stderr)
+                self.assertEqual(r.captures, [])  # no notice, not forwarded
+                self.assert_decision("bounce-unverified", "bob@example.com 5.1.1",
+                                     "not scored")
+        # more than bounce_threshold of them: nobody scored, nobody disabled
+        self.assertEqual(self.scores(), [])
+        self.assertEqual(self.disabled(), [])
+        self.assertEqual(self.env.query("SELECT count(*) FROM bounce_seen"), [(0,)])
+        self.assertEqual(self.env.query("SELECT address, count FROM bounce_unverified"),
+                         [("bob@example.com", len(forged))])
+        self.assertIn("bob@example.com", self.post_recipients())
+        # soarlist bounces shows them as unverified
+        r = self.env.soarlist("bounces")
+        self.assertEqual(r.rc, 0, r.stderr)
+        lines = r.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("Unverified bounces (not scored"), r.stdout)
+        self.assertIn("bob@example.com", lines[1])
+        self.assertIn("unverified %d" % len(forged), lines[1])
+        self.assertIn("5.1.1", lines[1])
+        self.assertEqual(len(lines), 2, r.stdout)
+        # a genuine one still scores, and the listing keeps both
+        self.bounce(postfix_dsn("bob@example.com"))
+        self.assert_decision("bounce-scored")
+        r = self.env.soarlist("bounces")
+        lines = r.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("Bounce scores"), r.stdout)
+        self.assertIn("scores 1", lines[1])
+        self.assertIn("unverified %d (last 5.1.1)" % len(forged), lines[1])
+        self.assertEqual(len(lines), 2, r.stdout)
+        # reset forgets them too
+        self.assertEqual(self.env.soarlist("bounces", "reset", "bob@example.com").rc, 0)
+        self.assertEqual(self.env.query("SELECT count(*) FROM bounce_unverified"), [(0,)])
+
+    def test_forged_dsn_at_the_bare_address_scores_nobody(self):
+        dsn = retoken(postfix_dsn("bob@example.com", to=BARE), "<p1@example.org>")
+        r = self.bounce(dsn, to=BARE)
+        self.assertEqual(r.captures, [])
+        self.assert_decision("bounce-unverified", "bob@example.com")
+        self.assertEqual(self.scores(), [])
+
+    def test_forged_dsn_for_a_non_member_is_logged_not_recorded(self):
+        a = "stranger@nowhere.example"
+        r = self.bounce(retoken(postfix_dsn(a), "<p1@example.org>"), rcpt=a)
+        self.assertEqual(r.captures, [])
+        self.assert_decision("bounce-unverified", a, "not a member")
+        self.assertEqual(self.env.query("SELECT count(*) FROM bounce_unverified"), [(0,)])
+
+    def test_forged_list_problem_notifies_nobody_and_takes_nothing_back(self):
+        self.setup_big_domain()
+        m1 = self.big[0]
+        self.add_scores(m1, [1])
+        msgid = "<p1@example.org>"
+        for a in self.big[:4]:
+            r = self.bounce(retoken(postfix_dsn(a, msgid=msgid), msgid), rcpt=a)
+            self.assertEqual(r.captures, [])
+            self.assert_decision("bounce-unverified")
+        self.assertEqual(self.env.query("SELECT count(*) FROM bounce_list_problem"), [(0,)])
+        self.assertEqual(len(self.scores(m1)), 1)
+
+    # ------------------------------------------------ soarlist bounces
 
     def test_bounces_shows_scores_and_disabled_addresses(self):
         r = self.env.soarlist("bounces")

@@ -275,21 +275,79 @@ add_valid(InternetAddressList *out, InternetAddressList *in)
 	}
 }
 
-/* TRUE if every address of LIST passes address_normalize(). */
+/* TRUE if NAME (decoded) holds no control character. */
 static gboolean
-all_valid(InternetAddressList *list)
+name_printable(const char *name)
 {
-	InternetAddressList *v = internet_address_list_new();
-	gboolean all;
+	if (name == NULL || !g_utf8_validate(name, -1, NULL))
+		return name == NULL;
+	for (const char *p = name; *p; p = g_utf8_next_char(p))
+		if (g_unichar_iscntrl(g_utf8_get_char(p)))
+			return FALSE;
+	return TRUE;
+}
 
+/* TRUE if no line of RAW is longer than RFC 5322's 998 bytes. */
+static gboolean
+lines_short(const char *raw)
+{
+	for (const char *p = raw; p != NULL && *p; ) {
+		const char *nl = strchr(p, '\n');
+		if ((nl ? (size_t)(nl - p) : strlen(p)) > 998)
+			return FALSE;
+		p = nl ? nl + 1 : NULL;
+	}
+	return TRUE;
+}
+
+/* TRUE if RAW, an address header as the sender wrote it, may go out as
+ * it is: sound and short lines, parsed into LIST, only mailboxes, each
+ * address valid and each name free of control characters. */
+static gboolean
+addresses_sound(const char *raw, InternetAddressList *list)
+{
+	InternetAddressList *v;
+	gboolean ok;
+
+	if (list == NULL || !header_raw_value_ok(raw) || !lines_short(raw))
+		return FALSE;
+	v = internet_address_list_new();
 	add_valid(v, list);
-	all = internet_address_list_length(v) ==
-	      internet_address_list_length(list);
-	for (int i = 0; all && i < internet_address_list_length(list); i++)
-		all = !INTERNET_ADDRESS_IS_GROUP(
-			internet_address_list_get_address(list, i));
+	ok = internet_address_list_length(v) ==
+	     internet_address_list_length(list);
 	g_object_unref(v);
-	return all;
+	for (int i = 0; ok && i < internet_address_list_length(list); i++) {
+		InternetAddress *ia = internet_address_list_get_address(list, i);
+		ok = INTERNET_ADDRESS_IS_MAILBOX(ia) &&
+		     name_printable(internet_address_get_name(ia));
+	}
+	return ok;
+}
+
+/* Header NAME (Cc, Reply-To) as the sender wrote it if addresses_sound(),
+ * else rewritten with its valid addresses, else removed. */
+static void
+clean_address_header(GMimeHeaderList *headers, const char *name)
+{
+	GMimeHeader *h = g_mime_header_list_get_header(headers, name);
+	const char *raw = h ? g_mime_header_get_raw_value(h) : NULL;
+	InternetAddressList *list, *v;
+
+	if (h == NULL)
+		return;
+	list = internet_address_list_parse(NULL, raw);
+	if (addresses_sound(raw, list)) {
+		g_object_unref(list);
+		return;
+	}
+	v = internet_address_list_new();
+	add_valid(v, list);
+	if (internet_address_list_length(v) > 0)
+		set_addresses(headers, name, v);
+	else
+		remove_all(headers, name);
+	g_object_unref(v);
+	g_clear_object(&list);
 }
 
 /* Add the author to Cc unless it is there already; an author address
@@ -344,7 +402,7 @@ reply_to_author(GMimeHeaderList *headers, const char *orig_raw,
 {
 	InternetAddressList *v;
 
-	if (from != NULL && all_valid(from) && header_raw_value_ok(orig_raw)) {
+	if (addresses_sound(orig_raw, from)) {
 		replace_raw(headers, "Reply-To", orig_raw);
 		return;
 	}
@@ -475,6 +533,8 @@ rewrite_headers(GMimeHeaderList *headers, const struct rewrite_input *in)
 	const struct list_settings *s = &in->list->settings;
 
 	rewrite_clean_headers(headers);
+	clean_address_header(headers, "Reply-To");
+	clean_address_header(headers, "Cc");
 	for (int i = 0; removed_headers[i] != NULL; i++)
 		remove_all(headers, removed_headers[i]);
 	if (s->from_rewrite &&

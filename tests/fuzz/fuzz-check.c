@@ -1,0 +1,186 @@
+/* fuzz-check.c - the header-policy oracle (DESIGN.md "Header policy"):
+ * what soarlist would send is parsed back and checked against the input.
+ */
+#include "fuzz-check.h"
+
+#include <gmime/gmime.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "soarlist/address.h"
+#include "soarlist/header-check.h"
+#include "soarlist/message.h"
+#include "soarlist/rewrite.h"
+
+/* the headers the policy itself may add */
+static const char *const ours[] = {
+	"From", "Reply-To", "Cc", "Subject", "List-Id", "List-Post",
+	"List-Help", "List-Owner", "List-Unsubscribe", "Precedence",
+	REWRITE_LOOP_HEADER, "X-Auto-Response-Suppress", NULL,
+};
+
+static GHashTable *
+names_of(GMimeHeaderList *headers)
+{
+	GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					      NULL);
+
+	for (int i = 0; i < g_mime_header_list_get_count(headers); i++)
+		g_hash_table_add(t, g_ascii_strdown(g_mime_header_get_name(
+			g_mime_header_list_get_header_at(headers, i)), -1));
+	for (int i = 0; ours[i] != NULL; i++)
+		g_hash_table_add(t, g_ascii_strdown(ours[i], -1));
+	return t;
+}
+
+/* The headers GMime finds in BLOCK (LEN bytes) followed by a body. */
+static GMimeHeaderList *
+reparse(const char *block, size_t len)
+{
+	GByteArray *b = g_byte_array_new();
+	GMimeStream *s;
+	GMimeParser *p;
+	GMimeObject *o;
+	GMimeHeaderList *out = NULL;
+
+	g_byte_array_append(b, (const guint8 *)block, (guint)len);
+	g_byte_array_append(b, (const guint8 *)"\nbody\n", 6);
+	s = g_mime_stream_mem_new_with_byte_array(b);
+	p = g_mime_parser_new_with_stream(s);
+	o = GMIME_OBJECT(g_mime_parser_construct_message(p, NULL));
+	if (o != NULL) {
+		out = g_object_ref(g_mime_object_get_header_list(o));
+		g_object_unref(o);
+	}
+	g_object_unref(p);
+	g_object_unref(s);
+	return out;
+}
+
+/* Every mailbox of header NAME is a valid member address, if the policy
+ * wrote it (its raw value differs from BEFORE, the input's). */
+static gboolean
+written_addresses_ok(GMimeHeaderList *headers, const char *name,
+		     const char *before)
+{
+	GMimeHeader *h = g_mime_header_list_get_header(headers, name);
+	InternetAddressList *l;
+	gboolean ok = TRUE;
+
+	if (h == NULL || g_strcmp0(g_mime_header_get_raw_value(h), before) == 0)
+		return TRUE;
+	l = internet_address_list_parse(NULL, g_mime_header_get_raw_value(h));
+	for (int i = 0; l && i < internet_address_list_length(l); i++) {
+		InternetAddress *ia = internet_address_list_get_address(l, i);
+		ok = ok && INTERNET_ADDRESS_IS_MAILBOX(ia) &&
+		     address_is_valid(internet_address_mailbox_get_addr(
+			     INTERNET_ADDRESS_MAILBOX(ia)));
+	}
+	if (l != NULL)
+		g_object_unref(l);
+	return ok;
+}
+
+static char *
+raw_of(GMimeHeaderList *headers, const char *name)
+{
+	GMimeHeader *h = g_mime_header_list_get_header(headers, name);
+
+	return h ? g_strdup(g_mime_header_get_raw_value(h)) : NULL;
+}
+
+/* The checks on HEADERS after the policy; JUSTIFIED: allowed names. */
+static const char *
+judge(GMimeHeaderList *headers, GHashTable *justified, const char *cc0,
+      const char *rt0)
+{
+	size_t len;
+	char *block = header_block_serialize(headers, &len);
+	GMimeHeaderList *back = NULL;
+	const char *why = NULL;
+
+	if (header_block_check(block, len, NULL) < 0)
+		why = "a line is neither a header field nor a continuation";
+	else if ((back = reparse(block, len)) == NULL)
+		why = "the header block does not parse back";
+	else if (g_mime_header_list_get_count(back) !=
+		 g_mime_header_list_get_count(headers))
+		why = "parsed back, the header count differs";
+	for (int i = 0; why == NULL && i < g_mime_header_list_get_count(back);
+	     i++) {
+		char *n = g_ascii_strdown(g_mime_header_get_name(
+			g_mime_header_list_get_header_at(back, i)), -1);
+		if (!g_hash_table_contains(justified, n))
+			why = "a header the input did not justify";
+		g_free(n);
+	}
+	if (why == NULL && (!written_addresses_ok(headers, "Cc", cc0) ||
+			    !written_addresses_ok(headers, "Reply-To", rt0)))
+		why = "an address written into Cc or Reply-To is not valid";
+	if (back != NULL)
+		g_object_unref(back);
+	g_free(block);
+	return why;
+}
+
+static const char *
+check_parsed(struct message *msg, unsigned variant)
+{
+	static char *domains[] = { "ssc.example.org", NULL };
+	static struct club_config club = { .slug = "ssc", .name = "Club",
+					   .domains = domains };
+	struct list_ref ref = {
+		.id = 1, .club_id = 1, .club = &club, .name = "members",
+		.domain = "ssc.example.org",
+		.address = "members@ssc.example.org", .display = "Members",
+	};
+	struct rewrite_input in = { .list = &ref, .envelope_sender = "a@b.example" };
+	GHashTable *justified = names_of(msg->headers);
+	char *cc0 = raw_of(msg->headers, "Cc"), *rt0 = raw_of(msg->headers,
+							       "Reply-To");
+	const char *why;
+
+	g_free(message_author(msg));
+	g_free(message_id(msg));
+	(void)rewrite_has_loop_marker(msg->headers, &ref);
+	(void)rewrite_is_auto_submitted(msg->headers);
+	ref.settings.reply_to = (enum reply_to_mode)(variant % 3);
+	ref.settings.from_rewrite = variant / 3 == 0;
+	ref.settings.subject_prefix = variant % 2 ? "[SSC]" : NULL;
+	if (variant + 1 == FUZZ_VARIANTS)
+		rewrite_clean_headers(msg->headers); /* owner forward */
+	else
+		rewrite_headers(msg->headers, &in);
+	why = judge(msg->headers, justified, cc0, rt0);
+	g_hash_table_unref(justified);
+	g_free(cc0);
+	g_free(rt0);
+	return why;
+}
+
+int
+fuzz_message_check(const uint8_t *data, size_t size, unsigned variant,
+		   const char **why_r)
+{
+	static gboolean init;
+	struct message msg;
+	const char *why = NULL;
+	int fd;
+
+	if (!init) {
+		g_mime_init();
+		init = TRUE;
+	}
+	fd = memfd_create("fuzz", 0);
+	if (fd < 0 || (size > 0 && write(fd, data, size) != (ssize_t)size))
+		abort();
+	if (message_parse(fd, (off_t)size, &msg, NULL) == 0) {
+		why = check_parsed(&msg, variant % FUZZ_VARIANTS);
+		message_clear(&msg);
+	}
+	close(fd);
+	*why_r = why;
+	return why ? -1 : 0;
+}

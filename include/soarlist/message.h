@@ -60,7 +60,8 @@ const char *message_header(const struct message *msg, const char *name);
  * when there is none or it is invalid. */
 char *message_author(const struct message *msg);
 
-/* The Message-ID without angle brackets (newly allocated), or NULL. */
+/* The Message-ID without angle brackets, unfolded and made printable
+ * (printable.h) for the log and the database (newly allocated), or NULL. */
 char *message_id(const struct message *msg);
 
 /* Write the (possibly rewritten) headers, then the body bytes unchanged,

@@ -2,11 +2,14 @@
  *
  * The rules are deliberately stricter than RFC 5321 where the RFC allows
  * things no club member's address needs and that are dangerous on a command
- * line or in a header (quoted local parts, commas, leading dashes).
+ * line or in a header (quoted local parts, commas, leading dashes), and
+ * control characters of every kind, C1 included, are refused.
  */
 #include "soarlist/address.h"
 
 #include <string.h>
+
+#include "soarlist/printable.h"
 
 static gboolean
 local_char_ok(unsigned char c)
@@ -94,6 +97,13 @@ address_normalize(const char *address, const char **why_r)
 	}
 	if (!g_utf8_validate(address, (gssize)len, NULL)) {
 		*why_r = "not valid UTF-8";
+		return NULL;
+	}
+	/* C0, DEL and the C1 controls of UTF-8 (U+0085 ends a line for
+	 * some readers, U+009B starts a terminal escape): what printable.c
+	 * would escape has no place in an address */
+	if (!printable_is_clean(address)) {
+		*why_r = "whitespace or control character";
 		return NULL;
 	}
 	if (address[0] == '-') {

@@ -1,5 +1,7 @@
 /* maillog.c - Postfix-style logging: one line per event to syslog with
- * facility mail, or appended to a file (log_file) with a timestamp.
+ * facility mail, or appended to a file (log_file) with a timestamp. Every
+ * line is made printable (printable.c) before it is written: a folded
+ * Message-ID or a control character in a value never forges a line.
  */
 #include "soarlist/maillog.h"
 
@@ -9,6 +11,8 @@
 #include <string.h>
 #include <syslog.h>
 #include <unistd.h>
+
+#include "soarlist/printable.h"
 
 static char *log_ident;
 static int log_fd = -1;
@@ -31,7 +35,9 @@ maillog_open(const char *ident, const char *file)
 static void
 emit(int prio, const char *level, const char *fmt, va_list ap)
 {
-	char *msg = g_strdup_vprintf(fmt, ap);
+	/* values in the line come from messages and the API: one line, and
+	 * nothing a terminal acts on, whatever they hold */
+	char *msg = printable_take(g_strdup_vprintf(fmt, ap));
 
 	if (log_fd >= 0) {
 		GDateTime *now = g_date_time_new_now_local();

@@ -19,6 +19,7 @@
 
 #include "soarlist/address.h"
 #include "soarlist/fdio.h"
+#include "soarlist/printable.h"
 
 #define COPY_BUF (256 * 1024)
 #define SCAN_BUF (64 * 1024)
@@ -245,11 +246,21 @@ message_id(const struct message *msg)
 {
 	GMimeHeader *h = g_mime_header_list_get_header(msg->headers,
 						       "Message-ID");
-	char *id;
+	char *id, *raw;
 
 	if (h == NULL)
 		return NULL;
-	id = g_mime_utils_decode_message_id(g_mime_header_get_raw_value(h));
+	/* unfolded (a folded Message-ID is one value), then made printable:
+	 * the ID goes into log lines and stored fields */
+	raw = g_strdup(g_mime_header_get_raw_value(h));
+	for (char *p = raw, *q = raw;; p++) {
+		if (*p != '\r' && *p != '\n')
+			*q++ = *p;
+		if (*p == '\0')
+			break;
+	}
+	id = printable_take(g_mime_utils_decode_message_id(raw));
+	g_free(raw);
 	if (id != NULL && (*id == '\0' || strlen(id) > 998)) {
 		g_free(id);
 		return NULL;

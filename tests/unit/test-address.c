@@ -22,6 +22,11 @@ static const struct {
 	{ "jo\thn@example.com", NULL }, { "jo\001hn@example.com", NULL },
 	{ "john@exam\177ple.com", NULL }, { "john\r\n@example.com", NULL },
 	{ "john@example.com\r\nBcc: x@y.org", NULL },
+	/* C1 controls in UTF-8 (U+0080-U+009F: NEL, CSI), next to UTF-8
+	 * that is fine (U+00FC) */
+	{ "jo\xc2\x85hn@example.com", NULL }, { "\xc2\x9b" "31m@example.com", NULL },
+	{ "a\xc2\x80@example.com", NULL }, { "a\xc2\x9f@example.com", NULL },
+	{ "j\xc3\xbcrgen@example.de", "j\xc3\xbcrgen@example.de" },
 	/* commas, double quotes, angle brackets, a leading '-' (an option
 	 * on a sendmail command line), bad UTF-8 */
 	{ "john,jane@example.com", NULL }, { "john@example.com,org", NULL },

@@ -64,7 +64,8 @@ class Headers(harness.EnvTestCase):
     def test_header_injection_impossible(self):
         known = {"from", "to", "cc", "subject", "message-id", "date", "reply-to", "list-id",
                  "list-post", "list-help", "list-owner", "list-unsubscribe", "precedence",
-                 "x-loop", "x-auto-response-suppress", "mime-version"}
+                 "x-loop", "x-auto-response-suppress", "mime-version",
+                 "x-soarlist-proof"}
         # RFC 2047 phrase encoding: ':' '@' '.' written as =3A =40 =2E
         for src in ("=?utf-8?q?Eve=0D=0ABcc=3A_victim=40x=2Eorg?= <alice@example.org>",
                     "=?utf-8?b?RXZlDQpCY2M6IHZpY3RpbUB4Lm9yZw==?= <alice@example.org>",

@@ -1,6 +1,9 @@
 /* test-dsn.c - reading delivery status notifications: the status-code
  * scanner on its own, then whole messages (standard and text forms, and
- * mail that is no DSN) through message_parse() and dsn_parse(). */
+ * mail that is no DSN) through message_parse() and dsn_parse(), with the
+ * X-Soarlist-Proof of the returned message; the proof token itself
+ * (bounce_proof_token) against values computed with Python's hmac. */
+#include "soarlist/bounce-proof.h"
 #include "soarlist/dsn.h"
 
 #include <fcntl.h>
@@ -106,6 +109,34 @@ static const char mdn[] =
 	"Final-Recipient: rfc822; bob@example.com\n"
 	"Disposition: manual-action/MDN-sent-manually; displayed\n--M--\n";
 
+#define PROOF_REPORT                                                       \
+	REPORT_HEAD "Final-Recipient: rfc822; bob@example.com\n"            \
+	"Action: failed\nStatus: 5.1.1\n\n"
+
+static const char proof_rfc822[] = PROOF_REPORT
+	"--B\nContent-Type: message/rfc822\n\nFrom: x@example.org\n"
+	"Message-ID: <post@example.org>\n"
+	"X-Soarlist-Proof:  3DC44BEABB00766D09E421B71DC1FF8A \n\nhello\n--B--\n";
+
+static const char proof_headers[] = PROOF_REPORT
+	"--B\nContent-Type: text/rfc822-headers\n\n"
+	"Message-ID: <hdr@example.org>\nX-Soarlist-Proof: 0123abcd\n--B--\n";
+
+/* a token that is not hex, or one in the report's own header: none */
+static const char proof_bad[] = PROOF_REPORT
+	"--B\nContent-Type: message/rfc822\n\nMessage-ID: <post@example.org>\n"
+	"X-Soarlist-Proof: 0123abcd; evil\n\nhello\n--B--\n";
+
+static const char proof_exim[] =
+	"From: Mail Delivery System <Mailer-Daemon@mail.example.net>\n"
+	"Subject: Mail delivery failed: returning message to sender\n"
+	"X-Soarlist-Proof: ffffffffffffffffffffffffffffffff\n\n"
+	"This message was created automatically by mail delivery software.\n\n"
+	"  carol@example.net\n    550 5.1.1 <carol@example.net>: User unknown\n\n"
+	"------ This is a copy of the message, including all the headers. ------\n\n"
+	"Message-ID: <quoted@example.org>\r\n"
+	"X-Soarlist-Proof: 0123456789abcdef0123456789abcdef\r\n\r\nhello\n";
+
 static const char *const members[] = { "alice@example.org", "bob@example.com",
 				       "carol@example.net", NULL };
 
@@ -121,6 +152,7 @@ struct parse_case {
 	int rc;
 	const char *recipient, *action, *status, *message_id, *diagnostic;
 	gboolean standard;
+	const char *proof;
 };
 
 /* Parse TEXT as a spooled message and run dsn_parse on it. */
@@ -145,6 +177,7 @@ run_case(const char *dir, const struct parse_case *c)
 		check_str(d.message_id, c->message_id, "%s: message_id", c->name);
 		check_str(d.diagnostic, c->diagnostic, "%s: diagnostic", c->name);
 		check_int(d.standard, c->standard, "%s: standard", c->name);
+		check_str(d.proof, c->proof, "%s: proof", c->name);
 		dsn_clear(&d);
 	}
 	message_clear(&msg);
@@ -158,24 +191,36 @@ test_parse(void)
 	static const struct parse_case cases[] = {
 		{ "first failed block", standard2, NULL, 1, "bob@example.com",
 		  "failed", "5.1.1", "post@example.org", "smtp; 550 5.1.1 no "
-		  "such user", TRUE },
+		  "such user", TRUE, NULL },
 		{ "the VERP address's block", standard2, "carol@example.net", 1,
 		  "carol@example.net", "delayed", "4.4.1", "post@example.org",
-		  NULL, TRUE },
+		  NULL, TRUE, NULL },
 		{ "VERP address not in the DSN", standard2, "dora@example.org",
 		  1, "dora@example.org", "failed", "5.1.1", "post@example.org",
-		  "smtp; 550 5.1.1 no such user", TRUE },
+		  "smtp; 550 5.1.1 no such user", TRUE, NULL },
 		{ "original recipient", forwarded, NULL, 1, "bob@example.com",
-		  "failed", "5.2.1", "post@example.org", NULL, TRUE },
+		  "failed", "5.2.1", "post@example.org", NULL, TRUE, NULL },
 		{ "status from the diagnostic", no_status, NULL, 1,
 		  "bob@example.com", "failed", "5.2.2", "hdr@example.org",
-		  "smtp; 552 5.2.2 mailbox full", TRUE },
+		  "smtp; 552 5.2.2 mailbox full", TRUE, NULL },
 		{ "exim text", exim, NULL, 1, "carol@example.net", "failed",
 		  "5.1.1", "quoted@example.org",
-		  "550 5.1.1 <carol@example.net>: User unknown", FALSE },
+		  "550 5.1.1 <carol@example.net>: User unknown", FALSE, NULL },
 		{ "exim text, VERP", exim, "carol@example.net", 1,
 		  "carol@example.net", "failed", "5.1.1", "quoted@example.org",
-		  "550 5.1.1 <carol@example.net>: User unknown", FALSE },
+		  "550 5.1.1 <carol@example.net>: User unknown", FALSE, NULL },
+		{ "proof, returned message", proof_rfc822, NULL, 1,
+		  "bob@example.com", "failed", "5.1.1", "post@example.org",
+		  NULL, TRUE, "3dc44beabb00766d09e421b71dc1ff8a" },
+		{ "proof, returned headers", proof_headers, NULL, 1,
+		  "bob@example.com", "failed", "5.1.1", "hdr@example.org",
+		  NULL, TRUE, "0123abcd" },
+		{ "proof not hex", proof_bad, NULL, 1, "bob@example.com",
+		  "failed", "5.1.1", "post@example.org", NULL, TRUE, NULL },
+		{ "proof, exim text", proof_exim, "carol@example.net", 1,
+		  "carol@example.net", "failed", "5.1.1", "quoted@example.org",
+		  "550 5.1.1 <carol@example.net>: User unknown", FALSE,
+		  "0123456789abcdef0123456789abcdef" },
 		{ .name = "only the author in the copy", .text = author_only },
 		{ .name = "auto-reply", .text = oof, .want = "bob@example.com" },
 		{ .name = "auto-reply, bare", .text = oof },
@@ -192,6 +237,40 @@ test_parse(void)
 	g_free(dir);
 }
 
+static void
+test_proof_token(void)
+{
+	static const struct {
+		gint64 period;
+		const char *list, *message_id, *want;
+	} cases[] = {
+		{ 2950, "members", "post@example.org",
+		  "3dc44beabb00766d09e421b71dc1ff8a" },
+		{ 2950, "members", NULL, "d4f183908a9a68334789a47cbfce11b3" },
+		{ 2951, "members", "post@example.org",
+		  "09c124b2fb49e91c2b48e148cabedbf8" },
+		{ 2950, "board", "post@example.org",
+		  "40635453f36656fab8c030eb6b57d5f5" },
+	};
+	guint8 k[32];
+	GBytes *key;
+
+	for (gsize i = 0; i < sizeof(k); i++)
+		k[i] = (guint8)i;
+	key = g_bytes_new(k, sizeof(k));
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *got = bounce_proof_token(key, cases[i].period, "ssc",
+					       cases[i].list,
+					       cases[i].message_id);
+
+		check_str(got, cases[i].want, "bounce_proof_token(%" G_GINT64_FORMAT
+			  ", ssc/%s, %s)", cases[i].period, cases[i].list,
+			  cases[i].message_id ? cases[i].message_id : "NULL");
+		g_free(got);
+	}
+	g_bytes_unref(key);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -199,5 +278,6 @@ main(int argc, char **argv)
 	g_mime_init();
 	g_test_add_func("/dsn/find-status", test_find_status);
 	g_test_add_func("/dsn/parse", test_parse);
+	g_test_add_func("/dsn/proof-token", test_proof_token);
 	return g_test_run();
 }

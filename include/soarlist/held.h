@@ -38,6 +38,7 @@ struct held_row {
 	char *list_address; /* LIST@DOMAIN as addressed, from recipient */
 	char *recipient, *sender, *author, *subject, *message_id, *reason;
 	gint64 held_at, size;
+	gboolean busy;      /* another process is acting on it right now */
 };
 
 void held_row_free(gpointer row);
@@ -51,11 +52,34 @@ GPtrArray *held_list(sqlite3 *db, gint64 list_id, GError **error);
 int held_get(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error);
 void held_row_clear(struct held_row *row);
 
+/* What held_claim() found. */
+enum held_claim {
+	HELD_CLAIMED, /* this process may act on it, then held_delete() it,
+		       * or held_release() it when the action failed */
+	HELD_UNKNOWN, /* no post ever had this id */
+	HELD_HANDLED, /* it was held, and was acted on or expired since */
+	HELD_BUSY,    /* another process is acting on it right now */
+};
+
+/* Claim held post ID for this process, in one IMMEDIATE transaction, so
+ * that of several processes acting on it at once exactly one acts. A claim
+ * by a process that is gone, or older than an hour, is taken over: a crash
+ * mid-way leaves the post held, never lost. Returns an enum held_claim;
+ * with HELD_CLAIMED *row_r is filled (free with held_row_clear); -1 with
+ * *error. */
+int held_claim(sqlite3 *db, gint64 id, struct held_row *row_r,
+	       GError **error);
+
+/* Give this process's claim on held post ID back: the post is held again.
+ * Returns 0 or -1 with *error. */
+int held_release(sqlite3 *db, gint64 id, GError **error);
+
 /* Write the content of held post ID to FD from offset 0, in chunks.
  * Returns 0 or -1 with *error. */
 int held_extract(sqlite3 *db, gint64 id, int fd, GError **error);
 
-/* Forget held post ID. Returns 0 or -1 with *error. */
+/* Forget held post ID, which this process claimed. Returns 0, or -1 with
+ * *error (also when the claim is no longer this process's). */
 int held_delete(sqlite3 *db, gint64 id, GError **error);
 
 /* Tell the sender of a held post that it was not accepted (REASON may be
@@ -64,8 +88,9 @@ int held_delete(sqlite3 *db, gint64 id, GError **error);
 int held_tell_sender(const struct config *cfg, const struct held_row *row,
 		     const char *why, const char *reason, GError **error);
 
-/* Posts held longer than cfg->hold_days: each sender is told, then the
- * post is forgotten. Returns how many expired, or -1 with *error. */
+/* Posts held longer than cfg->hold_days: each is claimed, its sender is
+ * told, then it is forgotten (a post a moderator is acting on is left to
+ * them). Returns how many expired, or -1 with *error. */
 int held_expire(sqlite3 *db, const struct config *cfg, GError **error);
 
 #endif

@@ -16,15 +16,30 @@
  * the code is its exit status (sysexits) */
 #define MODERATE_STATUS_ERROR (g_quark_from_static_string("soarlist-moderate-status"))
 
+/* the error domain of moderate()'s other failures */
+#define MODERATE_ERROR (g_quark_from_static_string("soarlist-moderate"))
+
+enum moderate_error {
+	MODERATE_ERROR_FAILED,    /* the action failed: the post stays held */
+	MODERATE_ERROR_HANDLED,   /* someone else acted on it already */
+	MODERATE_ERROR_BUSY,      /* someone else is acting on it right now */
+	MODERATE_ERROR_REMAINS,   /* the action was done, but the post could
+				   * not be forgotten: do not act again */
+};
+
 enum moderate_action {
 	MODERATE_APPROVE,
 	MODERATE_REJECT,
 	MODERATE_DISCARD,
 };
 
-/* Act on held post ROW. REASON (may be NULL) goes to the sender with a
- * rejection. On success the post is forgotten and 0 is returned; on
- * failure it stays held and -1 is returned with *error. */
+/* Act on held post ROW, exactly once: the post is claimed first
+ * (held_claim), so of several moderators acting on it at once one acts and
+ * the others get MODERATE_ERROR_HANDLED or MODERATE_ERROR_BUSY. REASON (may
+ * be NULL) goes to the sender with a rejection. On success the post is
+ * forgotten and 0 is returned; on failure -1 with *error: the post stays
+ * held (its claim given back), except with MODERATE_ERROR_REMAINS, when
+ * the action was done. */
 int moderate(const struct config *cfg, sqlite3 *db, const struct held_row *row,
 	     enum moderate_action action, const char *reason, GError **error);
 

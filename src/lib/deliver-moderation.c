@@ -178,9 +178,52 @@ refuse_request(struct job *j, const char *line)
 	return EX_NOPERM;
 }
 
+static const char *
+action_decision(int action)
+{
+	return action == MODERATE_APPROVE ? "moderate-approve"
+	       : action == MODERATE_REJECT ? "moderate-reject"
+					   : "moderate-discard";
+}
+
+/* moderate() failed with ERR (freed here): the answer to the owner. One
+ * who comes second is told by the bounce of this reply (77); while the
+ * other is still at it, the reply waits in Postfix's queue (75), since the
+ * other's action may fail and leave the post held. */
+static int
+moderation_failed(struct job *j, int action, GError *err)
+{
+	int rc;
+
+	if (g_error_matches(err, MODERATE_ERROR, MODERATE_ERROR_HANDLED)) {
+		rc = refuse_request(j, "5.7.1 the held post was already handled "
+				    "by another moderator");
+	} else if (g_error_matches(err, MODERATE_ERROR, MODERATE_ERROR_BUSY)) {
+		rc = deliver_tempfail(j, "another moderator is acting on the "
+				      "held post right now", NULL);
+	} else if (g_error_matches(err, MODERATE_ERROR,
+				   MODERATE_ERROR_REMAINS)) {
+		/* done: a retry of this reply would do it again */
+		deliver_log(j, action_decision(action), 0, err->message);
+		rc = EX_OK;
+	} else if (err->domain == MODERATE_STATUS_ERROR &&
+		   (err->code == EX_NOPERM || err->code == EX_NOUSER)) {
+		g_autofree char *line = g_strdup_printf(
+			"5.7.1 the held post cannot be distributed (status %d); "
+			"it stays held", err->code);
+		rc = refuse_request(j, line);
+	} else {
+		rc = deliver_tempfail(j, "cannot act on the held post", err);
+	}
+	g_error_free(err);
+	return rc;
+}
+
 /* A reply to a moderation notice, at LIST-request+TOKEN@DOMAIN: an owner
  * approves, rejects or discards the held post the token names. The token
- * works once: the post and its token are gone after the action. */
+ * works once: the post and its token are gone after the action, and of two
+ * replies (or a reply and `soarlist approve`) at once one acts
+ * (moderate()). */
 int
 deliver_moderation_reply(struct job *j)
 {
@@ -228,22 +271,9 @@ deliver_moderation_reply(struct job *j)
 		      action == MODERATE_REJECT && cmd[6] != '\0'
 			      ? g_strstrip(cmd + 6) : NULL, &err);
 	held_row_clear(&row);
-	if (rc < 0 && err->domain == MODERATE_STATUS_ERROR &&
-	    (err->code == EX_NOPERM || err->code == EX_NOUSER)) {
-		g_autofree char *line = g_strdup_printf(
-			"5.7.1 the held post cannot be distributed (status %d); "
-			"it stays held", err->code);
-		g_error_free(err);
-		return refuse_request(j, line);
-	}
-	if (rc < 0) {
-		rc = deliver_tempfail(j, "cannot act on the held post", err);
-		g_error_free(err);
-		return rc;
-	}
-	deliver_log(j, action == MODERATE_APPROVE ? "moderate-approve" :
-		    action == MODERATE_REJECT ? "moderate-reject"
-					      : "moderate-discard", 0, NULL);
+	if (rc < 0)
+		return moderation_failed(j, action, err);
+	deliver_log(j, action_decision(action), 0, NULL);
 	return EX_OK;
 }
 

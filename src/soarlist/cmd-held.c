@@ -1,9 +1,11 @@
 /* cmd-held.c - the moderation queue: soarlist held [LIST@DOMAIN],
  * approve ID, reject ID [--reason TEXT], discard ID (moderate.c does the
  * work: an approved post goes through exactly the delivery agent's path,
- * a rejected one is answered to its sender). Exit 0; 1 when there is no
- * such post or acting on it failed; 64 on a usage error; 75 when the
- * database is busy. */
+ * a rejected one is answered to its sender; each acts exactly once, also
+ * when two moderators act at once). Exit 0; 1 when there is no such post,
+ * another moderator handled it already or is handling it, or acting on it
+ * failed; 64 on a usage error; 75 when the database is busy or the
+ * approved post's delivery was deferred (it stays held). */
 #include <stdio.h>
 
 #include "cli.h"
@@ -40,14 +42,53 @@ cmd_held(struct cli *cli, int argc, char **argv)
 		char *when = g_date_time_format(t, "%Y-%m-%d %H:%M");
 
 		printf("%" G_GINT64_FORMAT "  %s  %s  from %s  %" G_GINT64_FORMAT
-		       " bytes  %s\n    %s\n", r->id, when, r->list_address,
+		       " bytes  %s\n    %s%s\n", r->id, when, r->list_address,
 		       r->author ? r->author : r->sender, r->size,
-		       r->subject ? r->subject : "(no subject)", r->reason);
+		       r->subject ? r->subject : "(no subject)", r->reason,
+		       r->busy ? " (being handled by a moderator now)" : "");
 		g_free(when);
 		g_date_time_unref(t);
 	}
 	g_ptr_array_unref(rows);
 	return CLI_OK;
+}
+
+/* No held post ID to act on: STATE (enum held_claim) says why. */
+static int
+not_held(gint64 id, int state)
+{
+	if (state == HELD_UNKNOWN)
+		cli_error("no held post %" G_GINT64_FORMAT, id);
+	else if (state == HELD_BUSY)
+		cli_error("held post %" G_GINT64_FORMAT " is being handled by "
+			  "another moderator right now: see 'soarlist held' "
+			  "in a moment", id);
+	else
+		cli_error("held post %" G_GINT64_FORMAT " was already handled "
+			  "(approved, rejected, discarded or expired)", id);
+	return CLI_FAIL;
+}
+
+static int
+act_failed(struct cli *cli, gint64 id, GError **err)
+{
+	g_autofree char *what = NULL;
+
+	if (g_error_matches(*err, MODERATE_ERROR, MODERATE_ERROR_HANDLED) ||
+	    g_error_matches(*err, MODERATE_ERROR, MODERATE_ERROR_BUSY)) {
+		int state = (*err)->code == MODERATE_ERROR_BUSY ? HELD_BUSY
+							       : HELD_HANDLED;
+		g_clear_error(err);
+		return not_held(id, state);
+	}
+	if (g_error_matches(*err, MODERATE_ERROR, MODERATE_ERROR_REMAINS)) {
+		cli_error("%s (remove it with 'soarlist discard %" G_GINT64_FORMAT
+			  "', never approve it again)", (*err)->message, id);
+		g_clear_error(err);
+		return CLI_FAIL;
+	}
+	what = g_strdup_printf("%s %" G_GINT64_FORMAT, cli->cmd->name, id);
+	return cli_fail(err, what);
 }
 
 /* approve, reject or discard the held post named by argv[1] */
@@ -70,18 +111,15 @@ act(struct cli *cli, int argc, char **argv, const GOptionEntry *entries,
 	}
 	if ((rc = cli_open(cli)) != 0)
 		return rc;
-	rc = held_get(cli->db, id, &row, &err);
+	/* moderate() claims it again (the same process may): this claim
+	 * tells a post never held from one handled already */
+	rc = held_claim(cli->db, id, &row, &err);
 	if (rc < 0)
 		return cli_fail(&err, NULL);
-	if (rc == 0) {
-		cli_error("no held post %s", argv[1]);
-		return CLI_FAIL;
-	}
+	if (rc != HELD_CLAIMED)
+		return not_held(id, rc);
 	if (moderate(cli->cfg, cli->db, &row, action, opt_reason, &err) < 0) {
-		char *what = g_strdup_printf("%s %" G_GINT64_FORMAT,
-					     cli->cmd->name, row.id);
-		rc = cli_fail(&err, what);
-		g_free(what);
+		rc = act_failed(cli, row.id, &err);
 	} else {
 		printf("%s %" G_GINT64_FORMAT "\n", moderate_action_name(action),
 		       row.id);

@@ -60,6 +60,12 @@ class Migrations(harness.EnvTestCase):
         self.assertEqual(self.env.soarlist("sync").rc, 0)
         con = sqlite3.connect(self.env.db)
         con.execute("DROP TABLE unusable_list")
+        # and what the later migrations added (007: claims on held posts;
+        # 008: the bounce key, unverified bounces)
+        con.execute("ALTER TABLE held_message DROP COLUMN claimed_by")
+        con.execute("ALTER TABLE held_message DROP COLUMN claimed_at")
+        con.execute("DROP TABLE bounce_key")
+        con.execute("DROP TABLE bounce_unverified")
         con.execute("PRAGMA user_version = 5")
         con.commit()
         con.close()

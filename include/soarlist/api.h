@@ -48,8 +48,9 @@ void api_unusable_free(gpointer p);
  * Newly allocated. */
 struct api_unusable *api_name_unusable(const char *name);
 
-/* S with control characters escaped (\xNN), cut after about MAX bytes:
- * untrusted text made fit for a report line. Newly allocated. */
+/* S made printable (printable.h: C0, DEL and C1 controls escaped), cut to
+ * at most MAX bytes on a character boundary: untrusted text made fit for a
+ * report line. Newly allocated. */
 char *api_printable(const char *s, gsize max);
 
 /* Parse JSON (LEN bytes). Returns new data (free with api_data_free) or

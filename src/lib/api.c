@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "soarlist/address.h"
+#include "soarlist/printable.h"
 #include "soarlist/recipient.h"
 
 #define API_ERROR (g_quark_from_static_string("soarlist-api"))
@@ -58,14 +59,11 @@ printable(const char *s)
 char *
 api_printable(const char *s, gsize max)
 {
-	GString *out = g_string_new(NULL);
+	char *out = printable_escape(s); /* the one escaping: printable.h */
 
-	for (const char *p = s; *p && out->len < max; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			g_string_append_printf(out, "\\x%02x", (unsigned char)*p);
-		else
-			g_string_append_c(out, *p);
-	return g_string_free(out, FALSE);
+	if (strlen(out) > max) /* cut on a character boundary */
+		*g_utf8_find_prev_char(out, out + max + 1) = '\0';
+	return out;
 }
 
 static void

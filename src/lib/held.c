@@ -3,6 +3,13 @@
  * The row is inserted with a zeroblob of the message's size and filled
  * with sqlite3_blob_write() from the spool file in chunks, inside one
  * IMMEDIATE transaction: the copy is either wholly committed or absent.
+ *
+ * Acting on a post (moderate.c, expiry) starts with a claim: the row is
+ * marked with the acting process (PID:STARTTIME, as seen.c names them) in
+ * an IMMEDIATE transaction, so of two moderators acting at once one acts
+ * and the other is told it was handled. The claim is given back when the
+ * action fails, and only counts while its process lives (and for at most
+ * an hour, seen_blocks()), so a crash leaves the post held.
  */
 #include "soarlist/held.h"
 
@@ -15,6 +22,7 @@
 #include "soarlist/fdio.h"
 #include "soarlist/notice.h"
 #include "soarlist/printable.h"
+#include "soarlist/seen.h"
 
 #define HELD_CHUNK (256 * 1024)
 
@@ -156,12 +164,13 @@ col(sqlite3_stmt *st, int i)
 }
 
 #define HELD_COLUMNS "id, recipient, sender, author, subject, message_id, " \
-		     "reason, held_at, size, list_id"
+		     "reason, held_at, size, list_id, claimed_by, claimed_at"
 
+/* R from a row of HELD_COLUMNS, as process SELF sees it */
 static void
-fill_row(sqlite3_stmt *st, struct held_row *r)
+fill_row(sqlite3_stmt *st, struct held_row *r, const char *self)
 {
-	const char *plus;
+	const char *plus, *owner;
 
 	r->id = sqlite3_column_int64(st, 0);
 	r->recipient = col(st, 1);
@@ -174,6 +183,10 @@ fill_row(sqlite3_stmt *st, struct held_row *r)
 	r->held_at = sqlite3_column_int64(st, 7);
 	r->size = sqlite3_column_int64(st, 8);
 	r->list_id = sqlite3_column_int64(st, 9);
+	owner = (const char *)sqlite3_column_text(st, 10);
+	r->busy = owner != NULL &&
+		  seen_blocks("sending", owner, sqlite3_column_int64(st, 11),
+			      g_get_real_time() / G_USEC_PER_SEC, self);
 	/* the post address, without a +extension */
 	plus = r->recipient ? strchr(r->recipient, '+') : NULL;
 	if (plus != NULL && strrchr(plus, '@') != NULL) {
@@ -208,6 +221,7 @@ held_row_free(gpointer row)
 GPtrArray *
 held_list(sqlite3 *db, gint64 list_id, GError **error)
 {
+	g_autofree char *self = seen_process_owner(getpid());
 	sqlite3_stmt *st = NULL;
 	GPtrArray *out;
 	int rc;
@@ -219,7 +233,7 @@ held_list(sqlite3 *db, gint64 list_id, GError **error)
 	out = g_ptr_array_new_with_free_func(held_row_free);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct held_row *r = g_new0(struct held_row, 1);
-		fill_row(st, r);
+		fill_row(st, r, self);
 		g_ptr_array_add(out, r);
 	}
 	sqlite3_finalize(st);
@@ -234,6 +248,7 @@ held_list(sqlite3 *db, gint64 list_id, GError **error)
 int
 held_get(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error)
 {
+	g_autofree char *self = seen_process_owner(getpid());
 	sqlite3_stmt *st = NULL;
 	int rc;
 
@@ -244,13 +259,96 @@ held_get(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error)
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW)
-		fill_row(st, row_r);
+		fill_row(st, row_r, self);
 	sqlite3_finalize(st);
 	if (rc == SQLITE_ROW)
 		return 1;
 	if (rc == SQLITE_DONE)
 		return 0;
 	return db_fail(db, rc, "reading the held post", error);
+}
+
+/* Run SQL with ?1 = ID, ?2 = this process and, where SQL uses it, ?3 =
+ * now, and check that it changed one row. Returns 1, 0 when it changed
+ * none, -1 with *error. */
+static int
+claim_step(sqlite3 *db, const char *sql, gint64 id, const char *what,
+	   GError **error)
+{
+	g_autofree char *self = seen_process_owner(getpid());
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(db, sql, &st, error) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, self, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, g_get_real_time() / G_USEC_PER_SEC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return db_fail(db, rc, what, error);
+	return sqlite3_changes(db) == 1;
+}
+
+/* TRUE when held post ID once existed: ids come from AUTOINCREMENT, never
+ * reused, and sqlite_sequence keeps the largest one given. 1, 0 or -1. */
+static int
+id_was_used(sqlite3 *db, gint64 id, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, used = 0;
+
+	if (db_prepare(db, "SELECT seq FROM sqlite_sequence WHERE name = "
+		       "'held_message'", &st, error) < 0)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		used = id <= sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(db, rc, "reading held post ids", error);
+	return used;
+}
+
+int
+held_claim(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error)
+{
+	int rc;
+
+	memset(row_r, 0, sizeof(*row_r));
+	if (db_exec(db, "BEGIN IMMEDIATE", error) < 0)
+		return -1;
+	/* nobody else writes until COMMIT: what we read is what we change */
+	rc = held_get(db, id, row_r, error);
+	if (rc == 1 && row_r->busy) {
+		rc = HELD_BUSY;
+	} else if (rc == 1) {
+		rc = claim_step(db, "UPDATE held_message SET claimed_by = ?2, "
+				"claimed_at = ?3 WHERE id = ?1", id,
+				"claiming the held post", error);
+		rc = rc < 0 ? -1 : rc == 1 ? HELD_CLAIMED : HELD_HANDLED;
+	} else if (rc == 0) {
+		rc = id_was_used(db, id, error);
+		rc = rc < 0 ? -1 : rc == 1 ? HELD_HANDLED : HELD_UNKNOWN;
+	}
+	if (rc < 0 || db_exec(db, "COMMIT", error) < 0) {
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		held_row_clear(row_r);
+		return -1;
+	}
+	if (rc != HELD_CLAIMED)
+		held_row_clear(row_r);
+	return rc;
+}
+
+int
+held_release(sqlite3 *db, gint64 id, GError **error)
+{
+	return claim_step(db, "UPDATE held_message SET claimed_by = NULL, "
+			  "claimed_at = NULL WHERE id = ?1 AND claimed_by = ?2",
+			  id, "giving the held post back",
+			  error) < 0 ? -1 : 0;
 }
 
 int
@@ -288,18 +386,15 @@ held_extract(sqlite3 *db, gint64 id, int fd, GError **error)
 int
 held_delete(sqlite3 *db, gint64 id, GError **error)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	int rc = claim_step(db, "DELETE FROM held_message WHERE id = ?1 AND "
+			    "claimed_by = ?2", id,
+			    "forgetting the held post", error);
 
-	if (db_prepare(db, "DELETE FROM held_message WHERE id = ?1", &st,
-		       error) < 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(db, rc, "forgetting the held post", error);
-	return 0;
+	if (rc == 0)
+		g_set_error(error, DB_ERROR, DB_ERROR_FAILED, "held post %"
+			    G_GINT64_FORMAT " is no longer claimed by this "
+			    "process", id);
+	return rc == 1 ? 0 : -1;
 }
 
 int
@@ -340,17 +435,28 @@ held_expire(sqlite3 *db, const struct config *cfg, GError **error)
 		return -1;
 	why = g_strdup_printf("was held for moderation and not handled within "
 			      "%u days", cfg->hold_days);
-	for (guint i = 0; i < rows->len; i++) {
+	for (guint i = 0; i < rows->len && n >= 0; i++) {
 		const struct held_row *r = g_ptr_array_index(rows, i);
+		struct held_row row;
+		int rc;
 
-		if (r->held_at >= limit)
+		if (r->held_at >= limit || r->busy)
 			continue;
-		if (held_tell_sender(cfg, r, why, NULL, error) < 0 ||
-		    held_delete(db, r->id, error) < 0) {
-			n = -1;
-			break;
+		/* a moderator may be acting on it right now */
+		rc = held_claim(db, r->id, &row, error);
+		if (rc != HELD_CLAIMED) {
+			n = rc < 0 ? -1 : n;
+			continue;
 		}
-		n++;
+		if (held_tell_sender(cfg, &row, why, NULL, error) < 0) {
+			held_release(db, row.id, NULL);
+			n = -1;
+		} else if (held_delete(db, row.id, error) < 0) {
+			n = -1;
+		} else {
+			n++;
+		}
+		held_row_clear(&row);
 	}
 	g_free(why);
 	g_ptr_array_unref(rows);

@@ -23,6 +23,7 @@
 #include "soarlist/maillog.h"
 #include "soarlist/message.h"
 #include "soarlist/policy.h"
+#include "soarlist/printable.h"
 #include "soarlist/recipient.h"
 #include "soarlist/rewrite.h"
 #include "soarlist/seen.h"
@@ -34,13 +35,10 @@
 void
 deliver_tell_mta(const char *text)
 {
-	char *clean = g_strdup(text);
+	char *clean = printable_escape(text);
 
-	for (char *p = clean; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = ' ';
-	if (strlen(clean) > 200)
-		clean[200] = '\0';
+	if (strlen(clean) > 200) /* cut on a character boundary */
+		*g_utf8_find_prev_char(clean, clean + 201) = '\0';
 	fprintf(stderr, "%s\n", clean);
 	fflush(stderr);
 	g_free(clean);

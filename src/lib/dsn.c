@@ -16,6 +16,7 @@
 
 #include "soarlist/address.h"
 #include "soarlist/bounce-proof.h"
+#include "soarlist/printable.h"
 
 #define DSN_MAX_DEPTH 8       /* multiparts inside multiparts */
 #define DSN_MAX_CANDIDATES 50 /* addresses of a text DSN we look up */
@@ -55,7 +56,8 @@ dsn_clear(struct dsn *dsn)
 
 /* LEN bytes of S as one printable line: runs of control characters and
  * blanks (an unfolded field keeps its folding whitespace) become one space,
- * invalid UTF-8 is replaced, at most DSN_LINE_MAX bytes. */
+ * invalid UTF-8 is replaced, C1 controls are escaped (printable.h), at most
+ * DSN_LINE_MAX bytes. */
 static char *
 printable(const char *s, gssize len)
 {
@@ -71,6 +73,7 @@ printable(const char *s, gssize len)
 	}
 	*out = '\0';
 	g_strchomp(valid);
+	valid = printable_take(valid); /* `soarlist bounces` shows it */
 	if (strlen(valid) > DSN_LINE_MAX) {
 		end = g_utf8_find_prev_char(valid, valid + DSN_LINE_MAX + 1);
 		*end = '\0';

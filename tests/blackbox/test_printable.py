@@ -100,6 +100,15 @@ class Printable(harness.EnvTestCase):
         self.assertIn("sender=<a\\x1b[2J\\u009b@example.org>",
                       self.env.deliver_log_lines()[-1])
 
+    def test_stderr_line_for_postfix(self):
+        # pipe(8) puts it in the bounce: one printable line, escaped alike
+        rcpt = "no\x1b\u009bsuch@ssc.manage2soar.com"
+        r = self.env.deliver(harness.post(to=rcpt), rcpt)
+        self.assertEqual(r.rc, 67, r.stderr)
+        self.assertEqual(r.stderr, "5.1.1 <no\\x1b\\u009bsuch@ssc.manage2soar.com>: "
+                                   "no such list\n")
+        self.assertLogClean()
+
 
 class C1Address(harness.EnvTestCase):
     """A member's address with U+0085 or U+009B in an M2S answer (the

@@ -68,6 +68,12 @@ static const char standard2[] = REPORT_HEAD
 	"Status: 5.1.1 (bad mailbox)\nDiagnostic-Code: smtp; 550 5.1.1 no\n"
 	"  such\tuser\n\n" RETURNED;
 
+/* a C1 control (U+009B, a terminal's CSI) in the diagnostic: escaped */
+static const char c1_diagnostic[] = REPORT_HEAD
+	"Final-Recipient: rfc822; bob@example.com\nAction: failed\n"
+	"Status: 5.1.1\nDiagnostic-Code: smtp; 550 \xc2\x9b" "2J gone\n\n"
+	RETURNED;
+
 static const char forwarded[] = REPORT_HEAD
 	"Original-Recipient: rfc822;bob@example.com\n"
 	"Final-Recipient: rfc822; bob@elsewhere.example\nAction: failed\n"
@@ -198,6 +204,9 @@ test_parse(void)
 		{ "VERP address not in the DSN", standard2, "dora@example.org",
 		  1, "dora@example.org", "failed", "5.1.1", "post@example.org",
 		  "smtp; 550 5.1.1 no such user", TRUE, NULL },
+		{ "C1 in the diagnostic", c1_diagnostic, NULL, 1,
+		  "bob@example.com", "failed", "5.1.1", "post@example.org",
+		  "smtp; 550 \\u009b2J gone", TRUE, NULL },
 		{ "original recipient", forwarded, NULL, 1, "bob@example.com",
 		  "failed", "5.2.1", "post@example.org", NULL, TRUE, NULL },
 		{ "status from the diagnostic", no_status, NULL, 1,

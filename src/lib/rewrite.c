@@ -71,28 +71,6 @@ name_ok(const char *name)
 	return TRUE;
 }
 
-void
-rewrite_clean_headers(GMimeHeaderList *headers)
-{
-	for (int i = g_mime_header_list_get_count(headers) - 1; i >= 0; i--) {
-		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
-		const char *raw = g_mime_header_get_raw_value(h);
-		char *clean, *v;
-
-		if (!name_ok(g_mime_header_get_name(h))) {
-			g_mime_header_list_remove_at(headers, i);
-			continue;
-		}
-		if (header_raw_value_ok(raw))
-			continue;
-		clean = rewrite_sanitize(raw);
-		v = g_strdup_printf(" %s\n", clean);
-		g_mime_header_set_raw_value(h, v);
-		g_free(v);
-		g_free(clean);
-	}
-}
-
 gboolean
 rewrite_from_exempt(const struct list_ref *list, const char *sender)
 {
@@ -411,6 +389,102 @@ reply_to_author(GMimeHeaderList *headers, const char *orig_raw,
 	if (internet_address_list_length(v) > 0)
 		set_addresses(headers, "Reply-To", v);
 	g_object_unref(v);
+}
+
+static gboolean
+is_address_header(const char *name)
+{
+	static const char *const names[] = {
+		"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Resent-From",
+		"Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Bcc", NULL,
+	};
+
+	for (int i = 0; names[i] != NULL; i++)
+		if (g_ascii_strcasecmp(name, names[i]) == 0)
+			return TRUE;
+	return FALSE;
+}
+
+/* Write the valid addresses of address header H again (its raw value was
+ * not sound); FALSE if it has none, to be removed. */
+static gboolean
+readdress(GMimeHeader *h)
+{
+	const char *name = g_mime_header_get_name(h);
+	InternetAddressList *list = internet_address_list_parse(
+		NULL, g_mime_header_get_raw_value(h));
+	InternetAddressList *v = internet_address_list_new();
+	gboolean any;
+
+	add_valid(v, list);
+	any = internet_address_list_length(v) > 0;
+	if (any) {
+		GString *line = g_string_new(name);
+		g_string_append(line, ": ");
+		internet_address_list_encode(v, NULL, line);
+		g_mime_header_set_raw_value(h, line->str + strlen(name) + 1);
+		g_string_free(line, TRUE);
+	}
+	g_object_unref(v);
+	g_clear_object(&list);
+	return any;
+}
+
+/* Write every header again under its name as GMime reads it: a name the
+ * sender wrote as "Date :" (obsolete syntax GMime accepts) goes out as
+ * "Date:". Clearing and appending keeps the order (Received, DKIM). */
+static void
+rename_all(GMimeHeaderList *headers)
+{
+	int n = g_mime_header_list_get_count(headers);
+	char **names = g_new0(char *, n + 1), **raws = g_new0(char *, n + 1);
+
+	for (int i = 0; i < n; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+		names[i] = g_strdup(g_mime_header_get_name(h));
+		raws[i] = g_strdup(g_mime_header_get_raw_value(h));
+	}
+	g_mime_header_list_clear(headers);
+	for (int i = 0; i < n; i++) {
+		g_mime_header_list_append(headers, names[i], "", NULL);
+		g_mime_header_set_raw_value(
+			g_mime_header_list_get_header_at(headers, i), raws[i]);
+	}
+	g_strfreev(names);
+	g_strfreev(raws);
+}
+
+void
+rewrite_clean_headers(GMimeHeaderList *headers)
+{
+	gboolean rename = FALSE;
+
+	for (int i = g_mime_header_list_get_count(headers) - 1; i >= 0; i--) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+		const char *raw = g_mime_header_get_raw_value(h);
+		char *clean, *v;
+
+		if (!name_ok(g_mime_header_get_name(h))) {
+			g_mime_header_list_remove_at(headers, i);
+			continue;
+		}
+		if (!name_ok(g_mime_header_get_raw_name(h)))
+			rename = TRUE;
+		if (header_raw_value_ok(raw))
+			continue;
+		if (is_address_header(g_mime_header_get_name(h))) {
+			if (!readdress(h))
+				g_mime_header_list_remove_at(headers, i);
+			continue;
+		}
+		clean = rewrite_sanitize(raw);
+		v = g_strdup_printf(" %s\n", clean);
+		g_mime_header_set_raw_value(h, v);
+		g_free(v);
+		g_free(clean);
+	}
+	if (rename)
+		rename_all(headers);
 }
 
 static void

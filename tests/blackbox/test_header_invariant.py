@@ -55,6 +55,12 @@ HOSTILE = {
     "message-id-folded": [b"Message-ID: <a\n X-Injected: yes\n b@example.org>"],
     "message-id-bare-cr": [b"Message-ID: <a@example.org>\rX-Injected: yes"],
     "message-id-encoded": [b"Message-ID: =?utf-8?q?=3Ca=0D=0AX-Injected=3A_1=3E?="],
+    # found by fuzz-message: obsolete white space before the colon, which
+    # GMime accepts and wrote back as it came (a line the check refuses)
+    "obs-space-before-colon": [b"Date : Tue, 24 Nov 2026 10:00:00 +0000"],
+    # found by fuzz-message: a bare CR in an address header of an owner
+    # forward was flattened with its invalid address kept
+    "cc-literal-bare-cr": [b"Cc: <c@[a\n X-Injected: yes\r X: 1\n b]>, ok@example.org"],
 }
 
 # headers soarlist may add to a post or a notice
@@ -76,7 +82,7 @@ def hostile_post(lines, to=LIST, body=b"Hello list\n",
     """A post whose header block holds LINES, plus From/To/Subject/
     Message-ID/Date where LINES do not name them."""
     _n[0] += 1
-    names = {l.split(b":", 1)[0].lower() for l in lines}
+    names = {l.split(b":", 1)[0].strip().lower() for l in lines}
     head = list(lines)
     defaults = [(b"from", b"From: " + from_),
                 (b"to", b"To: " + to.encode()),

@@ -1,7 +1,8 @@
 /* doctor-files.c - doctor's checks of who owns and who may read soarlist's
  * files: the generated tables belong to the pipe user (sync, run as that
- * user, replaces them), and the database and the archive, which hold board
- * posts and moderation tokens, are not readable by others.
+ * user, replaces them), and the private data (the database, which holds
+ * board posts, moderation tokens and the bounce key, the archive, the API
+ * key files) allows others nothing and its group no writing.
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -67,67 +68,115 @@ doctor_check_table_owner(struct doctor *d)
 	g_string_free(bad, TRUE);
 }
 
-/* Add PATH to BAD when others may read it (or enter it, a directory). */
-static void
-private_path(const char *path, GString *bad, guint *n)
+/* What a private file or directory must not allow (DESIGN.md, Data: files
+ * 0600 or 0640, directories 0700 or 0750): anything for others, writing for
+ * the group. An API key file allows its group nothing either (sync refuses
+ * it otherwise). */
+#define WIDER (S_IRWXO | S_IWGRP)
+#define KEY_WIDER (S_IRWXO | S_IRWXG)
+
+/* Add PATH to BAD when its mode allows any of WIDER. Returns TRUE then. */
+static gboolean
+private_path(const char *path, mode_t wider, GString *bad, guint *n)
 {
 	struct stat st;
-	mode_t others = S_IROTH;
 
-	if (lstat(path, &st) < 0 || S_ISLNK(st.st_mode))
-		return;
-	if (S_ISDIR(st.st_mode))
-		others |= S_IXOTH;
-	if (st.st_mode & others)
-		note(bad, n, "%s (mode %04o)", path, st.st_mode & 07777);
+	if (lstat(path, &st) < 0 || S_ISLNK(st.st_mode) ||
+	    (st.st_mode & wider) == 0)
+		return FALSE;
+	note(bad, n, "%s (mode %04o)", path, st.st_mode & 07777);
+	return TRUE;
 }
 
-/* Every file and directory under DIR, DIR included. */
-static void
+/* Every file and directory under DIR, DIR included. Returns TRUE when one
+ * was added to BAD. */
+static gboolean
 private_tree(const char *dir, GString *bad, guint *n, int depth)
 {
+	gboolean found = private_path(dir, WIDER, bad, n);
 	GDir *gd;
 	const char *name;
 
-	private_path(dir, bad, n);
 	if (depth > 8 || (gd = g_dir_open(dir, 0, NULL)) == NULL)
-		return;
+		return found;
 	while ((name = g_dir_read_name(gd)) != NULL) {
 		char *p = g_build_filename(dir, name, NULL);
 		if (g_file_test(p, G_FILE_TEST_IS_DIR) &&
 		    !g_file_test(p, G_FILE_TEST_IS_SYMLINK))
-			private_tree(p, bad, n, depth + 1);
+			found |= private_tree(p, bad, n, depth + 1);
 		else
-			private_path(p, bad, n);
+			found |= private_path(p, WIDER, bad, n);
 		g_free(p);
 	}
 	g_dir_close(gd);
+	return found;
 }
 
-/* The database files and the archive are not readable by others. */
+/* The API key files of the config (each once) that allow their group or
+ * others anything: added to BAD, their paths to FIX. Returns how many key
+ * files the config names. */
+static guint
+private_keys(const struct config *cfg, GString *bad, guint *n, GString *fix)
+{
+	GHashTable *seen = g_hash_table_new(g_str_hash, g_str_equal);
+	guint count;
+
+	for (guint i = 0; i <= cfg->clubs->len; i++) {
+		const struct club_config *c = i < cfg->clubs->len
+			? cfg->clubs->pdata[i] : NULL;
+		const char *key = c != NULL ? c->api_key_file
+					    : cfg->api_key_file;
+		if (key == NULL || !g_hash_table_add(seen, (gpointer)key))
+			continue;
+		if (private_path(key, KEY_WIDER, bad, n))
+			g_string_append_printf(fix, " %s", key);
+	}
+	count = g_hash_table_size(seen);
+	g_hash_table_destroy(seen);
+	return count;
+}
+
+/* The files of private data (the database and its -wal, -shm and -journal
+ * files, which hold held posts, moderation tokens and the bounce key; the
+ * archive; the API key files) allow others nothing and the group no
+ * writing. The database's directory is not judged: Postfix reads the
+ * tables in postfix_dir under it. Spool files never have a name. */
 void
 doctor_check_private(struct doctor *d)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
 	const char *archive = d->cfg->archive_dir;
-	GString *bad = g_string_new(NULL);
-	guint n = 0;
+	GString *bad = g_string_new(NULL), *fix = g_string_new(NULL);
+	GString *keys = g_string_new(NULL);
+	gboolean db = FALSE;
+	guint n = 0, nkeys;
 
 	for (gsize i = 0; i < G_N_ELEMENTS(suffixes); i++) {
 		char *p = g_strconcat(d->cfg->database, suffixes[i], NULL);
-		private_path(p, bad, &n);
+		db |= private_path(p, WIDER, bad, &n);
 		g_free(p);
 	}
-	if (archive != NULL)
-		private_tree(archive, bad, &n, 0);
+	if (db)
+		g_string_append_printf(fix, "chmod o-rwx,g-w %s*",
+				       d->cfg->database);
+	if (archive != NULL && private_tree(archive, bad, &n, 0))
+		g_string_append_printf(fix, "%schmod -R o-rwx,g-w %s",
+				       fix->len ? "; " : "", archive);
+	nkeys = private_keys(d->cfg, bad, &n, keys);
+	if (keys->len > 0)
+		g_string_append_printf(fix, "%schmod 0600%s", fix->len ? "; " : "",
+				       keys->str);
 	note_more(bad, n);
 	doctor_add(d, n == 0, n == 0
-		? g_strdup_printf("database%s not readable by others",
-				  archive ? " and archive" : "")
-		: g_strdup_printf("database or archive readable by others:%s",
+		? g_strdup_printf("database%s%s closed to others and not "
+				  "writable by the group",
+				  archive == NULL ? ""
+				  : nkeys > 0 ? ", archive" : " and archive",
+				  nkeys > 0 ? " and key files" : "")
+		: g_strdup_printf("database, archive or key files open to "
+				  "others or writable by the group:%s",
 				  bad->str),
-		g_strdup_printf("chmod o-rwx %s*%s%s", d->cfg->database,
-				archive ? "; chmod -R o-rwx " : "",
-				archive ? archive : ""));
+		g_string_free(fix, FALSE));
+	g_string_free(keys, TRUE);
 	g_string_free(bad, TRUE);
 }

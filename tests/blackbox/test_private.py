@@ -120,5 +120,84 @@ class Modes(harness.EnvTestCase):
         self.run_all(0o022)
 
 
+class Doctor(harness.EnvTestCase):
+    """doctor's line about private data: every file or directory with a
+    wider mode is named, with a fix that narrows it."""
+
+    OK = ("OK    database, archive and key files closed to others and not "
+          "writable by the group")
+    FAIL = ("FAIL  database, archive or key files open to others or writable "
+            "by the group:")
+
+    def setUp(self):
+        super().setUp()
+        self.archive = os.path.join(self.env.root, "archive")
+        self.key = os.path.join(self.env.root, "key")
+        with open(self.key, "w") as f:
+            f.write("secret\n")
+        os.chmod(self.key, 0o600)
+        self.env.write_config(extra="archive_dir = %s\napi_key_file = %s"
+                              % (self.archive, self.key))
+        r = self.env.deliver(harness.uniq_post(), "members@ssc.manage2soar.com")
+        self.assertEqual(r.rc, 0, r.stderr)  # archived: the tree exists
+        self.maildir = os.path.join(self.archive, "ssc", "members")
+        self.post, = os.listdir(os.path.join(self.maildir, "new"))
+        self.post = os.path.join(self.maildir, "new", self.post)
+
+    def line(self):
+        r = self.env.soarlist("doctor")
+        lines = [l for l in r.stdout.splitlines()
+                 if l.startswith(self.OK) or l.startswith(self.FAIL)]
+        self.assertEqual(len(lines), 1, r.stdout)
+        return lines[0]
+
+    def test_private_data_ok(self):
+        self.assertEqual(self.line(), self.OK)
+
+    def test_each_wider_mode_is_named(self):
+        import sqlite3
+        # a connection keeps the -wal and -shm files there (the last one
+        # to close removes them), and a write keeps the -wal non-empty
+        # (SQLite gives an empty one the database's mode when it opens it)
+        con = sqlite3.connect(self.env.db, isolation_level=None)
+        self.addCleanup(con.close)
+        con.execute("UPDATE club SET name = name || '.'")
+        con.execute("UPDATE club SET name = substr(name, 1, length(name) - 1)")
+        con.execute("BEGIN")
+        con.execute("SELECT count(*) FROM club").fetchall()
+        wider = {self.env.db: 0o644,                    # others may read
+                 self.env.db + "-wal": 0o660,           # the group may write
+                 self.archive: 0o755,                   # others may enter
+                 os.path.join(self.maildir, "cur"): 0o770,
+                 self.key: 0o640}                       # a key: no group
+        for path, mode in wider.items():
+            os.chmod(path, mode)
+        line = self.line()
+        self.assertTrue(line.startswith(self.FAIL), line)
+        for path, mode in wider.items():
+            self.assertIn(" %s (mode %04o)" % (path, mode), line)
+        self.assertNotIn(self.env.db + "-shm", line)  # 0640 like the database
+        self.assertIn("; fix: chmod o-rwx,g-w %s*; chmod -R o-rwx,g-w %s; chmod 0600 %s"
+                      % (self.env.db, self.archive, self.key), line)
+        # only what it names is said to be wrong, and its fix works
+        for path, mode in wider.items():
+            os.chmod(path, 0o750 if os.path.isdir(path) else 0o600 if path == self.key
+                     else 0o640)
+        self.assertEqual(self.line(), self.OK)
+
+    def test_archived_post_readable_by_others(self):
+        os.chmod(self.post, 0o644)
+        self.assertEqual(self.line(), "%s %s (mode 0644); fix: chmod -R o-rwx,g-w %s"
+                         % (self.FAIL, self.post, self.archive))
+
+    def test_modes_that_are_private_enough(self):
+        # files 0600, directories 0700, the group may read and enter
+        os.chmod(self.env.db, 0o600)
+        os.chmod(self.archive, 0o700)
+        os.chmod(self.post, 0o400)
+        os.chmod(self.key, 0o400)
+        self.assertEqual(self.line(), self.OK)
+
+
 if __name__ == "__main__":
     tap.main()

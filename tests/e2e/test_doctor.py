@@ -222,7 +222,8 @@ class Doctor(unittest.TestCase):
                      r"^OK +pipe user nobody can read the config and the key files",
                      r"^OK +tables in \S+ match the database$",
                      r"^OK +tables in \S+ belong to the pipe user nobody$",
-                     r"^OK +database and archive not readable by others$",
+                     r"^OK +database and archive closed to others and not writable "
+                     r"by the group$",
                      r"^OK +admin and owner addresses ",
                      r"^OK +club ssc: last sync succeeded "):
             self.assertRegex(r.stdout, re.compile(want, re.M))
@@ -415,8 +416,10 @@ class Doctor(unittest.TestCase):
 
     def test_h_database_readable_by_others(self):
         self.chmod(self.inst.db, 0o644)
-        self.assertFails(self.doctor(), r"^FAIL +database or archive readable by others: "
-                         r"%s \(mode 0644\) .*; fix: chmod o-rwx " % re.escape(self.inst.db))
+        self.assertFails(self.doctor(), r"^FAIL +database, archive or key files open to "
+                         r"others or writable by the group: %s \(mode 0644\).*; fix: "
+                         r"chmod o-rwx,g-w %s\*" % (re.escape(self.inst.db),
+                                                    re.escape(self.inst.db)))
 
     def test_h_archive_readable_by_others(self):
         d = os.path.join(self.inst.archive, "ssc", "members", "cur")
@@ -428,7 +431,8 @@ class Doctor(unittest.TestCase):
         with open(os.path.join(d, "1.eml"), "w") as f:
             f.write("Subject: board minutes\n\nsecret\n")
         os.chmod(os.path.join(d, "1.eml"), 0o644)
-        line, = self.assertFails(self.doctor(), r"^FAIL +database or archive readable by others:")
+        line, = self.assertFails(self.doctor(), r"^FAIL +database, archive or key files open "
+                                 r"to others or writable by the group:")
         self.assertIn("%s (mode 0755)" % d, line)
         self.assertIn("%s/1.eml (mode 0644)" % d, line)
 

@@ -279,8 +279,9 @@ lines_short(const char *raw)
 }
 
 /* TRUE if RAW, an address header as the sender wrote it, may go out as
- * it is: sound and short lines, parsed into LIST, only mailboxes, each
- * address valid and each name free of control characters. */
+ * it is: sound and short lines, parsed into LIST (at least one address),
+ * only mailboxes, each address valid and each name free of control
+ * characters. */
 static gboolean
 addresses_sound(const char *raw, InternetAddressList *list)
 {
@@ -289,6 +290,8 @@ addresses_sound(const char *raw, InternetAddressList *list)
 
 	if (list == NULL || !header_raw_value_ok(raw) || !lines_short(raw))
 		return FALSE;
+	if (internet_address_list_length(list) == 0)
+		return FALSE; /* text GMime finds no address in */
 	v = internet_address_list_new();
 	add_valid(v, list);
 	ok = internet_address_list_length(v) ==

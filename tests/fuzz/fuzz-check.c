@@ -59,42 +59,55 @@ reparse(const char *block, size_t len)
 	return out;
 }
 
-/* Every mailbox of header NAME is a valid member address, if the policy
- * wrote it (its raw value differs from BEFORE, the input's). */
+/* Every mailbox of every header NAME is a valid member address, if the
+ * policy wrote it: its raw value is none of BEFORE, the input's. */
 static gboolean
 written_addresses_ok(GMimeHeaderList *headers, const char *name,
-		     const char *before)
+		     GHashTable *before)
 {
-	GMimeHeader *h = g_mime_header_list_get_header(headers, name);
-	InternetAddressList *l;
 	gboolean ok = TRUE;
 
-	if (h == NULL || g_strcmp0(g_mime_header_get_raw_value(h), before) == 0)
-		return TRUE;
-	l = internet_address_list_parse(NULL, g_mime_header_get_raw_value(h));
-	for (int i = 0; l && i < internet_address_list_length(l); i++) {
-		InternetAddress *ia = internet_address_list_get_address(l, i);
-		ok = ok && INTERNET_ADDRESS_IS_MAILBOX(ia) &&
-		     address_is_valid(internet_address_mailbox_get_addr(
-			     INTERNET_ADDRESS_MAILBOX(ia)));
+	for (int k = 0; ok && k < g_mime_header_list_get_count(headers); k++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, k);
+		InternetAddressList *l;
+
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0 ||
+		    g_hash_table_contains(before, g_mime_header_get_raw_value(h)))
+			continue;
+		l = internet_address_list_parse(NULL,
+						 g_mime_header_get_raw_value(h));
+		for (int i = 0; l && i < internet_address_list_length(l); i++) {
+			InternetAddress *ia = internet_address_list_get_address(l, i);
+			ok = ok && INTERNET_ADDRESS_IS_MAILBOX(ia) &&
+			     address_is_valid(internet_address_mailbox_get_addr(
+				     INTERNET_ADDRESS_MAILBOX(ia)));
+		}
+		if (l != NULL)
+			g_object_unref(l);
 	}
-	if (l != NULL)
-		g_object_unref(l);
 	return ok;
 }
 
-static char *
-raw_of(GMimeHeaderList *headers, const char *name)
+/* The raw values of every header NAME of HEADERS, a set. */
+static GHashTable *
+raws_of(GMimeHeaderList *headers, const char *name)
 {
-	GMimeHeader *h = g_mime_header_list_get_header(headers, name);
+	GHashTable *t = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					      NULL);
 
-	return h ? g_strdup(g_mime_header_get_raw_value(h)) : NULL;
+	for (int i = 0; i < g_mime_header_list_get_count(headers); i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) == 0)
+			g_hash_table_add(t, g_strdup(
+				g_mime_header_get_raw_value(h)));
+	}
+	return t;
 }
 
 /* The checks on HEADERS after the policy; JUSTIFIED: allowed names. */
 static const char *
-judge(GMimeHeaderList *headers, GHashTable *justified, const char *cc0,
-      const char *rt0)
+judge(GMimeHeaderList *headers, GHashTable *justified, GHashTable *cc0,
+      GHashTable *rt0)
 {
 	size_t len;
 	char *block = header_block_serialize(headers, &len);
@@ -138,8 +151,8 @@ check_parsed(struct message *msg, unsigned variant)
 	};
 	struct rewrite_input in = { .list = &ref, .envelope_sender = "a@b.example" };
 	GHashTable *justified = names_of(msg->headers);
-	char *cc0 = raw_of(msg->headers, "Cc"), *rt0 = raw_of(msg->headers,
-							       "Reply-To");
+	GHashTable *cc0 = raws_of(msg->headers, "Cc");
+	GHashTable *rt0 = raws_of(msg->headers, "Reply-To");
 	const char *why;
 
 	g_free(message_author(msg));
@@ -155,8 +168,8 @@ check_parsed(struct message *msg, unsigned variant)
 		rewrite_headers(msg->headers, &in);
 	why = judge(msg->headers, justified, cc0, rt0);
 	g_hash_table_unref(justified);
-	g_free(cc0);
-	g_free(rt0);
+	g_hash_table_unref(cc0);
+	g_hash_table_unref(rt0);
 	return why;
 }
 

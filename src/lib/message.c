@@ -60,21 +60,68 @@ terminate_headers(GMimeHeaderList *headers)
 	}
 }
 
-/* Postfix's is_header(): one or more printable characters other than ':'
- * and space, optional blanks, then ':'. */
-static gboolean
-is_header_line(const char *line, size_t len)
-{
-	size_t i = 0;
+/* One line of the header section, judged byte by byte as it is read, so
+ * that a line of any length costs no memory: Postfix's is_header() (one or
+ * more printable characters other than ':' and space, optional blanks,
+ * then ':') as a state machine. */
+struct line_scan {
+	off_t len;
+	size_t name_len;
+	char head[2]; /* the first two bytes: an empty line, a continuation */
+	enum { LINE_NAME, LINE_BLANK, LINE_HEADER, LINE_OTHER } state;
+};
 
-	while (i < len && (unsigned char)line[i] > 32 &&
-	       (unsigned char)line[i] < 127 && line[i] != ':')
-		i++;
-	if (i == 0)
-		return FALSE;
-	while (i < len && (line[i] == ' ' || line[i] == '\t'))
-		i++;
-	return i < len && line[i] == ':';
+static void
+line_feed(struct line_scan *l, char c)
+{
+	unsigned char u = (unsigned char)c;
+
+	if (l->len < 2)
+		l->head[l->len] = c;
+	l->len++;
+	if (l->state == LINE_NAME && u > 32 && u < 127 && c != ':') {
+		l->name_len++;
+	} else if (l->state == LINE_NAME || l->state == LINE_BLANK) {
+		if (l->name_len > 0 && c == ':')
+			l->state = LINE_HEADER;
+		else if (l->name_len > 0 && (c == ' ' || c == '\t'))
+			l->state = LINE_BLANK;
+		else
+			l->state = LINE_OTHER;
+	}
+}
+
+/* What a whole line L (the last one may lack its newline) means, FIRST
+ * when it is the first line: 1 a header or a continuation, 0 the end of
+ * the headers, -1 with *error for a header no parser accepts. */
+static int
+line_end(const struct line_scan *l, gboolean first, gboolean *separator_r,
+	 GError **error)
+{
+	if ((l->len == 1 && l->head[0] == '\n') ||
+	    (l->len == 2 && l->head[0] == '\r' && l->head[1] == '\n'))
+		return 0;
+	if ((l->head[0] == ' ' || l->head[0] == '\t') && !first)
+		return 1; /* continuation of the previous header */
+	if (l->state != LINE_HEADER) {
+		*separator_r = TRUE;
+		return 0;
+	}
+	if (l->name_len > MESSAGE_MAX_NAME) {
+		g_set_error(error, MESSAGE_ERROR, MESSAGE_ERROR_UNPARSABLE,
+			    "header field name longer than %d bytes",
+			    MESSAGE_MAX_NAME);
+		return -1;
+	}
+	return 1;
+}
+
+static int
+too_big(GError **error)
+{
+	g_set_error(error, MESSAGE_ERROR, MESSAGE_ERROR_TOO_BIG,
+		    "header section larger than %d bytes", MESSAGE_MAX_HEADER);
+	return -1;
 }
 
 /* Find where the header section that starts at msg->start ends: set
@@ -84,12 +131,11 @@ static int
 find_body(struct message *msg, GError **error)
 {
 	char *buf = g_malloc(SCAN_BUF);
-	GString *line = g_string_new(NULL);
+	struct line_scan line = { 0 };
 	off_t pos = msg->start, line_start = msg->start;
-	gboolean first = TRUE, done = FALSE;
-	int rc = 0;
+	int more = 1; /* line_end(): 1 go on, 0 done, -1 error */
 
-	while (!done && pos < msg->end) {
+	while (more > 0 && pos < msg->end) {
 		ssize_t n = pread(msg->fd, buf, SCAN_BUF, pos);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -97,52 +143,33 @@ find_body(struct message *msg, GError **error)
 			g_set_error(error, MESSAGE_ERROR, MESSAGE_ERROR_IO,
 				    "reading the spool file: %s",
 				    n < 0 ? g_strerror(errno) : "short file");
-			rc = -1;
+			more = -1;
 			break;
 		}
-		for (ssize_t i = 0; i < n && !done; i++) {
-			g_string_append_c(line, buf[i]);
+		for (ssize_t i = 0; i < n && more > 0; i++) {
+			line_feed(&line, buf[i]);
 			if (buf[i] != '\n' && pos + i + 1 < msg->end)
 				continue;
-			/* a whole line (or the last, unterminated one) */
-			if (strcmp(line->str, "\n") == 0 ||
-			    strcmp(line->str, "\r\n") == 0) {
-				done = TRUE;
-			} else if ((line->str[0] == ' ' || line->str[0] == '\t')
-				   && !first) {
-				/* continuation of the previous header */
-			} else if (!is_header_line(line->str, line->len)) {
-				msg->add_separator = TRUE;
-				done = TRUE;
-			} else if (strcspn(line->str, ": \t") > MESSAGE_MAX_NAME) {
-				g_set_error(error, MESSAGE_ERROR,
-					    MESSAGE_ERROR_UNPARSABLE,
-					    "header field name longer than %d "
-					    "bytes", MESSAGE_MAX_NAME);
-				rc = -1;
-				break;
-			}
-			if (!done) {
-				first = FALSE;
+			more = line_end(&line, line_start == msg->start,
+					&msg->add_separator, error);
+			if (more > 0) {
 				line_start = pos + i + 1;
-				g_string_truncate(line, 0);
+				memset(&line, 0, sizeof(line));
 			}
+			if (more > 0 &&
+			    line_start - msg->start > MESSAGE_MAX_HEADER)
+				more = too_big(error);
 		}
-		if (rc < 0)
-			break;
 		pos += n;
-		if (!done && line_start - msg->start > MESSAGE_MAX_HEADER) {
-			g_set_error(error, MESSAGE_ERROR, MESSAGE_ERROR_TOO_BIG,
-				    "header section larger than %d bytes",
-				    MESSAGE_MAX_HEADER);
-			rc = -1;
-			break;
-		}
+		/* a header whose line goes on past the limit (a line of name
+		 * characters is judged at its end: header, 65, or body) */
+		if (more > 0 && line.state == LINE_HEADER &&
+		    pos - msg->start > MESSAGE_MAX_HEADER)
+			more = too_big(error);
 	}
-	msg->body = done ? line_start : msg->end;
-	g_string_free(line, TRUE);
+	msg->body = more == 0 ? line_start : msg->end;
 	g_free(buf);
-	return rc;
+	return more < 0 ? -1 : 0;
 }
 
 /* Hand the header section [start, body) to GMime. */

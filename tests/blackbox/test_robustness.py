@@ -44,6 +44,22 @@ class HeaderSection(harness.EnvTestCase):
         self.assertTrue(r.stderr.startswith("5.3.4 "), r.stderr)
         self.assertEqual(r.captures, [])
 
+    def test_one_long_line_costs_no_memory(self):
+        # a 40 MB line where a header could be: judged as it is read, never
+        # held whole (the helper's own RSS is about 10 MB)
+        path = os.path.join(self.env.root, "line.eml")
+        for name, head, tail, want in (
+                ("body line", b"From: alice@example.org\nSubject: x\n", b"\n", 0),
+                ("header value", b"From: alice@example.org\nX-Big: ", b"\n", 77),
+                ("header value, last", b"From: alice@example.org\nX-Big: ", b"", 77),
+                ("long name", b"From: alice@example.org\nX-", b": v\n", 65)):
+            with self.subTest(name):
+                with open(path, "wb") as f:
+                    f.write(head + b"x" * (40 << 20) + tail + b"\nbody\n")
+                rc, maxrss_kib, err = self.env.deliver_rusage(path, LIST)
+                self.assertEqual(rc, want, err)
+                self.assertLess(maxrss_kib, 24 * 1024, "peak RSS %d KiB" % maxrss_kib)
+
     def test_empty_auto_submitted_is_not_an_auto_reply(self):
         r = self.env.deliver(post(extra="Auto-Submitted:\n"), LIST)
         self.assertEqual(len(r.capture.recipients), 3)

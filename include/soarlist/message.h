@@ -64,6 +64,10 @@ char *message_author(const struct message *msg);
  * (printable.h) for the log and the database (newly allocated), or NULL. */
 char *message_id(const struct message *msg);
 
+/* RAW, the raw value of a Message-ID field, decoded as message_id() does
+ * (newly allocated), or NULL when empty or longer than 998 bytes. */
+char *message_id_decode(const char *raw);
+
 /* Write the (possibly rewritten) headers, then the body bytes unchanged,
  * to OUT_FD. Returns 0 or -1 with errno set. */
 int message_write(const struct message *msg, int out_fd);

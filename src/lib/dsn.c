@@ -311,16 +311,6 @@ part_content(GMimePart *part)
 	return out;
 }
 
-/* A Message-ID as decoded by GMime, or NULL when it is empty or longer
- * than a header line may be. Takes ID. */
-static char *
-valid_id(char *id)
-{
-	if (id != NULL && (*id == '\0' || strlen(id) > 998))
-		g_clear_pointer(&id, g_free);
-	return id;
-}
-
 /* A proof token as returned: one word of at most 64 hex digits,
  * lowercased, or NULL. Takes TOKEN. */
 static char *
@@ -347,8 +337,9 @@ scan_returned(GMimeHeaderList *h, struct scan *s)
 	if (h == NULL || s->message_id != NULL || s->proof != NULL)
 		return;
 	f = g_mime_header_list_get_header(h, "Message-ID");
-	s->message_id = valid_id(f ? g_mime_utils_decode_message_id(
-				     g_mime_header_get_raw_value(f)) : NULL);
+	/* decoded as the post's own: the one stored when it was sent */
+	s->message_id = f ? message_id_decode(g_mime_header_get_raw_value(f))
+			  : NULL;
 	f = g_mime_header_list_get_header(h, BOUNCE_PROOF_HEADER);
 	s->proof = valid_proof(f ? g_strdup(g_mime_header_get_value(f))
 				 : NULL);
@@ -560,12 +551,12 @@ text_message_id(const char *text, gsize from)
 
 	if (g_regex_match_full(re, text, -1, (gint)from, 0, &mi, NULL)) {
 		char *raw = g_match_info_fetch(mi, 1);
-		id = g_mime_utils_decode_message_id(raw);
+		id = message_id_decode(raw);
 		g_free(raw);
 	}
 	g_match_info_free(mi);
 	g_regex_unref(re);
-	return valid_id(id);
+	return id;
 }
 
 /* The proof token of the returned message quoted in TEXT after FROM. */

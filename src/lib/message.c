@@ -269,30 +269,33 @@ message_author(const struct message *msg)
 }
 
 char *
-message_id(const struct message *msg)
+message_id_decode(const char *raw)
 {
-	GMimeHeader *h = g_mime_header_list_get_header(msg->headers,
-						       "Message-ID");
-	char *id, *raw;
+	char *unfolded = g_strdup(raw), *id;
 
-	if (h == NULL)
-		return NULL;
 	/* unfolded (a folded Message-ID is one value), then made printable:
 	 * the ID goes into log lines and stored fields */
-	raw = g_strdup(g_mime_header_get_raw_value(h));
-	for (char *p = raw, *q = raw;; p++) {
+	for (char *p = unfolded, *q = unfolded;; p++) {
 		if (*p != '\r' && *p != '\n')
 			*q++ = *p;
 		if (*p == '\0')
 			break;
 	}
-	id = printable_take(g_mime_utils_decode_message_id(raw));
-	g_free(raw);
-	if (id != NULL && (*id == '\0' || strlen(id) > 998)) {
-		g_free(id);
-		return NULL;
-	}
+	id = printable_take(g_mime_utils_decode_message_id(unfolded));
+	g_free(unfolded);
+	if (id != NULL && (*id == '\0' || strlen(id) > 998))
+		g_clear_pointer(&id, g_free);
 	return id;
+}
+
+char *
+message_id(const struct message *msg)
+{
+	GMimeHeader *h = g_mime_header_list_get_header(msg->headers,
+						       "Message-ID");
+
+	return h != NULL ? message_id_decode(g_mime_header_get_raw_value(h))
+			 : NULL;
 }
 
 /* Copy [from, to) of IN_FD to OUT_FD: sendfile() where the kernel can,

@@ -74,6 +74,14 @@ static const char c1_diagnostic[] = REPORT_HEAD
 	"Status: 5.1.1\nDiagnostic-Code: smtp; 550 \xc2\x9b" "2J gone\n\n"
 	RETURNED;
 
+/* a folded Message-ID with a control character in the returned headers:
+ * decoded as the post's own was when it was stored */
+static const char folded_id[] = REPORT_HEAD
+	"Final-Recipient: rfc822; bob@example.com\nAction: failed\n"
+	"Status: 5.1.1\n\n"
+	"--B\nContent-Type: text/rfc822-headers\n\n"
+	"Message-ID: <a\n X-Forged: yes\n\tb\x1b@x>\n--B--\n";
+
 static const char forwarded[] = REPORT_HEAD
 	"Original-Recipient: rfc822;bob@example.com\n"
 	"Final-Recipient: rfc822; bob@elsewhere.example\nAction: failed\n"
@@ -207,6 +215,9 @@ test_parse(void)
 		{ "C1 in the diagnostic", c1_diagnostic, NULL, 1,
 		  "bob@example.com", "failed", "5.1.1", "post@example.org",
 		  "smtp; 550 \\u009b2J gone", TRUE, NULL },
+		{ "folded Message-ID", folded_id, NULL, 1, "bob@example.com",
+		  "failed", "5.1.1", "a X-Forged: yes\\x09b\\x1b@x", NULL, TRUE,
+		  NULL },
 		{ "original recipient", forwarded, NULL, 1, "bob@example.com",
 		  "failed", "5.2.1", "post@example.org", NULL, TRUE, NULL },
 		{ "status from the diagnostic", no_status, NULL, 1,

@@ -114,8 +114,12 @@ act(struct cli *cli, int argc, char **argv, const GOptionEntry *entries,
 	/* moderate() claims it again (the same process may): this claim
 	 * tells a post never held from one handled already */
 	rc = held_claim(cli->db, id, &row, &err);
-	if (rc < 0)
-		return cli_fail(&err, NULL);
+	if (rc < 0) {
+		g_autofree char *what = g_strdup_printf(
+			"%s %" G_GINT64_FORMAT, cli->cmd->name, id);
+		g_prefix_error(&err, "not claimed, the post stays held: ");
+		return cli_fail(&err, what);
+	}
 	if (rc != HELD_CLAIMED)
 		return not_held(id, rc);
 	if (moderate(cli->cfg, cli->db, &row, action, opt_reason, &err) < 0) {

@@ -17,6 +17,7 @@ qmail and old Microsoft Exchange (status code in the text only).
 import hashlib
 import hmac
 import os
+import shutil
 import sqlite3
 import sys
 import time
@@ -833,6 +834,35 @@ class Bounces(harness.EnvTestCase):
     def test_help_lists_bounces(self):
         r = self.env.soarlist("--help", config=False)
         self.assertIn("bounces", r.stdout)
+
+
+class ApprovedPost(harness.EnvTestCase):
+    """A held post goes out when approved, with the proof of its own
+    Message-ID: its bounces count like any post's."""
+    lists = {"ssc/board": {"nonmember_action": "hold", "owners": "chair@example.org"}}
+
+    def test_approved_post_carries_the_proof_and_its_bounce_scores(self):
+        global KEY
+        KEY = self.env.query("SELECT secret FROM bounce_key")[0][0]
+        self.addCleanup(globals().__setitem__, "KEY", None)
+        board = "board@ssc.manage2soar.com"
+        msg = harness.post(from_="Xavier <x@stranger.example>", to=board,
+                           msgid="<held-proof@x>")
+        r = self.env.deliver(msg, board, sender="x@stranger.example")
+        self.assertEqual(r.rc, 0, r.stderr)
+        held_id = self.env.query("SELECT id FROM held_message")[0][0]
+        for name in os.listdir(self.env.cap):
+            shutil.rmtree(os.path.join(self.env.cap, name))
+        r = self.env.soarlist("approve", str(held_id))
+        self.assertEqual(r.rc, 0, r.stderr)
+        copy = self.env.captured()[0]
+        self.assertEqual(copy.header_values("X-Soarlist-Proof"),
+                         [proof("<held-proof@x>", lst="ssc/board")])
+        r = self.env.deliver(postfix_dsn("dora@example.org", msgid="<held-proof@x>",
+                                         returned=copy.data.decode()),
+                             verp("dora@example.org", lst="board"), sender="")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertIn("decision=bounce-scored ", self.env.deliver_log_lines()[-1])
 
 
 if __name__ == "__main__":

@@ -217,9 +217,9 @@ read_line(FILE *in, char *buf, gboolean *nul_r)
 	return (ssize_t)n;
 }
 
-/* Add the attribute in LINE to ATTRS (NUL: LINE held a NUL byte, so what
- * strchr() sees is not all of it). Returns NULL, or why the
- * line is malformed. */
+/* Add the attribute in LINE to ATTRS; NUL: the line held a NUL byte (what
+ * the string shows is not all of it). Returns NULL, or why the line is
+ * malformed. */
 static const char *
 add_attr(GHashTable *attrs, char *line, gboolean nul)
 {

@@ -47,6 +47,7 @@ soon as its condition holds.
 Set SOARLIST_E2E_KEEP=1 to keep T (configuration, queue, logs, captured
 mail) after the run for a post-mortem.
 """
+import atexit
 import email
 import email.policy
 import fcntl
@@ -880,3 +881,58 @@ auth      unix  -       n       n       -       0       spawn
 
     def log_lines_for(self, queue_id):
         return [l for l in self.postfix_log_lines() if (" %s: " % queue_id) in l]
+
+
+class ModuleInstance:
+    """The one running instance of a test module: start() from
+    setUpModule(), stop() from tearDownModule(), use() from each test's
+    setUp(). SIGTERM (meson's timeout; unittest would catch a SystemExit
+    raised inside a test) stops Postfix right away, then exits. Postfix
+    that cannot be had is a skip of every test, with the reason (which
+    tap.py turns into "not ok"); any other setup error fails every test."""
+
+    def __init__(self, factory=None):
+        self.factory = factory or Instance
+        self.inst = None
+        self.skip_reason = None   # Postfix cannot be had or started
+        self.error = None         # or: building the instance failed
+
+    def start(self):
+        signal.signal(signal.SIGTERM, self._terminated)
+        atexit.register(self.stop)
+        try:
+            ensure_postfix()
+            self.inst = self.factory()
+            self.inst.setup()
+            self.inst.start()
+        except Unavailable as e:
+            # one line: it ends up in every scenario's TAP line
+            self.skip_reason = " ".join(("Postfix cannot be started: %s" % e).split())
+            log(self.skip_reason)
+            self.stop()
+        except Exception as e:  # noqa: BLE001 - reported by every test
+            self.error = " ".join(("%s: %s" % (type(e).__name__, e)).split())
+            log("setting up the Postfix instance failed: " + self.error)
+            if self.inst is not None and self.inst.postfix_log_text():
+                log(self.inst.postfix_log_text())
+            self.stop()
+
+    def stop(self):
+        if self.inst is not None:
+            inst, self.inst = self.inst, None
+            inst.stop()
+
+    def use(self, test):
+        """The instance for TEST (a unittest.TestCase), or skip or fail it."""
+        if self.skip_reason:
+            test.skipTest(self.skip_reason)
+        if self.error:
+            test.fail("the Postfix instance could not be set up: " + self.error)
+        return self.inst
+
+    def _terminated(self, signum, frame):
+        log("terminated by signal %d: stopping Postfix" % signum)
+        try:
+            self.stop()
+        finally:
+            os._exit(128 + signum)

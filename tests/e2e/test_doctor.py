@@ -12,12 +12,10 @@ scenarios of test_postfix.py do.
 When Postfix cannot be installed or started, every scenario is reported as
 skipped with the reason (which tap.py turns into "not ok").
 """
-import atexit
 import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import unittest
@@ -29,9 +27,7 @@ import postfix_env  # noqa: E402
 import tap  # noqa: E402
 
 POSTCONF = postfix_env.POSTCONF
-INST = None          # the running postfix_env.Instance
-SKIP_REASON = None   # why there is none: Postfix cannot be had or started
-SETUP_ERROR = None   # or: building it failed (a failure, not a skip)
+SHARED = postfix_env.ModuleInstance(lambda: Instance())  # class below
 # a list name that can be a local part (the canonical M2S answer has one
 # that cannot, "Board Members": doctor reports it, see test_list_names)
 USABLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -43,21 +39,6 @@ def healthy_api(api):
     api["lists"] = {k: v for k, v in api["lists"].items() if USABLE.match(k)}
     api["bypass_lists"] = [k for k in api["bypass_lists"] if USABLE.match(k)]
     return api
-
-
-def _stop():
-    global INST
-    if INST is not None:
-        inst, INST = INST, None
-        inst.stop()
-
-
-def _terminated(signum, frame):
-    postfix_env.log("terminated by signal %d: stopping Postfix" % signum)
-    try:
-        _stop()
-    finally:
-        os._exit(128 + signum)
 
 
 class Instance(postfix_env.Instance):
@@ -85,38 +66,16 @@ class Instance(postfix_env.Instance):
 
 
 def setUpModule():
-    global INST, SKIP_REASON, SETUP_ERROR
-    signal.signal(signal.SIGTERM, _terminated)
-    atexit.register(_stop)
-    try:
-        postfix_env.ensure_postfix()
-        inst = Instance()
-        INST = inst
-        inst.setup()
-        inst.start()
-    except postfix_env.Unavailable as e:
-        SKIP_REASON = " ".join(("Postfix cannot be started: %s" % e).split())
-        postfix_env.log(SKIP_REASON)
-        _stop()
-    except Exception as e:  # noqa: BLE001 - reported by every test
-        SETUP_ERROR = " ".join(("%s: %s" % (type(e).__name__, e)).split())
-        postfix_env.log("setting up the Postfix instance failed: " + SETUP_ERROR)
-        if INST is not None:
-            postfix_env.log(INST.postfix_log_text())
-        _stop()
+    SHARED.start()
 
 
 def tearDownModule():
-    _stop()
+    SHARED.stop()
 
 
 class Doctor(unittest.TestCase):
     def setUp(self):
-        if SKIP_REASON:
-            self.skipTest(SKIP_REASON)
-        if SETUP_ERROR:
-            self.fail("the Postfix instance could not be set up: " + SETUP_ERROR)
-        self.inst = INST
+        self.inst = SHARED.use(self)
         self.T = self.inst.root
 
     # ------------------------------------------------------------ running

@@ -10,10 +10,8 @@ When Postfix cannot be installed or started, every scenario is reported as
 skipped with the reason (which tap.py turns into "not ok": a suite that did
 not run proves nothing).
 """
-import atexit
 import os
 import re
-import signal
 import smtplib
 import stat
 import sys
@@ -26,7 +24,6 @@ sys.path.insert(0, os.path.join(HERE, "..", "blackbox"))
 import postfix_env  # noqa: E402
 import tap  # noqa: E402
 from postfix_env import ADMIN, NOSUCH  # noqa: E402
-
 
 
 def list_members(name):
@@ -48,53 +45,15 @@ STRANGER = "x@stranger.example"
 APP = "noreply@ssc.manage2soar.com"
 REFUSAL = "only members of Skyline Soaring Club may post to members@ssc.manage2soar.com"
 
-INST = None          # the running postfix_env.Instance
-SKIP_REASON = None   # why there is none: Postfix cannot be had or started
-SETUP_ERROR = None   # or: building it failed (a failure, not a skip)
-
-
-def _stop():
-    global INST
-    if INST is not None:
-        inst, INST = INST, None
-        inst.stop()
-
-
-def _terminated(signum, frame):
-    postfix_env.log("terminated by signal %d: stopping Postfix" % signum)
-    try:
-        _stop()
-    finally:
-        os._exit(128 + signum)
+SHARED = postfix_env.ModuleInstance()
 
 
 def setUpModule():
-    global INST, SKIP_REASON, SETUP_ERROR
-    # meson's timeout sends SIGTERM (and unittest would catch a SystemExit
-    # raised inside a test): stop Postfix right away, then exit
-    signal.signal(signal.SIGTERM, _terminated)
-    atexit.register(_stop)
-    try:
-        postfix_env.ensure_postfix()
-        inst = postfix_env.Instance()
-        INST = inst
-        inst.setup()
-        inst.start()
-    except postfix_env.Unavailable as e:
-        # one line: it ends up in every scenario's TAP line
-        SKIP_REASON = " ".join(("Postfix cannot be started: %s" % e).split())
-        postfix_env.log(SKIP_REASON)
-        _stop()
-    except Exception as e:  # noqa: BLE001 - reported by every test
-        SETUP_ERROR = " ".join(("%s: %s" % (type(e).__name__, e)).split())
-        postfix_env.log("setting up the Postfix instance failed: " + SETUP_ERROR)
-        if INST is not None and INST.postfix_log_text():
-            postfix_env.log(INST.postfix_log_text())
-        _stop()
+    SHARED.start()
 
 
 def tearDownModule():
-    _stop()
+    SHARED.stop()
 
 
 _counter = [0]
@@ -126,11 +85,7 @@ class E2E(unittest.TestCase):
     (postfix_env.DEADLINE), never a fixed delay."""
 
     def setUp(self):
-        if SKIP_REASON:
-            self.skipTest(SKIP_REASON)
-        if SETUP_ERROR:
-            self.fail("the Postfix instance could not be set up: " + SETUP_ERROR)
-        self.inst = INST
+        self.inst = SHARED.use(self)
         self.inst.settle()
         # the lines of earlier scenarios are all in before the mark
         self.pf_mark = self.inst.log_barrier()

@@ -14,12 +14,10 @@ GQuark header_check_error_quark(void);
  * and the cause. */
 int header_block_check(const char *block, size_t len, GError **error);
 
-/* The bytes GMime writes for HEADERS (as message_write() sends them),
- * with their length in *LEN_R (they may hold NUL bytes). */
+/* The bytes GMime writes for HEADERS, as message_write() sends them,
+ * with their length in *LEN_R (they may hold NUL bytes). Newly
+ * allocated. */
 char *header_block_serialize(GMimeHeaderList *headers, size_t *len_r);
-
-/* header_block_check() of what HEADERS serialize to. */
-int header_list_check(GMimeHeaderList *headers, GError **error);
 
 /* TRUE if RAW (a raw header value, as GMime keeps it after "Name:") holds
  * nothing that would break the line structure: no NUL, no CR but before

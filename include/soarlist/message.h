@@ -72,4 +72,10 @@ char *message_id_decode(const char *raw);
  * to OUT_FD. Returns 0 or -1 with errno set. */
 int message_write(const struct message *msg, int out_fd);
 
+/* message_write() with the header block already serialized (HEAD,
+ * HEAD_LEN bytes, from header_block_serialize()): what sendmail_send()
+ * checked is exactly what is written. */
+int message_write_head(const struct message *msg, const char *head,
+		       size_t head_len, int out_fd);
+
 #endif

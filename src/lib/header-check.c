@@ -87,17 +87,6 @@ header_block_serialize(GMimeHeaderList *headers, size_t *len_r)
 	return (char *)g_byte_array_free(bytes, FALSE);
 }
 
-int
-header_list_check(GMimeHeaderList *headers, GError **error)
-{
-	size_t len;
-	char *block = header_block_serialize(headers, &len);
-	int rc = header_block_check(block, len, error);
-
-	g_free(block);
-	return rc;
-}
-
 gboolean
 header_raw_value_ok(const char *raw)
 {

@@ -19,6 +19,7 @@
 
 #include "soarlist/address.h"
 #include "soarlist/fdio.h"
+#include "soarlist/header-check.h"
 #include "soarlist/printable.h"
 
 #define COPY_BUF (256 * 1024)
@@ -339,11 +340,19 @@ copy_range(int in_fd, off_t from, off_t to, int out_fd)
 int
 message_write(const struct message *msg, int out_fd)
 {
-	char *head = g_mime_header_list_to_string(msg->headers, NULL);
-	int rc = fdio_write_all(out_fd, head, strlen(head));
+	size_t len;
+	char *head = header_block_serialize(msg->headers, &len);
+	int rc = message_write_head(msg, head, len, out_fd);
 
 	g_free(head);
-	if (rc < 0)
+	return rc;
+}
+
+int
+message_write_head(const struct message *msg, const char *head,
+		   size_t head_len, int out_fd)
+{
+	if (fdio_write_all(out_fd, head, head_len) < 0)
 		return -1;
 	/* the blank line between headers and body, unless the body has it */
 	if ((msg->add_separator || msg->body >= msg->end) &&

@@ -6,7 +6,7 @@
  * an exit status, both of which make the caller defer. What sendmail prints
  * goes to a memory file and into our error text, never to pipe(8): a line
  * of its starting with "5.x.x" would otherwise turn our deferral into a
- * bounce. Nothing is sent whose header block fails header_list_check()
+ * bounce. Nothing is sent whose header block fails header_block_check()
  * (header-check.c): the caller defers, naming the cause.
  */
 #include "soarlist/sendmail.h"
@@ -95,11 +95,13 @@ sendmail_send(const char *program, const char *sender, gboolean verp,
 	char **argv;
 	struct sigaction ign = { .sa_handler = SIG_IGN };
 	int p[2] = { -1, -1 }, werr = 0, rc, out;
+	size_t head_len;
+	g_autofree char *head = header_block_serialize(msg->headers, &head_len);
 	char *said;
 	pid_t pid;
 
-	/* the invariant, on the very bytes message_write() will send */
-	if (header_list_check(msg->headers, error) < 0)
+	/* the invariant, on the very bytes that will be sent */
+	if (header_block_check(head, head_len, error) < 0)
 		return -1;
 	argv = build_argv(program, sender, verp, recipients);
 	sigaction(SIGPIPE, &ign, NULL);
@@ -128,7 +130,7 @@ sendmail_send(const char *program, const char *sender, gboolean verp,
 	}
 	close(p[0]);
 	g_free(argv);
-	if (message_write(msg, p[1]) < 0)
+	if (message_write_head(msg, head, head_len, p[1]) < 0)
 		werr = errno;
 	close(p[1]);
 	rc = wait_child(pid, program, error);

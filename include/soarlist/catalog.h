@@ -53,6 +53,10 @@ GPtrArray *catalog_members(sqlite3 *db, gint64 list_id, GError **error);
  * club disabled after bounces. Same contract as catalog_members(). */
 GPtrArray *catalog_recipients(sqlite3 *db, gint64 list_id, GError **error);
 
+/* 1 if LIST_ID has at least one such recipient, 0 if none, -1 with
+ * *error. */
+int catalog_has_recipients(sqlite3 *db, gint64 list_id, GError **error);
+
 /* One row of catalog_all_lists(). */
 struct catalog_list {
 	char *club_slug;

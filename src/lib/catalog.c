@@ -165,14 +165,35 @@ catalog_members(sqlite3 *db, gint64 list_id, GError **error)
 			 "ORDER BY address", list_id, error);
 }
 
+/* The members of list ?1 who receive its mail: one definition for
+ * catalog_recipients() and catalog_has_recipients(). */
+#define RECIPIENTS_OF_LIST \
+	"FROM list_member m JOIN list l ON l.id = m.list_id " \
+	"WHERE m.list_id = ?1 AND NOT EXISTS (SELECT 1 FROM disabled_address " \
+	"d WHERE d.club_id = l.club_id AND d.address = m.address)"
+
 GPtrArray *
 catalog_recipients(sqlite3 *db, gint64 list_id, GError **error)
 {
-	return addresses(db, "SELECT m.address FROM list_member m JOIN list l "
-			 "ON l.id = m.list_id WHERE m.list_id = ?1 AND NOT EXISTS "
-			 "(SELECT 1 FROM disabled_address d WHERE d.club_id = "
-			 "l.club_id AND d.address = m.address) ORDER BY m.address",
-			 list_id, error);
+	return addresses(db, "SELECT m.address " RECIPIENTS_OF_LIST
+			 " ORDER BY m.address", list_id, error);
+}
+
+int
+catalog_has_recipients(sqlite3 *db, gint64 list_id, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_prepare(db, "SELECT 1 " RECIPIENTS_OF_LIST " LIMIT 1", &st,
+		       error) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, list_id);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+		return rc == SQLITE_ROW;
+	return db_fail(db, rc, "recipient lookup", error);
 }
 
 static void

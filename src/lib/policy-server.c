@@ -71,17 +71,13 @@ size_refusal(const struct list_ref *ref, const char *size)
 static char *
 distribute_action(sqlite3 *db, const struct list_ref *ref, GError **error)
 {
-	GPtrArray *members = catalog_recipients(db, ref->id, error);
-	char *action;
+	int rc = catalog_has_recipients(db, ref->id, error);
 
-	if (members == NULL)
+	if (rc < 0)
 		return NULL;
-	action = members->len > 0
-		? g_strdup("DUNNO")
-		: g_strdup_printf("550 5.2.1 %s has no members: nobody would "
-				  "receive this post", ref->address);
-	g_ptr_array_unref(members);
-	return action;
+	return rc == 1 ? g_strdup("DUNNO")
+		       : g_strdup_printf("550 5.2.1 %s has no members: nobody "
+					 "would receive this post", ref->address);
 }
 
 /* The action for REF once resolved: the same checks, in the same order, as

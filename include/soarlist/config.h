@@ -32,6 +32,20 @@ enum from_address {
 	FROM_ADDRESS_LIST,
 };
 
+/* require_auth: must a member's post prove its From domain (auth.h)? */
+enum require_auth {
+	REQUIRE_AUTH_INHERIT = 0, /* a list: the club's; a club: none */
+	REQUIRE_AUTH_NONE,
+	REQUIRE_AUTH_DMARC,
+};
+
+/* unauthenticated_action: what becomes of a post that fails it */
+enum unauth_action {
+	UNAUTH_INHERIT = 0, /* a list: the club's; a club: hold */
+	UNAUTH_HOLD,
+	UNAUTH_REJECT,
+};
+
 /* Effective settings of one list: defaults overlaid with [list club/name]. */
 struct list_settings {
 	enum posting_policy posting;
@@ -48,6 +62,9 @@ struct list_settings {
 				 * {club_name} */
 	char **owners;          /* NULL: the club's owners */
 	gboolean moderated;     /* hold every post, members' too */
+	/* never INHERIT once config_list_settings() has resolved them */
+	enum require_auth require_auth;
+	enum unauth_action unauthenticated_action;
 };
 
 struct club_config {
@@ -57,6 +74,8 @@ struct club_config {
 	char *api_key_file; /* NULL: the global one */
 	char **domains;     /* lowercased, NULL-terminated, at least one */
 	char **owners;      /* NULL: admin */
+	enum require_auth require_auth;            /* never INHERIT */
+	enum unauth_action unauthenticated_action; /* never INHERIT */
 };
 
 struct config {
@@ -74,6 +93,8 @@ struct config {
 	char *postfix_config_dir; /* NULL: Postfix's default */
 	char *opendkim_config; /* doctor checks its SigningTable if it exists */
 	char *app_login;    /* SASL login owning the noreply@ senders */
+	char *authserv_id;  /* whose Authentication-Results are trusted;
+			     * NULL when unset (then no require_auth = dmarc) */
 	GPtrArray *app_networks; /* GInetAddressMask *: the app's clients */
 	guint64 sync_max_age; /* seconds; doctor's limit on sync age */
 	/* sync: see soarlist.conf(5) */
@@ -120,6 +141,8 @@ void config_list_settings(const struct config *cfg, const char *slug,
 
 const char *posting_policy_name(enum posting_policy p);
 const char *nonmember_action_name(enum nonmember_action a);
+const char *require_auth_name(enum require_auth r);
+const char *unauth_action_name(enum unauth_action a);
 
 /* TRUE when CLIENT_ADDRESS (an IP address as Postfix writes it, e.g.
  * "192.0.2.10" or "2001:db8::10") is in one of CFG's app_networks. */

@@ -7,6 +7,7 @@
 #include <glib.h>
 #include <sqlite3.h>
 
+#include "soarlist/auth.h"
 #include "soarlist/catalog.h"
 
 enum decision {
@@ -32,11 +33,17 @@ enum posting_policy policy_effective(const struct list_ref *ref);
  * the message has none we can read, or at RCPT TO). The post counts as
  * coming from either: the app's sender (policy_is_app_sender) always
  * passes; otherwise the author, else the envelope sender, must be allowed
- * by the list's posting policy. Returns 0 and fills *result_r (clear with
- * policy_result_clear) or -1 with *error. */
+ * by the list's posting policy. On a list with require_auth = dmarc that
+ * does not accept anyone, AUTH (auth_evaluate() of the message) must also
+ * show the From domain authenticated, and the envelope sender's domain
+ * too when only the envelope sender is allowed; else the post is held or
+ * rejected as unauthenticated_action says. AUTH is NULL where the headers
+ * are not known yet (the policy service at RCPT TO, `soarlist check`):
+ * then only what the envelope shows is decided. Returns 0 and fills
+ * *result_r (clear with policy_result_clear) or -1 with *error. */
 int policy_decide(sqlite3 *db, const struct list_ref *ref, const char *sender,
-		  const char *author, struct policy_result *result_r,
-		  GError **error);
+		  const char *author, const struct post_auth *auth,
+		  struct policy_result *result_r, GError **error);
 
 /* TRUE when SENDER is noreply@ one of CLUB's domains (any case): the M2S
  * app's own sender, accepted on every list of the club and exempt from From

@@ -23,15 +23,17 @@ static const char *const global_keys[] = {
 	"postfix_config_dir", "app_login", "app_networks", "sync_max_age", "max_parallel",
 	"connect_timeout", "timeout", "retries", "max_response_size",
 	"max_shrink", "ca_file", "archive_dir", "bounce_threshold",
-	"bounce_window", "hold_days", "opendkim_config", NULL,
+	"bounce_window", "hold_days", "opendkim_config", "authserv_id", NULL,
 };
 static const char *const club_keys[] = {
-	"name", "api_url", "api_key_file", "domains", "owners", NULL,
+	"name", "api_url", "api_key_file", "domains", "owners",
+	"require_auth", "unauthenticated_action", NULL,
 };
 static const char *const list_keys[] = {
 	"posting", "nonmember_action", "reply_to", "subject_prefix",
 	"display_name", "from_rewrite", "from_address", "list_unsubscribe",
-	"max_size", "footer", "owners", "moderated", NULL,
+	"max_size", "footer", "owners", "moderated", "require_auth",
+	"unauthenticated_action", NULL,
 };
 
 struct loader {
@@ -374,7 +376,34 @@ load_postfix(struct loader *l)
 	if (strpbrk(cfg->app_login, " \t,") != NULL || has_control(cfg->app_login))
 		return fail(l, "app_login = %s: no spaces or commas allowed",
 			    cfg->app_login);
+	cfg->authserv_id = get_string(l, "authserv_id");
+	if (cfg->authserv_id != NULL &&
+	    (strpbrk(cfg->authserv_id, " \t;()\"=") != NULL ||
+	     has_control(cfg->authserv_id)))
+		return fail(l, "authserv_id = %s: one word, as the verifier "
+			    "writes it (OpenDKIM's AuthservID)",
+			    cfg->authserv_id);
 	return load_app_networks(l);
+}
+
+/* require_auth and unauthenticated_action of a club or a list: left at
+ * INHERIT when absent. */
+static int
+get_auth_settings(struct loader *l, enum require_auth *require,
+		  enum unauth_action *action)
+{
+	static const char *const requires[] = { "none", "dmarc", NULL };
+	static const char *const actions[] = { "hold", "reject", NULL };
+	int r = -1, a = -1;
+
+	if (get_choice(l, "require_auth", requires, &r) < 0 ||
+	    get_choice(l, "unauthenticated_action", actions, &a) < 0)
+		return -1;
+	if (r >= 0)
+		*require = (enum require_auth)(r + 1);
+	if (a >= 0)
+		*action = (enum unauth_action)(a + 1);
+	return 0;
 }
 
 static int
@@ -556,8 +585,14 @@ load_club(struct loader *l, const char *slug)
 		return fail(l, "api_url = %s: must start with https://, http:// "
 			    "or file://", c->api_url);
 	c->api_key_file = get_string(l, "api_key_file");
-	if (get_addresses(l, "owners", &c->owners) < 0)
+	if (get_addresses(l, "owners", &c->owners) < 0 ||
+	    get_auth_settings(l, &c->require_auth,
+			      &c->unauthenticated_action) < 0)
 		return -1;
+	if (c->require_auth == REQUIRE_AUTH_INHERIT)
+		c->require_auth = REQUIRE_AUTH_NONE;
+	if (c->unauthenticated_action == UNAUTH_INHERIT)
+		c->unauthenticated_action = UNAUTH_HOLD;
 	return load_domains(l, c);
 }
 
@@ -646,7 +681,9 @@ load_list_values(struct loader *l, struct list_settings *s)
 	    get_text(l, "display_name", &s->display_name) < 0 ||
 	    get_text(l, "list_unsubscribe", &s->list_unsubscribe) < 0 ||
 	    get_footer(l, &s->footer) < 0 ||
-	    get_addresses(l, "owners", &s->owners) < 0)
+	    get_addresses(l, "owners", &s->owners) < 0 ||
+	    get_auth_settings(l, &s->require_auth,
+			      &s->unauthenticated_action) < 0)
 		return -1;
 	s->posting = (enum posting_policy)p;
 	s->nonmember_action = (enum nonmember_action)n;
@@ -724,6 +761,34 @@ load_groups(struct loader *l)
 	return rc;
 }
 
+/* require_auth = dmarc trusts the headers of one verifier: which one
+ * must be said, never guessed. */
+static int
+check_authserv_id(struct loader *l)
+{
+	const char *who = NULL;
+	GHashTableIter it;
+	gpointer key, value;
+
+	for (guint i = 0; i < l->cfg->clubs->len && who == NULL; i++) {
+		const struct club_config *c = g_ptr_array_index(l->cfg->clubs, i);
+		if (c->require_auth == REQUIRE_AUTH_DMARC)
+			who = c->slug;
+	}
+	g_hash_table_iter_init(&it, l->cfg->lists);
+	while (who == NULL && g_hash_table_iter_next(&it, &key, &value))
+		if (((struct list_settings *)value)->require_auth ==
+		    REQUIRE_AUTH_DMARC)
+			who = key;
+	if (who == NULL || l->cfg->authserv_id != NULL)
+		return 0;
+	l->group = "soarlist";
+	return fail(l, "authserv_id is missing: %s has require_auth = dmarc, "
+		    "which trusts only the Authentication-Results of this "
+		    "server's verifier; set authserv_id to the authserv-id it "
+		    "writes (OpenDKIM: AuthservID)", who);
+}
+
 struct config *
 config_load(const char *path, GError **error)
 {
@@ -746,7 +811,8 @@ config_load(const char *path, GError **error)
 		g_error_free(err);
 		goto fail;
 	}
-	if (load_global(&l) < 0 || load_groups(&l) < 0)
+	if (load_global(&l) < 0 || load_groups(&l) < 0 ||
+	    check_authserv_id(&l) < 0)
 		goto fail;
 	g_key_file_free(l.kf);
 	return cfg;
@@ -777,6 +843,7 @@ config_free(struct config **cfgp)
 	g_free(cfg->postfix_config_dir);
 	g_free(cfg->opendkim_config);
 	g_free(cfg->app_login);
+	g_free(cfg->authserv_id);
 	if (cfg->app_networks != NULL)
 		g_ptr_array_unref(cfg->app_networks);
 	g_free(cfg->ca_file);
@@ -816,12 +883,32 @@ config_list_settings(const struct config *cfg, const char *slug,
 {
 	char *key = g_strconcat(slug, "/", list, NULL);
 	const struct list_settings *s = g_hash_table_lookup(cfg->lists, key);
+	const struct club_config *club;
 
 	g_free(key);
 	memset(settings_r, 0, sizeof(*settings_r));
 	settings_r->from_rewrite = TRUE;
 	if (s != NULL)
 		*settings_r = *s;
+	club = config_club_by_slug(cfg, slug);
+	if (settings_r->require_auth == REQUIRE_AUTH_INHERIT)
+		settings_r->require_auth = club ? club->require_auth
+						: REQUIRE_AUTH_NONE;
+	if (settings_r->unauthenticated_action == UNAUTH_INHERIT)
+		settings_r->unauthenticated_action = club
+			? club->unauthenticated_action : UNAUTH_HOLD;
+}
+
+const char *
+require_auth_name(enum require_auth r)
+{
+	return r == REQUIRE_AUTH_DMARC ? "dmarc" : "none";
+}
+
+const char *
+unauth_action_name(enum unauth_action a)
+{
+	return a == UNAUTH_REJECT ? "reject" : "hold";
 }
 
 const char *

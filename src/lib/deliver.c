@@ -14,6 +14,7 @@
 
 #include "soarlist/address.h"
 #include "soarlist/archive.h"
+#include "soarlist/auth.h"
 #include "soarlist/bounce.h"
 #include "soarlist/bounce-proof.h"
 #include "soarlist/catalog.h"
@@ -352,9 +353,19 @@ post(struct job *j)
 		return size_refusal(j);
 	if (j->req->approved) {
 		pr.decision = DECISION_DISTRIBUTE;
-	} else if (policy_decide(j->db, &j->list, j->req->sender, j->author,
-				  &pr, &err) < 0) {
-		goto fail_db;
+	} else {
+		struct post_auth auth = { 0 };
+		gboolean need = j->list.settings.require_auth ==
+				REQUIRE_AUTH_DMARC;
+
+		if (need)
+			auth_evaluate(j->msg.headers, j->req->cfg->authserv_id,
+				      j->req->sender, &auth);
+		rc = policy_decide(j->db, &j->list, j->req->sender, j->author,
+				   need ? &auth : NULL, &pr, &err);
+		post_auth_clear(&auth);
+		if (rc < 0)
+			goto fail_db;
 	}
 	switch (pr.decision) {
 	case DECISION_REJECT:

@@ -91,7 +91,7 @@ list_action(sqlite3 *db, const struct list_ref *ref, const char *sender,
 
 	if (action != NULL)
 		return action;
-	if (policy_decide(db, ref, sender, NULL, &pr, error) < 0)
+	if (policy_decide(db, ref, sender, NULL, NULL, &pr, error) < 0)
 		return NULL;
 	if (pr.decision == DECISION_REJECT)
 		action = g_strdup_printf("550 %s", pr.reason);

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "soarlist/address.h"
+#include "soarlist/auth.h"
 
 #define APP_LOCAL "noreply"
 
@@ -109,42 +110,101 @@ allowed(sqlite3 *db, const struct list_ref *ref, enum posting_policy p,
 	return rc;
 }
 
-/* 1 when the author or the envelope sender may post, 0 when neither. */
+/* Which of the two senders the list allows: a bit each. */
+#define ALLOWED_AUTHOR 1
+#define ALLOWED_ENVELOPE 2
+
+/* ALLOWED_* bits for the author and the envelope sender (0 when neither
+ * may post), with why the first allowed one may in *why_r; -1 on error. */
 static int
-either_allowed(sqlite3 *db, const struct list_ref *ref, const char *sender,
+who_is_allowed(sqlite3 *db, const struct list_ref *ref, const char *sender,
 	       const char *author, char **why_r, GError **error)
 {
 	enum posting_policy p = policy_effective(ref);
 	g_autofree char *envelope = sender && *sender
 		? address_normalize(sender, NULL) : NULL;
-	int rc = allowed(db, ref, p, author, why_r, error);
+	char *why = NULL;
+	int rc, bits = 0;
 
-	if (rc != 0 || envelope == NULL || g_strcmp0(envelope, author) == 0)
-		return rc;
-	return allowed(db, ref, p, envelope, why_r, error);
+	rc = allowed(db, ref, p, author, why_r, error);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		bits |= ALLOWED_AUTHOR;
+	if (envelope == NULL || g_strcmp0(envelope, author) == 0) {
+		if (rc == 1 && envelope != NULL)
+			bits |= ALLOWED_ENVELOPE;
+		return bits;
+	}
+	rc = allowed(db, ref, p, envelope, &why, error);
+	if (rc < 0)
+		return -1;
+	if (rc == 1)
+		bits |= ALLOWED_ENVELOPE;
+	if (*why_r == NULL)
+		*why_r = why;
+	else
+		g_free(why);
+	return bits;
+}
+
+/* require_auth = dmarc: a post counts as a member's only when its From
+ * domain is authenticated, and, when only the envelope sender is a
+ * member, SPF has also passed for the envelope sender's own domain (the
+ * envelope is as easy to forge as From). TRUE when it counts. */
+static gboolean
+authenticated(const struct list_ref *ref, int who,
+	      const struct post_auth *auth)
+{
+	if (ref->settings.require_auth != REQUIRE_AUTH_DMARC || auth == NULL ||
+	    policy_effective(ref) == POSTING_ANYONE)
+		return TRUE;
+	if (!auth->from_ok)
+		return FALSE;
+	return (who & ALLOWED_AUTHOR) != 0 || auth->envelope_ok;
+}
+
+static void
+unauthenticated(const struct list_ref *ref, const struct post_auth *auth,
+		struct policy_result *r)
+{
+	r->decision = ref->settings.unauthenticated_action == UNAUTH_REJECT
+		? DECISION_REJECT : DECISION_HOLD;
+	r->reason = g_strdup_printf(
+		"5.7.1 %s accepts members' posts only from an authenticated "
+		"From domain (require_auth = dmarc): %s%s", ref->address,
+		auth->detail ? auth->detail : "not authenticated",
+		auth->from_ok ? "; the envelope sender is not authenticated"
+			      : "");
 }
 
 int
 policy_decide(sqlite3 *db, const struct list_ref *ref, const char *sender,
-	      const char *author, struct policy_result *result_r,
-	      GError **error)
+	      const char *author, const struct post_auth *auth,
+	      struct policy_result *result_r, GError **error)
 {
 	char *why = NULL;
-	int rc;
+	int who;
 
 	result_r->decision = DECISION_DISTRIBUTE;
 	result_r->reason = NULL;
 	if (policy_is_app_sender(ref->club, sender)) {
+		/* authenticated by SMTP: only the app may use it */
 		result_r->reason = g_strdup_printf(
 			"%s is the Manage2Soar application's own sender",
 			sender);
 		return 0;
 	}
-	rc = either_allowed(db, ref, sender, author, &why, error);
-	if (rc < 0)
+	who = who_is_allowed(db, ref, sender, author, &why, error);
+	if (who < 0)
 		return -1;
-	if (rc == 0) {
+	if (who == 0) {
 		refuse(ref, policy_effective(ref), result_r);
+		return 0;
+	}
+	if (!authenticated(ref, who, auth)) {
+		g_free(why);
+		unauthenticated(ref, auth, result_r);
 		return 0;
 	}
 	if (ref->settings.moderated) {
@@ -156,6 +216,12 @@ policy_decide(sqlite3 *db, const struct list_ref *ref, const char *sender,
 			"%s is moderated: every post waits for a moderator",
 			ref->address);
 		return 0;
+	}
+	if (auth != NULL && ref->settings.require_auth == REQUIRE_AUTH_DMARC &&
+	    policy_effective(ref) != POSTING_ANYONE && auth->detail != NULL) {
+		char *both = g_strdup_printf("%s; %s", why, auth->detail);
+		g_free(why);
+		why = both;
 	}
 	result_r->reason = why;
 	return 0;

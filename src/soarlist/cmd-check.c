@@ -33,10 +33,19 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		return rc;
 	}
 	if (db_exec(cli->db, "BEGIN", &err) < 0 ||
-	    policy_decide(cli->db, &ref, sender, sender, &pr, &err) < 0) {
+	    policy_decide(cli->db, &ref, sender, sender, NULL, &pr, &err) < 0) {
 		rc = cli_fail(&err, NULL);
 	} else {
 		printf("%s: %s\n", decision_name(pr.decision), pr.reason);
+		if (pr.decision == DECISION_DISTRIBUTE &&
+		    ref.settings.require_auth == REQUIRE_AUTH_DMARC &&
+		    policy_effective(&ref) != POSTING_ANYONE &&
+		    !policy_is_app_sender(ref.club, sender))
+			printf("note: %s has require_auth = dmarc: a post is "
+			       "distributed only if its From domain is "
+			       "authenticated, else %s\n", ref.address,
+			       ref.settings.unauthenticated_action ==
+			       UNAUTH_REJECT ? "rejected" : "held");
 		rc = pr.decision == DECISION_DISTRIBUTE ? CLI_OK : CLI_FAIL;
 	}
 	sqlite3_exec(cli->db, "COMMIT", NULL, NULL, NULL);

@@ -59,7 +59,11 @@ class PostfixEnv(harness.EnvTestCase):
             f.write(contrib("main.cf.fragment", self.maps, "root"))
         self.write_master("root")
         age_config(self.pfetc)
-        self.extra = "postfix_dir = %s\npostfix_config_dir = %s\n" % (self.maps, self.pfetc)
+        # opendkim_config: a file of the test's own (absent), never the
+        # host's /etc/opendkim.conf, which doctor would judge
+        self.extra = ("postfix_dir = %s\npostfix_config_dir = %s\n"
+                      "opendkim_config = %s/opendkim.conf\n"
+                      % (self.maps, self.pfetc, self.pfetc))
         self.env.write_api("ssc", harness.SSC_API)
         self.env.write_api("other", harness.OTHER_API)
         self.env.write_config(extra=self.extra)

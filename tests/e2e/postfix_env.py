@@ -424,6 +424,8 @@ class Instance:
                "postfix_dir = %s" % self.maps,
                "postmap = %s" % POSTMAP,
                "postfix_config_dir = %s" % self.etc,
+               # never the host's /etc/opendkim.conf (doctor judges it)
+               "opendkim_config = %s/opendkim.conf" % self.etc,
                "app_login = %s" % APP_LOGIN,
                "app_networks = %s/32" % APP_SOURCE,
                extra, ""]

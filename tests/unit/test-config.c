@@ -190,7 +190,56 @@ static const struct {
 	{ L "list_unsubscribe = ftp://x.org/u\n", "list_unsubscribe" },
 	{ L "list_unsubscribe = https://x.org/a b\n", "list_unsubscribe" },
 	{ L "subject_prefix = [SSC]\\r\\nBcc: x@y.org\n", "subject_prefix" },
+	{ L "require_auth = dkim\n", "require_auth" },
+	{ L "unauthenticated_action = discard\n", "unauthenticated_action" },
+	{ L "require_auth = dmarc\n", "authserv_id is missing: ssc/board" },
+	{ G "[club ssc]\napi_url = file:///x\ndomains = x.org\n"
+	  "require_auth = dmarc\n", "authserv_id is missing: ssc has" },
+	{ G "authserv_id = mx.example.org; evil\n", "authserv_id" },
+	{ G "authserv_id = mx example\n", "authserv_id" },
 };
+
+/* require_auth and unauthenticated_action: a club's are its lists'
+ * defaults, a [list] overrides them, and the defaults are none and
+ * hold. */
+static void
+test_auth_settings(void)
+{
+	static const char text[] =
+		"[soarlist]\nauthserv_id = mx.example.org\n"
+		CLUB "require_auth = dmarc\nunauthenticated_action = reject\n"
+		"[club other]\napi_url = file:///x\ndomains = other.org\n"
+		"[list ssc/open]\nrequire_auth = none\n"
+		"[list ssc/held]\nunauthenticated_action = hold\n"
+		"[list other/strict]\nrequire_auth = dmarc\n";
+	static const struct {
+		const char *slug, *list, *require, *action;
+	} want[] = {
+		{ "ssc", "members", "dmarc", "reject" },
+		{ "ssc", "open", "none", "reject" },
+		{ "ssc", "held", "dmarc", "hold" },
+		{ "other", "members", "none", "hold" },
+		{ "other", "strict", "dmarc", "hold" },
+	};
+	GError *err = NULL;
+	char *path;
+	struct config *cfg = load("auth.conf", text, &path, &err);
+
+	g_assert_no_error(err);
+	check_str(cfg->authserv_id, "mx.example.org", "authserv_id");
+	for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
+		struct list_settings s;
+
+		config_list_settings(cfg, want[i].slug, want[i].list, &s);
+		check_str(require_auth_name(s.require_auth), want[i].require,
+			  "%s/%s require_auth", want[i].slug, want[i].list);
+		check_str(unauth_action_name(s.unauthenticated_action),
+			  want[i].action, "%s/%s unauthenticated_action",
+			  want[i].slug, want[i].list);
+	}
+	config_free(&cfg);
+	g_free(path);
+}
 
 static void
 test_invalid(void)
@@ -253,6 +302,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/design-example", test_design_example);
 	g_test_add_func("/config/settings", test_settings);
 	g_test_add_func("/config/invalid", test_invalid);
+	g_test_add_func("/config/auth-settings", test_auth_settings);
 	g_test_add_func("/config/path", test_path);
 	rc = g_test_run();
 	unit_rmtree(tmpdir);

@@ -169,7 +169,7 @@ check_decision(struct list_ref *ref, const char *sender, const char *author,
 	struct policy_result r = { 0 };
 	GError *err = NULL;
 
-	check_int(policy_decide(db, ref, sender, author, &r, &err), 0, "%s rc",
+	check_int(policy_decide(db, ref, sender, author, NULL, &r, &err), 0, "%s rc",
 		  what);
 	check_str(decision_name(r.decision), decision_name(want), "%s", what);
 	if (r.reason == NULL || strchr(r.reason, '\n') != NULL)
@@ -274,6 +274,97 @@ test_senders(void)
 	}
 }
 
+/* require_auth = dmarc: a member's post counts only with its From domain
+ * authenticated (and, when only the envelope sender is a member, the
+ * envelope sender's domain too); AUTH_UNKNOWN is RCPT TO time, when the
+ * headers are not known: only the envelope is decided then. */
+enum { AUTH_UNKNOWN, AUTH_NONE, AUTH_FROM, AUTH_BOTH, AUTH_ENVELOPE };
+
+static const struct {
+	const char *list;
+	enum unauth_action action;
+	gboolean moderated;
+	const char *sender, *author;
+	int auth;
+	enum decision want;
+} auth_cases[] = {
+	{ "members", UNAUTH_HOLD, FALSE, "alice@example.org",
+	  "alice@example.org", AUTH_FROM, DECISION_DISTRIBUTE },
+	{ "members", UNAUTH_HOLD, FALSE, "alice@example.org",
+	  "alice@example.org", AUTH_NONE, DECISION_HOLD },
+	{ "members", UNAUTH_REJECT, FALSE, "alice@example.org",
+	  "alice@example.org", AUTH_NONE, DECISION_REJECT },
+	{ "members", UNAUTH_REJECT, FALSE, "alice@example.org",
+	  "alice@example.org", AUTH_UNKNOWN, DECISION_DISTRIBUTE },
+	/* SPF for the envelope alone does not authenticate From */
+	{ "members", UNAUTH_HOLD, FALSE, "alice@example.org",
+	  "alice@example.org", AUTH_ENVELOPE, DECISION_HOLD },
+	/* only the envelope sender is a member: both must be authenticated
+	 * (else a stranger authenticates his own From and forges a member's
+	 * envelope) */
+	{ "members", UNAUTH_HOLD, FALSE, "alice@example.org", STRANGER,
+	  AUTH_FROM, DECISION_HOLD },
+	{ "members", UNAUTH_HOLD, FALSE, "alice@example.org", STRANGER,
+	  AUTH_BOTH, DECISION_DISTRIBUTE },
+	/* non-members: nonmember_action as ever, authenticated or not */
+	{ "members", UNAUTH_HOLD, FALSE, STRANGER, STRANGER, AUTH_FROM,
+	  DECISION_REJECT },
+	{ "board", UNAUTH_REJECT, FALSE, STRANGER, STRANGER, AUTH_NONE,
+	  DECISION_HOLD },
+	/* a list open to anyone, and the app, need no authentication */
+	{ "treasurer", UNAUTH_REJECT, FALSE, STRANGER, STRANGER, AUTH_NONE,
+	  DECISION_DISTRIBUTE },
+	{ "members", UNAUTH_REJECT, FALSE, "noreply@" SSC, "noreply@" SSC,
+	  AUTH_NONE, DECISION_DISTRIBUTE },
+	/* moderated: an authenticated post waits for the moderators, an
+	 * unauthenticated one meets unauthenticated_action */
+	{ "members", UNAUTH_HOLD, TRUE, "alice@example.org",
+	  "alice@example.org", AUTH_FROM, DECISION_HOLD },
+	{ "members", UNAUTH_REJECT, TRUE, "alice@example.org",
+	  "alice@example.org", AUTH_NONE, DECISION_REJECT },
+};
+
+static void
+test_auth(void)
+{
+	for (gsize i = 0; i < G_N_ELEMENTS(auth_cases); i++) {
+		int a = auth_cases[i].auth;
+		struct post_auth auth = {
+			.from_ok = a == AUTH_FROM || a == AUTH_BOTH,
+			.envelope_ok = a == AUTH_BOTH || a == AUTH_ENVELOPE,
+			.detail = (char *)"what the verifier said",
+		};
+		struct policy_result r = { 0 };
+		struct list_ref ref;
+		GError *err = NULL;
+		g_autofree char *what = g_strdup_printf(
+			"require_auth = dmarc: %s, %s%s, sender %s, author %s, "
+			"auth %d", auth_cases[i].list,
+			unauth_action_name(auth_cases[i].action),
+			auth_cases[i].moderated ? ", moderated" : "",
+			auth_cases[i].sender, auth_cases[i].author, a);
+
+		g_assert_cmpint(catalog_resolve(db, cfg, auth_cases[i].list, SSC,
+						&ref, &err), ==, 1);
+		ref.settings.require_auth = REQUIRE_AUTH_DMARC;
+		ref.settings.unauthenticated_action = auth_cases[i].action;
+		ref.settings.moderated = auth_cases[i].moderated;
+		check_int(policy_decide(db, &ref, auth_cases[i].sender,
+					auth_cases[i].author,
+					a == AUTH_UNKNOWN ? NULL : &auth, &r,
+					&err), 0, "%s: rc", what);
+		check_str(decision_name(r.decision),
+			  decision_name(auth_cases[i].want), "%s", what);
+		if (a == AUTH_NONE && auth_cases[i].want != DECISION_DISTRIBUTE &&
+		    strcmp(auth_cases[i].author, STRANGER) != 0)
+			check_contains(r.reason, "authenticated From domain "
+				       "(require_auth = dmarc): what the "
+				       "verifier said", "%s: reason", what);
+		policy_result_clear(&r);
+		list_ref_clear(&ref);
+	}
+}
+
 /* The line for the MTA on a rejection, and a new sync replacing a club's
  * data: a removed list is gone, a removed whitelist entry no longer
  * posts, the other club is untouched. */
@@ -286,7 +377,7 @@ test_reason_resync(void)
 
 	g_assert_cmpint(catalog_resolve(db, cfg, "members", SSC2, &ref, &err),
 			==, 1);
-	g_assert_cmpint(policy_decide(db, &ref, STRANGER, STRANGER, &r, &err), ==, 0);
+	g_assert_cmpint(policy_decide(db, &ref, STRANGER, STRANGER, NULL, &r, &err), ==, 0);
 	check_str(r.reason, "5.7.1 only members of Skyline Soaring Club may "
 		  "post to members@" SSC2, "reason of a rejection");
 	policy_result_clear(&r);
@@ -300,7 +391,8 @@ test_reason_resync(void)
 	g_assert_cmpint(catalog_resolve(db, cfg, "members", SSC, &ref, &err),
 			==, 1);
 	g_assert_cmpint(policy_decide(db, &ref, "wendy@example.org",
-				      "wendy@example.org", &r, &err), ==, 0);
+				      "wendy@example.org", NULL, &r, &err),
+			==, 0);
 	check_str(decision_name(r.decision), "reject",
 		  "wendy after she left the whitelist");
 	policy_result_clear(&r);
@@ -333,6 +425,7 @@ main(int argc, char **argv)
 	g_test_add_func("/policy/resolve", test_resolve);
 	g_test_add_func("/policy/decide", test_decide);
 	g_test_add_func("/policy/senders", test_senders);
+	g_test_add_func("/policy/auth", test_auth);
 	g_test_add_func("/policy/reason-resync", test_reason_resync);
 	rc = g_test_run();
 	db_close(&db);

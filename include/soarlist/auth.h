@@ -5,8 +5,9 @@
  * OpenDMARC, an SPF policy daemon) writes Authentication-Results headers
  * (RFC 8601), and soarlist reads those it can trust. Trusted means written
  * here: the authserv-id is the configured authserv_id, and the header
- * stands above every Received header added by another host (one below was
- * in the message before it reached us). The From domain is authenticated
+ * stands above every Received header added by another host, i.e. one whose
+ * "by" is not the authserv-id (one below was in the message before it
+ * reached us). The From domain is authenticated
  * by a trusted dkim=pass whose header.d is aligned with it, an spf=pass
  * whose smtp.mailfrom domain is aligned with it, or a dmarc=pass for it;
  * aligned means the same organizational domain (relaxed alignment, RFC

@@ -176,15 +176,18 @@ read_results(struct walk *w, const char *value, gboolean trusted)
 		apply(w, g_ptr_array_index(results, i));
 }
 
-/* Top down: Received headers of this host (the "by" of the topmost one,
- * or the authserv-id) may stand above a trusted result; from the first
- * Received of another host down, nothing is trusted. */
+/* Top down: a Received header of this host (its "by" names the
+ * authserv-id) may stand above a trusted result; from the first Received
+ * of another host down, nothing is trusted: that part of the header was
+ * written before the message reached us. A verifier whose authserv-id is
+ * not the host name Postfix writes in Received therefore has its results
+ * trusted only above Postfix's own Received, where milters and policy
+ * services put them, and never below it, where a client's own are. */
 static void
 walk_headers(struct walk *w, GMimeHeaderList *headers)
 {
 	int n = g_mime_header_list_get_count(headers);
-	g_autofree char *top_by = NULL;
-	gboolean received = FALSE, trusted = TRUE;
+	gboolean trusted = TRUE;
 
 	for (int i = 0; i < n; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
@@ -199,14 +202,9 @@ walk_headers(struct walk *w, GMimeHeaderList *headers)
 			   g_ascii_strcasecmp(name, "Received") == 0) {
 			g_autofree char *by = auth_received_by(raw);
 
-			if (!received) {
-				received = TRUE;
-				top_by = g_steal_pointer(&by);
-			} else if (by == NULL ||
-				   (g_strcmp0(by, top_by) != 0 &&
-				    g_ascii_strcasecmp(by, w->authserv_id) != 0)) {
+			if (by == NULL ||
+			    g_ascii_strcasecmp(by, w->authserv_id) != 0)
 				trusted = FALSE;
-			}
 		}
 	}
 }

@@ -146,6 +146,8 @@ test_aligned(void)
 #define OURS "Received: from c.example (c.example [192.0.2.7])\n" \
 	"\tby mx.soarlist.test (Postfix) with ESMTP id 4AB\n" \
 	"\tfor <members@ssc.manage2soar.com>; Mon, 30 Nov 2026 17:00:00 +0000\n"
+#define PFX "Received: from c.example (c.example [192.0.2.7])\n" \
+	"\tby mail.ssc.example (Postfix) with ESMTP id 4AB; Mon\n"
 #define FOREIGN "Received: from a.example by smtp.gmail.com with ESMTPS " \
 	"id x; Mon, 30 Nov 2026 16:59:00 +0000\n"
 #define AR(v) "Authentication-Results: " ID "; " v "\n"
@@ -219,10 +221,21 @@ static const struct {
 	{ "below a second Received of ours (a content filter)", OURS OURS
 	  AR("dkim=pass header.d=example.org") FROM_ALICE REST,
 	  "alice@example.org", TRUE, FALSE, "dkim=pass" },
-	{ "below a Received by the authserv-id", OURS
+	/* Postfix's myhostname is not the authserv-id: its Received is
+	 * another host's, and only what stands above it (where a milter
+	 * writes) is trusted, never what the client sent below it */
+	{ "above Postfix's Received, authserv-id not its host name",
+	  AR("dkim=pass header.d=example.org") PFX FROM_ALICE REST,
+	  "alice@example.org", TRUE, FALSE, "dkim=pass" },
+	{ "below Postfix's Received, authserv-id not its host name",
+	  AR("dkim=fail header.d=example.org") PFX
+	  AR("spf=pass smtp.mailfrom=alice@example.org") FROM_ALICE REST,
+	  "alice@example.org", FALSE, FALSE, "dkim=fail header.d=example.org; "
+	  "ignored 1 of " ID " below a Received of another host" },
+	{ "a forged Received of ours cannot lift it", AR("dkim=none") PFX
 	  "Received: from f by " ID " with ESMTP; Mon\n"
 	  AR("dkim=pass header.d=example.org") FROM_ALICE REST,
-	  "alice@example.org", TRUE, FALSE, "dkim=pass" },
+	  "alice@example.org", FALSE, FALSE, "below a Received" },
 	{ "a real one above, a forged one below", OURS
 	  AR("dkim=fail header.d=example.org") FOREIGN
 	  AR("dkim=pass header.d=example.org") FROM_ALICE REST,

@@ -24,6 +24,9 @@ struct job {
 	struct list_ref list;
 	char *author;
 	char *msgid;
+	/* why a post under require_auth = dmarc was distributed (the trusted
+	 * result that authenticated it): the reason of its log line */
+	char *auth_why;
 	gboolean in_read_txn;
 };
 

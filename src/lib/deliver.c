@@ -234,7 +234,7 @@ reinject(struct job *j, GPtrArray *rcpts, const char *dedupe_id,
 				j->list.address, j->msgid, err->message);
 		g_clear_error(&err);
 	}
-	deliver_log(j, "distribute", rcpts->len, NULL);
+	deliver_log(j, "distribute", rcpts->len, j->auth_why);
 	return EX_OK;
 }
 
@@ -366,6 +366,8 @@ post(struct job *j)
 		post_auth_clear(&auth);
 		if (rc < 0)
 			goto fail_db;
+		if (need && pr.decision == DECISION_DISTRIBUTE)
+			j->auth_why = g_strdup(pr.reason);
 	}
 	switch (pr.decision) {
 	case DECISION_REJECT:
@@ -492,6 +494,7 @@ deliver_run(const struct deliver_request *req)
 		sqlite3_exec(j.db, "ROLLBACK", NULL, NULL, NULL);
 	g_free(j.author);
 	g_free(j.msgid);
+	g_free(j.auth_why);
 	list_ref_clear(&j.list);
 	message_clear(&j.msg);
 	db_close(&j.db);

@@ -13,9 +13,8 @@
 #include "doctor-internal.h"
 #include "soarlist/catalog.h"
 
-/* The value of KEY in opendkim.conf TEXT (case-insensitive), or NULL. */
-static char *
-conf_value(const char *text, const char *key)
+char *
+doctor_opendkim_value(const char *text, const char *key)
 {
 	char **lines = g_strsplit(text, "\n", -1);
 	char *v = NULL;
@@ -142,14 +141,14 @@ static char *
 signing_table(const char *conf, char ***keys_r, gboolean *refile_r,
 	      const char **file_r)
 {
-	char *v = conf_value(conf, "SigningTable");
+	char *v = doctor_opendkim_value(conf, "SigningTable");
 	const char *path;
 
 	*keys_r = NULL;
 	*file_r = NULL;
 	*refile_r = FALSE;
 	if (v == NULL) {
-		v = conf_value(conf, "Domain");
+		v = doctor_opendkim_value(conf, "Domain");
 		if (v != NULL && *v != '/' && !g_str_has_prefix(v, "file:")) {
 			*keys_r = g_strsplit_set(g_str_has_prefix(v, "csl:")
 							 ? v + 4 : v, ", ", -1);

@@ -5,8 +5,9 @@
  * postconf(1), Postfix running; doctor-access.c: what the pipe and policy
  * users may read, write and execute, and who else may read; doctor-
  * routing.c: owner and admin addresses; doctor-dkim.c: OpenDKIM's
- * SigningTable). Each check says what it found and, when it fails, what to
- * do about it, in the words a volunteer administrator needs. Postfix is
+ * SigningTable; doctor-auth.c: the verifier behind require_auth). Each
+ * check says what it found and, when it fails, what to do about it, in the
+ * words a volunteer administrator needs. Postfix is
  * asked through postconf(1) (with postfix_config_dir when set), never by
  * parsing its files ourselves. Nothing is created or changed.
  */
@@ -41,6 +42,7 @@ static void (*const checks[])(struct doctor *) = {
 	doctor_check_private,
 	doctor_check_routing,
 	doctor_check_dkim,
+	doctor_check_auth,
 	check_list_names,
 	doctor_check_syncs,
 };

@@ -449,6 +449,83 @@ class Doctor(unittest.TestCase):
         self.assertFails(self.doctor(), r"^FAIL +OpenDKIM %s has neither SigningTable nor "
                          r"Domain: it signs nothing; fix: " % re.escape(self.inst.opendkim_conf))
 
+    def require_auth(self, authserv_id):
+        self.config("authserv_id = %s\n" % authserv_id,
+                    append="[list ssc/members]\nrequire_auth = dmarc\n")
+
+    def smtpd_milter(self):
+        run = postfix_env.run
+        run([POSTCONF, "-c", self.inst.etc, "-e", "smtpd_milters = inet:localhost:8891"])
+        self.addCleanup(run, [POSTCONF, "-c", self.inst.etc, "-X", "smtpd_milters"])
+
+    def dkim_conf(self, *lines):
+        """A signing OpenDKIM configuration (every club domain) plus LINES."""
+        conf = self.inst.opendkim_conf
+        if not os.path.exists(conf):
+            self.write_dkim("*@ssc.manage2soar.com ssc\n*@skylinesoaring.org sky\n"
+                            "*@other.manage2soar.com other\n")
+            with open(conf) as f:
+                self.dkim_base = f.read()
+        with open(conf, "w") as f:
+            f.write(self.dkim_base + "".join(l + "\n" for l in lines))
+
+    def test_k_require_auth_without_opendkim_is_not_judged(self):
+        self.require_auth("mx.soarlist.test")
+        r = self.doctor()
+        self.assertHealthy(r)
+        self.assertIn("OK    ssc/members has require_auth = dmarc; no OpenDKIM configuration "
+                      "(%s): the verifier writing authserv-id mx.soarlist.test is not checked"
+                      % self.inst.opendkim_conf, r.stdout)
+
+    def test_k_require_auth_verifier(self):
+        # Postfix's myhostname is mx.e2e.test: a client's own headers stand
+        # below its Received, which does not name the authserv-id
+        self.require_auth("mx.soarlist.test")
+        self.milter()
+        self.dkim_conf("AuthservID mx.other.test")
+        self.assertFails(
+            self.doctor(),
+            r"^FAIL +OpenDKIM writes authserv-id mx\.other\.test, soarlist trusts "
+            r"mx\.soarlist\.test: every post to a list with require_auth = dmarc counts as "
+            r"unauthenticated; fix: set AuthservID mx\.soarlist\.test",
+            r"^FAIL +smtpd_milters is empty: no milter verifies incoming mail")
+        self.dkim_conf("AuthservID mx.soarlist.test", "Mode s")
+        self.assertFails(self.doctor(), r"^FAIL +OpenDKIM Mode s does not verify")
+        self.dkim_conf("AuthservID mx.soarlist.test", "AuthservIDWithJobID yes")
+        self.assertFails(self.doctor(), r"writes authserv-id mx\.soarlist\.test/JOBID "
+                         r"\(AuthservIDWithJobID\)",
+                         r"^FAIL +smtpd_milters is empty")
+        self.smtpd_milter()
+        self.dkim_conf("AuthservID mx.soarlist.test")
+        r = self.doctor()
+        self.assertHealthy(r)
+        for want in ("OK    OpenDKIM writes the authserv-id soarlist trusts (mx.soarlist.test)",
+                     "OK    Authentication-Results a client sends stand below Postfix's own "
+                     "Received (by mx.e2e.test, not mx.soarlist.test): never trusted",
+                     "OK    OpenDKIM verifies incoming mail (Mode sv, smtpd_milters)"):
+            self.assertIn(want, r.stdout)
+
+    def test_k_require_auth_authserv_id_is_myhostname(self):
+        # OpenDKIM's default authserv-id is the MTA's name: Postfix's own
+        # Received then names it too, and only RemoveARAll keeps a client's
+        # forged headers out
+        self.require_auth("mx.e2e.test")
+        self.milter()
+        self.smtpd_milter()
+        self.dkim_conf()
+        self.assertFails(self.doctor(),
+                         r"^FAIL +OpenDKIM keeps the Authentication-Results a client sends as "
+                         r"mx\.e2e\.test with spf= or dmarc= results \(no RemoveARAll\).*; "
+                         r"fix: set RemoveARAll yes")
+        self.dkim_conf("RemoveARAll yes", "KeepAuthResults yes")
+        self.assertFails(self.doctor(), r"^FAIL +OpenDKIM keeps the Authentication-Results")
+        self.dkim_conf("RemoveARAll yes")
+        r = self.doctor()
+        self.assertHealthy(r)
+        self.assertIn("OK    OpenDKIM writes the authserv-id soarlist trusts (mx.e2e.test)", r.stdout)
+        self.assertIn("OK    OpenDKIM removes the Authentication-Results a client sends as "
+                      "mx.e2e.test (RemoveARAll)", r.stdout)
+
     def test_j_last_sync_too_old(self):
         self.config("sync_max_age = 1s\n")
         want = r"^FAIL +club (ssc|other): last sync succeeded \d+ s ago \(limit 1 s\); fix: "

@@ -6,7 +6,8 @@
  * (non_smtpd_milters). SigningTable lookups follow opendkim.conf(5):
  * refile: tables hold wildcard patterns tried against the whole address,
  * plain files (file: or a path) keys tried as user@host, host, user@.parent,
- * .parent, user@* and *. Other table types are not read.
+ * .parent, user@* and *. Other table types are not read. An OpenDKIM
+ * whose Mode does not sign (a verifier for require_auth) is not judged.
  */
 #include <string.h>
 
@@ -19,13 +20,17 @@ doctor_opendkim_value(const char *text, const char *key)
 	char **lines = g_strsplit(text, "\n", -1);
 	char *v = NULL;
 
-	for (char **l = lines; *l != NULL && v == NULL; l++) {
+	/* the last one counts, as for opendkim (a line added at the end of
+	 * Debian's file overrides its default) */
+	for (char **l = lines; *l != NULL; l++) {
 		char *s = g_strstrip(*l);
 		gsize n = strcspn(s, " \t");
 
 		if (*s != '#' && n == strlen(key) &&
-		    g_ascii_strncasecmp(s, key, n) == 0)
+		    g_ascii_strncasecmp(s, key, n) == 0) {
+			g_free(v);
 			v = g_strdup(g_strchug(s + n));
+		}
 	}
 	g_strfreev(lines);
 	return v;
@@ -206,13 +211,24 @@ void
 doctor_check_dkim(struct doctor *d)
 {
 	const char *path = d->cfg->opendkim_config;
-	char *conf = NULL, *table, **keys;
+	char *conf = NULL, *table, **keys, *mode;
 	const char *file;
 	gboolean refile;
 	GString *missing;
 
 	if (path == NULL || !g_file_get_contents(path, &conf, NULL, NULL))
 		return; /* no OpenDKIM here */
+	mode = doctor_opendkim_value(conf, "Mode");
+	if (mode != NULL && strchr(mode, 's') == NULL) {
+		/* a verifier only (require_auth): signing is not its job */
+		doctor_add(d, TRUE, g_strdup_printf("OpenDKIM %s: Mode %s "
+			"verifies only; it signs no list mail", path, mode),
+			NULL);
+		g_free(mode);
+		g_free(conf);
+		return;
+	}
+	g_free(mode);
 	table = signing_table(conf, &keys, &refile, &file);
 	if (table == NULL || keys == NULL) {
 		doctor_add(d, table != NULL && file == NULL, table == NULL

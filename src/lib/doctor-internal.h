@@ -108,8 +108,8 @@ void doctor_check_routing(struct doctor *d);      /* doctor-routing.c */
 void doctor_check_dkim(struct doctor *d);         /* doctor-dkim.c */
 void doctor_check_auth(struct doctor *d);         /* doctor-auth.c */
 
-/* doctor-dkim.c: the value of KEY in opendkim.conf TEXT (any case), or
- * NULL. Newly allocated. */
+/* doctor-dkim.c: the value of KEY in opendkim.conf TEXT (any case; the
+ * last one, as opendkim reads it), or NULL. Newly allocated. */
 char *doctor_opendkim_value(const char *text, const char *key);
 
 #endif

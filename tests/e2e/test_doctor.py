@@ -505,6 +505,23 @@ class Doctor(unittest.TestCase):
                      "OK    OpenDKIM verifies incoming mail (Mode sv, smtpd_milters)"):
             self.assertIn(want, r.stdout)
 
+    def test_k_require_auth_verifier_only(self):
+        # the README's OpenDKIM: Debian's file with lines added at its end
+        # (the last value of a key counts, for opendkim and for doctor); a
+        # verifier only, whose SigningTable doctor does not ask for
+        self.require_auth("mx.soarlist.test")
+        self.smtpd_milter()
+        with open(self.inst.opendkim_conf, "w") as f:
+            f.write("Syslog yes\nMode sv\nSocket local:/run/opendkim/opendkim.sock\n"
+                    "Mode v\nAuthservID mx.soarlist.test\nRemoveARAll yes\n"
+                    "Socket inet:8891@localhost\n")
+        self.addCleanup(os.unlink, self.inst.opendkim_conf)
+        r = self.doctor()
+        self.assertHealthy(r)
+        self.assertIn("OK    OpenDKIM %s: Mode v verifies only; it signs no list mail"
+                      % self.inst.opendkim_conf, r.stdout)
+        self.assertIn("OK    OpenDKIM verifies incoming mail (Mode v, smtpd_milters)", r.stdout)
+
     def test_k_require_auth_authserv_id_is_myhostname(self):
         # OpenDKIM's default authserv-id is the MTA's name: Postfix's own
         # Received then names it too, and only RemoveARAll keeps a client's

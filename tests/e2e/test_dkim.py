@@ -61,7 +61,7 @@ class AuthInstance(opendkim_env.DkimInstance):
 
     def write_soarlist_config(self, extra=""):
         super().write_soarlist_config("authserv_id = %s\n%s\n%s"
-                                      % (AUTHSERV_ID, extra, self.LISTS))
+                                      % (self.authserv_id, extra, self.LISTS))
         with open(self.config) as f:
             text = f.read()
         for slug, lines in self.CLUB.items():
@@ -157,10 +157,11 @@ class DkimE2E(tp.E2E):
         the held row (id, reason, content)."""
         self.wait_pf(r" %s: to=<%s>, relay=soarlist, .*status=sent " %
                      (t.queue_id, re.escape(lst)))
-        lines = self.wait_for("decision=hold for %s" % msgid, lambda: self.sl_lines(
-            r"soarlist-deliver\[\d+\]: list=<%s> .*decision=hold .*msgid=<%s>"
+        lines = self.wait_for("soarlist-deliver's decision on %s" % msgid, lambda: self.sl_lines(
+            r"soarlist-deliver\[\d+\]: list=<%s> .*decision=\S+ .*msgid=<%s>"
             % (re.escape(lst), re.escape(msgid[1:-1]))))
         self.assertEqual(len(lines), 1, self.logs())
+        self.assertIn(" decision=hold ", lines[0], self.logs())
         rows = self.db_rows("SELECT id, reason, content FROM held_message WHERE message_id = ?",
                             msgid[1:-1])
         self.assertEqual(len(rows), 1, "held rows of %s: %r" % (msgid, rows))
@@ -182,7 +183,18 @@ class DkimE2E(tp.E2E):
         soarlist-deliver was given), values unfolded."""
         return [v for n, v in header_block(content)
                 if n.lower() == "authentication-results"
-                and re.match(r"\s*%s\s*;" % re.escape(AUTHSERV_ID), v, re.I)]
+                and re.match(r"\s*%s\s*;" % re.escape(self.inst.authserv_id), v, re.I)]
+
+    def use_authserv_id(self, authserv_id, settings):
+        """soarlist's authserv_id and opendkim's AuthservID become
+        AUTHSERV_ID, opendkim's extra settings SETTINGS; restored at the
+        end of the test."""
+        def use(aid, settings):
+            self.inst.authserv_id = self.inst.dkim.authserv_id = aid
+            self.inst.write_soarlist_config()
+            self.inst.dkim.restart(settings)
+        self.addCleanup(use, AUTHSERV_ID, RECOMMENDED)
+        use(authserv_id, settings)
 
 
 class T1Signed(DkimE2E):
@@ -288,20 +300,47 @@ class T3Forged(DkimE2E):
         self.assertEqual(len(ar), 1, ar)
         self.assertIn("header.d=stranger.example", ar[0])
 
-    def test_results_below_a_foreign_received_are_not_trusted(self):
-        # With opendkim's defaults (no RemoveARAll) an spf=pass with our
-        # authserv-id survives; written below a Received of another host
-        # it was in the message before it reached us: soarlist ignores it.
-        self.inst.dkim.restart([])
-        self.addCleanup(self.inst.dkim.restart, RECOMMENDED)
-        extra = ("Received: from relay.stranger.example by mx.stranger.example;"
-                 " Mon, 30 Nov 2026 10:00:00 +0000\r\n"
-                 + self.FORGED[1] % AUTHSERV_ID)
-        t, msgid = self.post(extra=extra)
+    def test_results_below_postfix_received_are_not_trusted_whatever_is_stripped(self):
+        # With opendkim's defaults (no RemoveARAll) an spf=pass or
+        # dmarc=pass with our authserv-id written by the client survives
+        # (only those with a dkim result are removed). It stands below
+        # Postfix's own Received, whose "by" (myhostname, mx.e2e.test) is
+        # not the authserv-id: written before the message reached the
+        # verifier, so soarlist ignores it; also below a Received the
+        # client wrote in the authserv-id's name, or a foreign one.
+        self.use_authserv_id(AUTHSERV_ID, [])
+        received = "Received: from relay.example by %s; Mon, 30 Nov 2026 10:00:00 +0000\r\n"
+        cases = {
+            "spf=pass": self.FORGED[1] % AUTHSERV_ID,
+            "dmarc=pass": self.FORGED[2] % AUTHSERV_ID,
+            "below a fake Received by the authserv-id": (received % AUTHSERV_ID
+                                                         + self.FORGED[1] % AUTHSERV_ID),
+            "below a foreign Received": (received % "mx.stranger.example"
+                                         + self.FORGED[1] % AUTHSERV_ID),
+        }
+        for case, extra in cases.items():
+            with self.subTest(case=case):
+                t, msgid = self.post(extra=extra)
+                self.wait_dkim_result(t.queue_id, "none")
+                _, reason, content = self.assert_held(t, msgid)
+                # it did reach soarlist, where it was ignored
+                self.assertEqual(len(self.trusted_results(content)), 1, content)
+                self.assertIn("below a Received of another host", reason)
+
+    def test_authserv_id_equal_to_myhostname(self):
+        # AuthservID left at what opendkim takes by default, the MTA's
+        # name (myhostname): Postfix's Received is then this host's, and
+        # only RemoveARAll keeps a client's spf=pass with that id from
+        # being trusted; opendkim's own result still authenticates.
+        myhostname = "mx.e2e.test"
+        self.use_authserv_id(myhostname, [("RemoveARAll", "yes"),
+                                          ("RemoveARFrom", myhostname)])
+        t, msgid = self.post(key="example.org")
+        self.wait_dkim_result(t.queue_id, "pass")
+        self.assert_distributed_to(t, msgid, MEMBERS)
+        t, msgid = self.post(extra=self.FORGED[1] % myhostname)
         _, reason, content = self.assert_held(t, msgid)
-        # it did reach soarlist, where it was ignored
-        self.assertEqual(len(self.trusted_results(content)), 1, content)
-        self.assertIn("below a Received of another host", reason)
+        self.assertEqual(self.trusted_results(content), [], content)
 
 
 class T4Unaffected(DkimE2E):

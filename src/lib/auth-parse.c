@@ -168,8 +168,9 @@ all_digits(const char *s)
 	return TRUE;
 }
 
-char *
-auth_parse_results(const char *value, GPtrArray *results)
+/* auth_parse_results() without the clean-up of a failure. */
+static char *
+parse_results(const char *value, GPtrArray *results)
 {
 	struct lex x = { .p = value };
 	g_autofree char *id = NULL;
@@ -212,6 +213,17 @@ auth_parse_results(const char *value, GPtrArray *results)
 }
 
 char *
+auth_parse_results(const char *value, GPtrArray *results)
+{
+	guint before = results->len;
+	char *id = parse_results(value, results);
+
+	if (id == NULL) /* nothing of a malformed header is kept */
+		g_ptr_array_set_size(results, before);
+	return id;
+}
+
+char *
 auth_received_by(const char *value)
 {
 	struct lex x = { .p = value };
@@ -225,8 +237,10 @@ auth_received_by(const char *value)
 		if (x.bad || *x.p == '\0' || *x.p == ';')
 			return NULL;
 		word = lex_word(&x, TRUE);
-		if (word == NULL) { /* a stray '"' or ')' */
-			x.p++;
+		if (word == NULL) {
+			if (x.bad) /* an unterminated quoted string */
+				return NULL;
+			x.p++; /* a stray ')' */
 			continue;
 		}
 		if (next_is_host) {

@@ -1,6 +1,7 @@
 /* fuzz-regress.c - the fuzz findings as regression tests in every build,
  * without clang: each file under the directories given is fed to the
- * same oracle as fuzz-message (fuzz-check.c) under every list setting;
+ * same oracle as fuzz-message (fuzz-check.c) under every list setting
+ * (after --auth: as fuzz-auth, fuzz-auth-check.c);
  * then header_block_check() and sendmail_send() are shown a table of
  * blocks that must never leave. TAP on stdout.
  */
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fuzz-auth-check.h"
 #include "fuzz-check.h"
 #include "soarlist/header-check.h"
 #include "soarlist/sendmail.h"
@@ -23,6 +25,22 @@ tap(gboolean ok, const char *what, const char *why)
 		failed++;
 }
 
+/* the oracle the files of a directory go through: fuzz-message's, or
+ * fuzz-auth's for the directories after --auth */
+static gboolean auth_mode;
+
+static int
+check_one(const char *data, gsize len, const char **why)
+{
+	gboolean ok = TRUE;
+
+	if (auth_mode)
+		return fuzz_auth_check((const uint8_t *)data, len, why);
+	for (unsigned v = 0; v < FUZZ_VARIANTS && ok; v++)
+		ok = fuzz_message_check((const uint8_t *)data, len, v, why) == 0;
+	return ok ? 0 : -1;
+}
+
 static void
 run_file(const char *path)
 {
@@ -35,8 +53,7 @@ run_file(const char *path)
 		tap(FALSE, path, "cannot read");
 		return;
 	}
-	for (unsigned v = 0; v < FUZZ_VARIANTS && ok; v++)
-		ok = fuzz_message_check((const uint8_t *)data, len, v, &why) == 0;
+	ok = check_one(data, len, &why) == 0;
 	name = g_path_get_basename(path);
 	tap(ok, name, why);
 	g_free(name);
@@ -131,8 +148,12 @@ int
 main(int argc, char **argv)
 {
 	g_mime_init();
-	for (int i = 1; i < argc; i++)
-		run_dir(argv[i]);
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--auth") == 0)
+			auth_mode = TRUE;
+		else
+			run_dir(argv[i]);
+	}
 	run_blocks();
 	run_sendmail_refuses();
 	printf("1..%d\n", test_n);

@@ -99,6 +99,8 @@ static const struct {
 	{ " from x", NULL },
 	{ " from x by", NULL },
 	{ " (unterminated by evil", NULL },
+	{ " from x \"unterminated by evil", NULL }, /* found by fuzz-auth */
+	{ " from x) by host.example", "host.example" },
 };
 
 static void

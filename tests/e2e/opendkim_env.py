@@ -30,7 +30,9 @@ The daemon runs in the foreground (Background no) as the user opendkim
 stop() ends it with SIGTERM (SIGKILL after a deadline) and is safe to call
 twice. DkimInstance is the Instance whose smtpd has the daemon in
 smtpd_milters, with milter_default_action = tempfail (a dead milter defers
-the mail rather than let it through unverified).
+the mail rather than let it through unverified). use_local_socket() moves
+the milter to a local socket under the queue directory, as the README
+wires it on Debian.
 """
 import os
 import pwd
@@ -169,6 +171,8 @@ class OpenDKIM:
         self.keys = list(keys)
         self.settings = list(settings)
         self.port = None
+        # None: inet:PORT@127.0.0.1; else the path of a local socket
+        self.socket_path = None
         self.proc = None
         self.reader = None
         self.logsock = None
@@ -179,13 +183,19 @@ class OpenDKIM:
 
     @property
     def milter(self):
-        """The milter as Postfix names it (smtpd_milters)."""
+        """The milter as Postfix names it (smtpd_milters), for the inet
+        socket."""
         return "inet:127.0.0.1:%d" % self.port
+
+    def socket_spec(self):
+        if self.socket_path:
+            return "local:%s" % self.socket_path
+        return "inet:%d@127.0.0.1" % self.port
 
     def config_text(self):
         lines = ["# opendkim for soarlist's end-to-end tests (tests/e2e/opendkim_env.py)",
                  "Mode v",
-                 "Socket inet:%d@127.0.0.1" % self.port,
+                 "Socket %s" % self.socket_spec(),
                  "AuthservID %s" % self.authserv_id,
                  "TestPublicKeys %s" % self.keyfile,
                  "Background no",
@@ -196,6 +206,9 @@ class OpenDKIM:
                  "LogResults yes"]
         if self.user:
             lines.append("UserID %s" % self.user)
+        if self.socket_path:
+            # the socket group-writable, as Debian's opendkim.conf has it
+            lines.append("UMask 007")
         lines += ["%s %s" % kv for kv in self.settings]
         return "\n".join(lines) + "\n"
 
@@ -252,8 +265,8 @@ class OpenDKIM:
                 if self.proc.poll() is not None:
                     break
                 try:
-                    with socket.create_connection(("127.0.0.1", self.port), timeout=5):
-                        return
+                    self._connect().close()
+                    return
                 except OSError:
                     time.sleep(0.05)
             problem = self._describe_failure(mark)
@@ -262,9 +275,21 @@ class OpenDKIM:
                 continue  # someone took the port since free_port()
             raise Unavailable("opendkim did not start: %s" % problem)
 
+    def _connect(self):
+        if self.socket_path:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.settimeout(5)
+                s.connect(self.socket_path)
+            except OSError:
+                s.close()
+                raise
+            return s
+        return socket.create_connection(("127.0.0.1", self.port), timeout=5)
+
     def _describe_failure(self, mark):
         if self.proc.poll() is None:
-            why = "no connection to 127.0.0.1:%d within %ss" % (self.port, DEADLINE)
+            why = "no connection to %s within %ss" % (self.socket_spec(), DEADLINE)
         else:
             why = "exit %s" % self.proc.returncode
         try:
@@ -358,3 +383,44 @@ milter_default_action = tempfail
 
     def dkim_log_text(self):
         return "\n".join(self.dkim.log_lines())
+
+    # the local socket, as the README wires it for Debian: a directory of
+    # the queue directory (where a chrooted smtpd can reach it), owned by
+    # opendkim, group postfix, set-gid so that the socket gets the group
+    # postfix; UMask 007 leaves the socket to them
+    SOCKET_DIR = "opendkim"
+    SOCKET_NAME = "opendkim.sock"
+
+    def use_local_socket(self, local):
+        """Move the milter to the local socket T/queue/opendkim/opendkim.sock
+        (LOCAL true; smtpd_milters = unix:opendkim/opendkim.sock, relative
+        to the queue directory, as for a chrooted smtpd) or back to its
+        inet socket, and wait until smtpd accepts a MAIL FROM again, i.e.
+        reaches the milter at its new place."""
+        d = os.path.join(self.queue_dir, self.SOCKET_DIR)
+        if local:
+            os.makedirs(d, exist_ok=True)
+            os.chown(d, pwd.getpwnam(self.dkim.user or "root").pw_uid,
+                     pwd.getpwnam(postfix_env.MAIL_OWNER).pw_gid)
+            os.chmod(d, 0o2750)
+            self.dkim.socket_path = os.path.join(d, self.SOCKET_NAME)
+            milter = "unix:%s/%s" % (self.SOCKET_DIR, self.SOCKET_NAME)
+        else:
+            self.dkim.socket_path = None
+            milter = self.dkim.milter
+        self.dkim.restart()
+        self.set_main_cf("smtpd_milters = %s" % milter)
+        self.wait_for("smtpd to reach the milter at %s" % milter, self.smtpd_takes_mail)
+
+    def smtpd_takes_mail(self):
+        """Whether a new SMTP session gets 250 to MAIL FROM (a milter that
+        cannot be reached makes it 451)."""
+        s = self.smtp()
+        try:
+            return s.mail("probe@example.org")[0] == 250
+        finally:
+            try:
+                s.rset()
+                s.quit()
+            except Exception:  # noqa: BLE001 - a probe
+                s.close()

@@ -18,9 +18,11 @@ Every scenario checks its outcome positively: the copies that arrived, the
 held row with its reason, the DSN in the sender's mailbox, the log lines;
 an absence is asserted only after Postfix has finished every message.
 """
+import grp
 import os
 import re
 import sqlite3
+import stat
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -399,6 +401,25 @@ class T5MilterDown(DkimE2E):
         t, msgid = self.post(key="example.org")
         self.wait_dkim_result(t.queue_id, "pass")
         self.assert_distributed_to(t, msgid, MEMBERS)
+
+
+class T6LocalSocket(DkimE2E):
+    def test_local_socket_in_the_queue_directory(self):
+        # Socket local:QUEUE/opendkim/opendkim.sock, UMask 007, UserID
+        # opendkim, the directory opendkim:postfix 2750;
+        # smtpd_milters = unix:opendkim/opendkim.sock
+        self.addCleanup(self.inst.use_local_socket, False)
+        self.inst.use_local_socket(True)
+        st = os.stat(self.inst.dkim.socket_path)
+        self.assertTrue(stat.S_ISSOCK(st.st_mode))
+        self.assertEqual(grp.getgrgid(st.st_gid).gr_name, postfix_env.MAIL_OWNER)
+        self.assertEqual(stat.S_IMODE(st.st_mode), 0o770, oct(st.st_mode))
+        t, msgid = self.post(key="example.org")
+        self.wait_dkim_result(t.queue_id, "pass")
+        self.assert_distributed_to(t, msgid, MEMBERS)
+        t, msgid = self.post()
+        self.wait_dkim_result(t.queue_id, "none")
+        self.assert_held(t, msgid)
 
 
 if __name__ == "__main__":

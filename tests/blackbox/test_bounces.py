@@ -14,9 +14,12 @@ The DSNs are built here from the RFC 3464 structure in the forms real
 servers send: Postfix, Gmail, Microsoft 365 (multipart/report), Exim,
 qmail and old Microsoft Exchange (status code in the text only).
 """
+import email
+import email.policy
 import hashlib
 import hmac
 import os
+import re
 import shutil
 import sqlite3
 import sys
@@ -542,6 +545,53 @@ class Bounces(harness.EnvTestCase):
         self.assert_decision("bounce-scored")
         self.bounce(postfix_dsn("bob@example.com", msgid=msgid))
         self.assert_decision("bounce-scored")
+
+    def assert_notice_clean(self, data):
+        """DESIGN.md's header invariant on a notice to the owners: every
+        header line a field or its continuation, nothing a DSN says made a
+        header of its own."""
+        head, _ = harness.split_message(data)
+        for line in head.split(b"\n"):
+            self.assertNotIn(b"\r", line)
+            self.assertNotIn(b"\0", line)
+            self.assertTrue(re.match(rb"^[!-9;-~]+:", line) or
+                            (line[:1] in (b" ", b"\t") and line.strip()),
+                            "neither header nor continuation: %r" % line)
+            self.assertLessEqual(len(line), 998)
+        m = email.message_from_bytes(data, policy=email.policy.default)
+        self.assertIsNone(m.get("X-Injected"))
+        self.assertEqual(m.defects, [])
+        self.assertNotIn("\n", str(m["Subject"]))
+        return m
+
+    def test_notices_with_hostile_dsn_values(self):
+        # what a DSN says (its diagnostic, the returned post's Message-ID)
+        # goes into the owners' notices: never as a header, never raw
+        msgid = "<p1@example.org\n X-Injected: yes\n >"
+        diag = ("smtp; 550 5.1.1 no such user =?utf-8?q?a=0D=0AX-Injected=3A_yes?=\n"
+                "    X-Injected: yes \x1b[31m\u009b31m")
+        # the list's copy of a post with that Message-ID, and its proof
+        r = self.env.deliver(harness.post(msgid=msgid), LIST)
+        self.assertEqual(r.rc, 0, r.stderr)
+        token = r.capture.parsed["X-Soarlist-Proof"]
+        self.assertTrue(token)
+        self.add_scores("bob@example.com", [1, 2, 3, 4])
+        r = self.bounce(postfix_dsn("bob@example.com", msgid=msgid, diag=diag,
+                                    returned=returned_post(msgid, token=token)))
+        self.assert_decision("bounce-disabled")
+        m = self.assert_notice_clean(r.capture.data)
+        body = m.get_content()
+        self.assertNotIn("\x1b", body)
+        self.assertNotIn("\u009b", body)
+        self.assertNotIn("\nX-Injected", body)
+        self.setup_big_domain()
+        for a in self.big[:3]:
+            r = self.bounce(postfix_dsn(a, msgid=msgid, diag=diag,
+                                        returned=returned_post(msgid, token=token)),
+                            rcpt=a)
+        self.assert_decision("bounce-ignored", "list problem")
+        m = self.assert_notice_clean(r.capture.data)
+        self.assertNotIn("\x1b", m.get_content())
 
     def test_list_problem_with_a_policy_status_notifies_too(self):
         self.setup_big_domain()

@@ -130,6 +130,28 @@ class TestKey:
         return b"DKIM-Signature: " + value + b"\r\n" + message
 
 
+def verify(message, keys, authserv_id="verify.e2e.test"):
+    """The Authentication-Results value opendkim writes for MESSAGE
+    (bytes) when it verifies it in test mode (-t) with the public keys of
+    KEYS (TestKeys) and no DNS; None when it writes none (unsigned)."""
+    d = os.path.dirname(os.path.dirname(keys[0].private))
+    conf = os.path.join(d, "verify.conf")
+    keyfile = os.path.join(d, "verify.keys")
+    with open(keyfile, "w") as f:
+        f.write("".join("%s %s\n" % (k.name, k.record) for k in keys))
+    with open(conf, "w") as f:
+        f.write("Mode v\nAuthservID %s\nTestPublicKeys %s\nSyslog no\n"
+                % (authserv_id, keyfile))
+    p = subprocess.run([OPENDKIM, "-x", conf, "-t", "-", "-vvv"], input=message,
+                       capture_output=True, timeout=60)
+    if p.returncode != 0:
+        raise RuntimeError("opendkim -t failed (exit %d): %s"
+                           % (p.returncode, p.stderr.decode(errors="replace")))
+    m = re.search(rb"^### INSHEADER: idx=0 hname='Authentication-Results' hvalue='([^']*)'$",
+                  p.stdout, re.M)
+    return " ".join(m.group(1).decode().split()) if m else None
+
+
 class _SyslogReader(threading.Thread):
     """Reads syslog datagrams from SOCK and appends them, one a line, to
     PATH (the "<PRI>" prefix dropped)."""
@@ -173,6 +195,10 @@ class OpenDKIM:
         self.port = None
         # None: inet:PORT@127.0.0.1; else the path of a local socket
         self.socket_path = None
+        # "v", or "sv" with SIGNING: [TestKey], each signing mail whose
+        # From is at its domain (KeyTable, SigningTable)
+        self.mode = "v"
+        self.signing = []
         self.proc = None
         self.reader = None
         self.logsock = None
@@ -194,7 +220,7 @@ class OpenDKIM:
 
     def config_text(self):
         lines = ["# opendkim for soarlist's end-to-end tests (tests/e2e/opendkim_env.py)",
-                 "Mode v",
+                 "Mode %s" % self.mode,
                  "Socket %s" % self.socket_spec(),
                  "AuthservID %s" % self.authserv_id,
                  "TestPublicKeys %s" % self.keyfile,
@@ -209,6 +235,14 @@ class OpenDKIM:
         if self.socket_path:
             # the socket group-writable, as Debian's opendkim.conf has it
             lines.append("UMask 007")
+        if "s" in self.mode and self.signing:
+            lines += ["KeyTable file:%s" % os.path.join(self.dir, "keytable"),
+                      "SigningTable refile:%s" % os.path.join(self.dir, "signingtable"),
+                      "SignatureAlgorithm rsa-sha256",
+                      "Canonicalization relaxed/simple",
+                      "OversignHeaders From",
+                      "# the keys lie under TMPDIR, which others may write",
+                      "RequireSafeKeys no"]
         lines += ["%s %s" % kv for kv in self.settings]
         return "\n".join(lines) + "\n"
 
@@ -226,6 +260,16 @@ class OpenDKIM:
         if not os.path.islink(link):
             os.symlink(self.logsock_path, link)
         self._write(self.keyfile, "".join("%s %s\n" % (k.name, k.record) for k in self.keys))
+        self._write(os.path.join(self.dir, "keytable"), "".join(
+            "k%d %s:%s:%s\n" % (i, k.domain, k.selector, k.private)
+            for i, k in enumerate(self.signing)))
+        self._write(os.path.join(self.dir, "signingtable"), "".join(
+            "*@%s k%d\n" % (k.domain, i) for i, k in enumerate(self.signing)))
+        for k in self.signing:  # the daemon's user reads its keys
+            if self.user:
+                os.chown(k.private, pwd.getpwnam(self.user).pw_uid, -1)
+                os.chown(os.path.dirname(k.private), pwd.getpwnam(self.user).pw_uid, -1)
+                os.chmod(os.path.dirname(os.path.dirname(k.private)), 0o755)
         self._write(self.conf, self.config_text())
 
     def _start_log(self):

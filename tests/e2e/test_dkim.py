@@ -422,5 +422,67 @@ class T6LocalSocket(DkimE2E):
         self.assert_held(t, msgid)
 
 
+class T7SigningOutbound(DkimE2E):
+    """The same opendkim in Mode sv, also in non_smtpd_milters with a
+    SigningTable for the club domain, as the README wires it: a member's
+    post is verified on the way in, and each list copy, reinjected through
+    sendmail (pickup: "internal", 127.0.0.1), is signed by the club domain,
+    aligned with its From (LIST-bounces@DOMAIN)."""
+
+    SELECTOR = "lists"
+
+    def setUp(self):
+        super().setUp()
+        keydir = os.path.join(self.inst.root, "keys")
+        key = self.inst.keys.get(DOMAIN) or opendkim_env.TestKey.generate(
+            keydir, DOMAIN, self.SELECTOR)
+        self.inst.keys[DOMAIN] = key
+        dkim = self.inst.dkim
+
+        def restore():
+            dkim.mode, dkim.signing = "v", []
+            dkim.keys = [k for k in dkim.keys if k is not key]
+            self.inst.set_main_cf("non_smtpd_milters =")
+            dkim.restart()
+        self.addCleanup(restore)
+        dkim.mode, dkim.signing = "sv", [key]
+        dkim.keys = dkim.keys + [key]
+        dkim.restart()
+        self.inst.set_main_cf("non_smtpd_milters = %s" % dkim.milter)
+        self.wait_for("a locally submitted message signed (non_smtpd_milters after the "
+                      "reload)", self.local_mail_is_signed)
+
+    def local_mail_is_signed(self):
+        """Submit a message from the club domain with sendmail and wait for
+        its delivery; whether it came out signed."""
+        msgid = tp.new_msgid()
+        to = "probe@example.net"
+        data = tp.message(from_="Probe <probe@%s>" % DOMAIN, to=to, msgid=msgid)
+        postfix_env.run([postfix_env.SENDMAIL, "-C", self.inst.etc, "-i",
+                         "-f", "probe@" + DOMAIN, "--", to], input=data.replace("\r\n", "\n"))
+        got = self.inst.wait_for("the probe %s delivered" % msgid,
+                                 lambda: self.inst.deliveries_with(msgid))
+        return any(d.header_values("DKIM-Signature") for d in got)
+
+    def test_copies_are_signed_by_the_club_domain(self):
+        t, msgid = self.post(key="example.org")
+        self.wait_dkim_result(t.queue_id, "pass")
+        got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
+        self.assert_distributed(t, msgid, "members", MEMBERS)
+        key = self.inst.keys[DOMAIN]
+        for d in got.values():
+            sigs = d.header_values("DKIM-Signature")
+            self.assertEqual(len(sigs), 1, sigs)
+            self.assertRegex(sigs[0], r"\bd=%s;" % re.escape(DOMAIN))
+            self.assertRegex(sigs[0], r"\bs=%s;" % self.SELECTOR)
+            self.assertEqual(d.header("From"),
+                             '"Alice Example via Members" <members-bounces@%s>' % DOMAIN)
+            # what a member's provider finds: a valid signature of the
+            # From domain (DMARC-aligned)
+            ar = opendkim_env.verify(d.data, [key])
+            self.assertRegex(ar or "", r"\bdkim=pass\b.* header\.d=%s " % re.escape(DOMAIN),
+                             d.path)
+
+
 if __name__ == "__main__":
     tap.main()

@@ -397,9 +397,9 @@ class DkimInstance(postfix_env.Instance):
     AUTHSERV_ID = "mx.soarlist.test"
 
     def __init__(self, keys=(), settings=(), authserv_id=None):
+        ensure_opendkim()  # before T exists: nothing to clean up
         super().__init__()
         self.authserv_id = authserv_id or self.AUTHSERV_ID
-        ensure_opendkim()
         keydir = os.path.join(self.root, "keys")
         os.mkdir(keydir, 0o700)
         self.keys = {}

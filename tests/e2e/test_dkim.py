@@ -8,6 +8,10 @@ from TestPublicKeys, and writes the Authentication-Results soarlist reads.
 The opendkim configuration is the one the README recommends: AuthservID =
 soarlist's authserv_id, RemoveARAll yes and RemoveARFrom naming it, so that
 no Authentication-Results a client wrote with our authserv-id survives.
+A few scenarios change it for their own duration (and restore it): opendkim's
+defaults, AuthservID = myhostname, the daemon stopped (milter_default_action
+= tempfail), a local socket in the queue directory, and Mode sv signing the
+list copies through non_smtpd_milters.
 
 Club ssc has require_auth = dmarc (unauthenticated_action = hold, the
 default); private-owners@ refuses instead (unauthenticated_action = reject);

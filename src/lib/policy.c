@@ -171,8 +171,8 @@ unauthenticated(const struct list_ref *ref, const struct post_auth *auth,
 	r->decision = ref->settings.unauthenticated_action == UNAUTH_REJECT
 		? DECISION_REJECT : DECISION_HOLD;
 	r->reason = g_strdup_printf(
-		"5.7.1 %s accepts members' posts only from an authenticated "
-		"From domain (require_auth = dmarc): %s%s", ref->address,
+		"5.7.1 %s requires an authenticated From domain "
+		"(require_auth = dmarc): %s%s", ref->address,
 		auth->detail ? auth->detail : "not authenticated",
 		auth->from_ok ? "; the envelope sender is not authenticated"
 			      : "");

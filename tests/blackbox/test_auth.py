@@ -65,8 +65,8 @@ class Auth(harness.EnvTestCase):
         held = self.held()
         self.assertEqual(len(held), 1, held)
         self.assertEqual(held[0][0], LIST)
-        self.assertIn("accepts members' posts only from an authenticated From "
-                      "domain (require_auth = dmarc)", held[0][1])
+        self.assertIn("requires an authenticated From domain (require_auth = dmarc)",
+                      held[0][1])
         self.assertIn(why, held[0][1])
         # nothing went to the members; the owners were told
         for c in r.captures:
@@ -153,11 +153,14 @@ class Auth(harness.EnvTestCase):
                          from_="Bob <bob@example.com>", sender="bob@example.com")
         self.assertEqual(r.rc, 77, r.stderr)
         self.assertTrue(r.stderr.startswith(
-            "5.7.1 board@ssc.manage2soar.com accepts members' posts only from an "
-            "authenticated From domain (require_auth = dmarc): From domain "
+            "5.7.1 board@ssc.manage2soar.com requires an authenticated From "
+            "domain (require_auth = dmarc): From domain "
             "example.com not authenticated"), r.stderr)
         self.assertEqual(r.captures, [])
         self.assertEqual(self.held(), [])
+        # whole, within the 200 characters the MTA is told
+        self.assertTrue(r.stderr.endswith(
+            "not authenticated: no Authentication-Results of %s\n" % ID), r.stderr)
 
     def test_approve_distributes_what_was_held(self):
         self.deliver("")

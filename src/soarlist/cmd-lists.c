@@ -1,5 +1,5 @@
-/* cmd-lists.c - soarlist lists [--json]: every list with its member count
- * and effective posting policy. Exit 0; 1 when the database failed; 64 on
+/* cmd-lists.c - soarlist lists [--json]: every list with its member count,
+ * effective posting policy, nonmember_action and require_auth. Exit 0; 1 when the database failed; 64 on
  * a usage error; 75 when the database is busy. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -40,6 +40,10 @@ to_json(const struct catalog_list *l, const char *address,
 				posting_policy_name(effective(s, l->bypass)));
 	cJSON_AddStringToObject(o, "nonmember_action",
 				nonmember_action_name(s->nonmember_action));
+	cJSON_AddStringToObject(o, "require_auth",
+				require_auth_name(s->require_auth));
+	cJSON_AddStringToObject(o, "unauthenticated_action",
+				unauth_action_name(s->unauthenticated_action));
 	return o;
 }
 
@@ -58,8 +62,8 @@ cmd_lists(struct cli *cli, int argc, char **argv)
 		return cli_fail(&err, NULL);
 	arr = cJSON_CreateArray();
 	if (!opt_json)
-		printf("%-40s %7s  %-9s  %-9s  %s\n", "LIST", "MEMBERS",
-		       "POSTING", "NONMEMBER", "CLUB");
+		printf("%-40s %7s  %-9s  %-9s  %-5s  %s\n", "LIST", "MEMBERS",
+		       "POSTING", "NONMEMBER", "AUTH", "CLUB");
 	for (guint i = 0; i < lists->len; i++) {
 		const struct catalog_list *l = g_ptr_array_index(lists, i);
 		char *addr = cli_list_address(cli->cfg, l->club_slug, l->name);
@@ -71,10 +75,11 @@ cmd_lists(struct cli *cli, int argc, char **argv)
 		if (opt_json)
 			cJSON_AddItemToArray(arr, to_json(l, addr, &s));
 		else
-			printf("%-40s %7u  %-9s  %-9s  %s\n", addr, l->members,
+			printf("%-40s %7u  %-9s  %-9s  %-5s  %s\n", addr,
+			       l->members,
 			       posting_policy_name(effective(&s, l->bypass)),
 			       nonmember_action_name(s.nonmember_action),
-			       l->club_slug);
+			       require_auth_name(s.require_auth), l->club_slug);
 		g_free(addr);
 	}
 	if (opt_json) {

@@ -5,6 +5,7 @@ headers authenticate nothing; unauthenticated_action holds or refuses;
 lists open to anyone, lists with require_auth = none and the app's own
 sender are unaffected. (tests/e2e/test_dkim.py does the same with a real
 OpenDKIM writing the headers.)"""
+import json
 import os
 import sys
 
@@ -210,6 +211,23 @@ class Auth(harness.EnvTestCase):
         self.assertIn("note: %s has require_auth = dmarc: a post is distributed "
                       "only if its From domain is authenticated, else held" % LIST,
                       r.stdout)
+
+
+    def test_lists_shows_the_settings(self):
+        r = self.env.soarlist("lists")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines()[0].split(),
+                         ["LIST", "MEMBERS", "POSTING", "NONMEMBER", "AUTH", "CLUB"])
+        rows = {l.split()[0]: l.split() for l in r.stdout.splitlines()[1:]}
+        self.assertEqual(rows[LIST][4], "dmarc")
+        self.assertEqual(rows["instructors@ssc.manage2soar.com"][4], "none")
+        self.assertEqual(rows["members@other.manage2soar.com"][4], "none")
+        r = self.env.soarlist("lists", "--json")
+        by = {e["address"]: e for e in json.loads(r.stdout)}
+        self.assertEqual((by[LIST]["require_auth"], by[LIST]["unauthenticated_action"]),
+                         ("dmarc", "hold"))
+        b = by["board@ssc.manage2soar.com"]
+        self.assertEqual((b["require_auth"], b["unauthenticated_action"]), ("dmarc", "reject"))
 
 
 class Config(harness.EnvTestCase):

@@ -32,7 +32,14 @@ refused; the cron entry runs; the systemd variant's units pass
 systemd-analyze verify; the log files say what happened; doctor passes;
 lists created at M2S take posts at once after a sync; once M2S sends the
 canonical answer whole, sync and doctor name its lists that no address
-can carry. TAP on stdout, numbered from FIRST, without a plan line (the
+can carry. Step 8 (authenticated posting): opendkim runs and listens
+where smtpd_milters points; the step's doctor says OK for OpenDKIM's
+authserv-id, RemoveARAll and Mode; the board member's unsigned post is
+in the README's `soarlist held` output as not authenticated, the owners
+got the hold notice and the board nothing; one with forged spf=pass and
+dmarc=pass results in the server's own name is held too (RemoveARAll
+removed them); `soarlist approve ID` then sends the first one to each
+board member once. TAP on stdout, numbered from FIRST, without a plan line (the
 caller prints it).
 """
 import collections
@@ -81,6 +88,10 @@ NOT_RUN = [
     (re.compile(r"^sh tests/run\b"),
      "the test suite, this test included: CI runs it around this test"),
 ]
+
+# README commands that look at what the mail sent before them did: run
+# once Postfix's queue is empty (the administrator's "a moment later")
+SETTLE = [re.compile(r"^soarlist held\b")]
 
 # README commands that must fail, and how: the exit status and a pattern
 # their output must match.
@@ -188,6 +199,7 @@ class Plan:
     """The README's commands and the facts the world needs from them."""
 
     def __init__(self, text):
+        self.text = text
         self.commands = readme.extract_all(text)
         self.config_text = self._config()
         cp = configparser.ConfigParser(interpolation=None, delimiters=("=",),
@@ -217,10 +229,16 @@ class Plan:
             raise readme.ReadmeError("README: the configuration has no [club SLUG]")
 
     def _config(self):
+        """The configuration the README writes, with what it appends."""
+        text = None
         for c in self.commands:
-            if re.match(r"cat > %s <<" % re.escape(CONFIG_PATH), c.first):
-                return "\n".join(c.lines[1:-1]) + "\n"
-        raise readme.ReadmeError("README: no command writes %s" % CONFIG_PATH)
+            m = re.match(r"cat (>>?) %s <<" % re.escape(CONFIG_PATH), c.first)
+            if m and (m.group(1) == ">" or text is not None):
+                text = (text if m.group(1) == ">>" else "") + \
+                    "\n".join(c.lines[1:-1]) + "\n"
+        if text is None:
+            raise readme.ReadmeError("README: no command writes %s" % CONFIG_PATH)
+        return text
 
     def _key(self, path):
         for c in self.commands:
@@ -352,6 +370,8 @@ def run_readme(tap, m, world, plan):
             tap.diag("not run: %s (%s)" % (label, why[0]))
             continue
         world.debconf()
+        if any(rx.search(c.first) for rx in SETTLE):
+            wait_for(lambda: queue_empty(m))
         t0 = time.monotonic()
         status, out = m.run(["/bin/sh", "-c", c.text], stdin=b"y\n" * 20,
                             timeout=COMMAND_TIMEOUT, cwd=REPO_IN_ROOT)
@@ -550,6 +570,172 @@ def check_logs(tap, m, dom):
            lines("/var/log/postfix.log")[-10:])
 
 
+# --- step 8: authenticated posting ---------------------------------------
+def opendkim_setting(m, key):
+    """The last value of KEY in the machine's /etc/opendkim.conf (the one
+    opendkim uses), or None."""
+    value = None
+    try:
+        with open(m.path("/etc/opendkim.conf")) as f:
+            for line in f:
+                w = line.split(None, 1)
+                if w and w[0].lower() == key.lower() and not w[0].startswith("#"):
+                    value = w[1].strip() if len(w) > 1 else ""
+    except OSError:
+        pass
+    return value
+
+
+def auth_post(plan, address):
+    """(README line, sender, subject) of the README's swaks post to
+    ADDRESS."""
+    for c in plan.commands:
+        if c.first.startswith("swaks ") and re.search(r"--to %s\b" % re.escape(address),
+                                                      c.text):
+            sender = re.search(r"--from (\S+)", c.text).group(1)
+            subject = re.search(r"Subject: ([^'\n]+)'", c.text).group(1)
+            return c.line, sender, subject
+    raise readme.ReadmeError("README: no swaks post to %s" % address)
+
+
+def readme_output(plan, outputs, first):
+    """(status, output) of the last README command whose first line is
+    FIRST, or None."""
+    lines = [c.line for c in plan.commands if c.first == first and c.line in outputs]
+    return outputs[lines[-1]] if lines else None
+
+
+def list_copies(world, slug_list, dom, subject):
+    """The sink's messages whose Subject contains SUBJECT, sent by list
+    SLUG_LIST (envelope sender LIST-bounces[+...]@DOM): the members'
+    copies, not the owners' notices."""
+    rx = re.compile(r"^%s-bounces(\+.*)?@%s$" % (re.escape(slug_list), re.escape(dom)), re.I)
+    return [(msg, p) for msg, p in copies(world, subject) if rx.match(msg.sender)]
+
+
+def held_ids(out, address, subject):
+    """The ids of the posts to ADDRESS with SUBJECT in `soarlist held`
+    output OUT, each with its reason line."""
+    found = []
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
+        mm = re.match(r"^(\d+)  .*  %s  from .*  %s$" % (re.escape(address), re.escape(subject)),
+                      line)
+        if mm:
+            found.append((int(mm.group(1)), lines[i + 1].strip() if i + 1 < len(lines) else ""))
+    return found
+
+
+def check_auth(tap, m, world, plan, outputs, slug):
+    """Step 8: the list with require_auth = dmarc holds a member's post
+    that no verifier of this server authenticated, as the README shows."""
+    dom = plan.clubs[slug]["domains"][0]
+    authserv = plan.cfg["soarlist"].get("authserv_id")
+    lists = [sec.split("/", 1)[1] for sec in plan.cfg.sections()
+             if sec.startswith("list %s/" % slug)
+             and plan.cfg[sec].get("require_auth") == "dmarc"]
+    if not authserv or len(lists) != 1:
+        tap.ok(False, "the README's configuration has authserv_id and one list "
+               "with require_auth = dmarc", ["authserv_id %r, lists %s" % (authserv, lists)])
+        return
+    name = lists[0]
+    address = "%s@%s" % (name, dom)
+    board = world.answers[slug]["lists"][name]
+    board = [a.lower() for a in (board["emails"] if isinstance(board, dict) else board)]
+    line, sender, subject = auth_post(plan, address)
+
+    # opendkim runs, and listens where Postfix's smtpd_milters points
+    pid, alive, listening = None, False, False
+    try:
+        with open(m.path(opendkim_setting(m, "PidFile") or "/run/opendkim/opendkim.pid")) as f:
+            pid = int(f.read().split()[0])
+        with open("/proc/%d/comm" % pid) as f:
+            alive = f.read().strip() == "opendkim"
+    except (OSError, ValueError, IndexError):
+        pass
+    sock = opendkim_setting(m, "Socket") or ""
+    _, milters = m.run(["postconf", "-hx", "smtpd_milters"])
+    mm = re.match(r"^inet:(\d+)@(localhost|127\.0\.0\.1)$", sock)
+    if mm and milters.strip() in ("inet:localhost:%s" % mm.group(1),
+                                  "inet:127.0.0.1:%s" % mm.group(1)):
+        try:
+            socket.create_connection(("127.0.0.1", int(mm.group(1))), timeout=10).close()
+            listening = True
+        except OSError:
+            pass
+    tap.ok(alive and listening, "opendkim runs (pid file %s) and listens on %s, "
+           "Postfix's smtpd_milters" % (pid, sock),
+           ["opendkim alive: %s, Socket %r, smtpd_milters %r, connected: %s"
+            % (alive, sock, milters.strip(), listening)])
+
+    # the step's doctor: OK for OpenDKIM, as it promises
+    doc = readme_output(plan, outputs, "soarlist doctor")
+    want = [r"^OK +OpenDKIM writes the authserv-id soarlist trusts \(%s\)$" % re.escape(authserv),
+            r"^OK +OpenDKIM removes the Authentication-Results .*\(RemoveARAll\)$",
+            r"^OK +OpenDKIM verifies incoming mail \(Mode v, smtpd_milters\)$"]
+    missing = [w for w in want if not doc or not re.search(w, doc[1], re.M)]
+    tap.ok(doc and doc[0] == 0 and not missing and "FAIL" not in doc[1],
+           "the README's soarlist doctor after step 8 exits 0 with OpenDKIM's "
+           "authserv-id, RemoveARAll and Mode OK",
+           ["missing: %s" % missing] + (doc[1].splitlines()[-15:] if doc else ["not run"]))
+
+    # the unsigned post: held, in the README's `soarlist held`, and the
+    # board got nothing, the owners the notice
+    held = readme_output(plan, outputs, "soarlist held")
+    ids = held_ids(held[1], address, subject) if held and held[0] == 0 else []
+    # the reason as the README quotes it
+    quoted = re.search(r'"(5\.7\.1 %s .*?)"' % re.escape(address), " ".join(plan.text.split()))
+    tap.ok(len(ids) == 1 and "not authenticated" in ids[0][1]
+           and quoted and ids[0][1] == quoted.group(1),
+           "README line %d: %s's unsigned post to %s is in the README's "
+           "`soarlist held`, not authenticated, with the reason the README "
+           "quotes" % (line, sender, address),
+           ["got %s" % ids, "the README quotes %r" % (quoted and quoted.group(1))]
+           + (held[1].splitlines()[-10:] if held else ["not run"]))
+    wait_for(lambda: queue_empty(m))
+    leaked = sorted({r for msg, _ in list_copies(world, name, dom, subject) for r in msg.rcpts})
+    notices = [msg for msg, p in copies(world, "Held post")
+               if subject in str(p["Subject"]) and address in str(p["Subject"])]
+    tap.ok(not leaked and notices and queue_empty(m),
+           "the held post reached no member of %s; its owners got the hold notice" % address,
+           ["copies to: %s" % leaked, "notices: %d" % len(notices),
+            "queue empty: %s" % queue_empty(m)])
+
+    # a client's Authentication-Results in the server's name: removed by
+    # opendkim (RemoveARAll), so the post is held too; without them
+    # removed, Postfix's Received (by the authserv-id) would let them count
+    forged = "forged results"
+    status, out = swaks(m, "--from", sender, "--to", address,
+                        "--header", "From: Bob Example <%s>" % sender,
+                        "--header", "Subject: " + forged,
+                        "--add-header", "Authentication-Results: %s; spf=pass smtp.mailfrom=%s"
+                        % (authserv, sender),
+                        "--add-header", "Authentication-Results: %s; dmarc=pass header.from=%s"
+                        % (authserv, sender.split("@")[1]))
+    wait_for(lambda: queue_empty(m))
+    _, now = m.run(["soarlist", "held"])
+    fids = held_ids(now, address, forged)
+    leaked = sorted({r for msg, _ in list_copies(world, name, dom, forged) for r in msg.rcpts})
+    tap.ok(status == 0 and len(fids) == 1 and "not authenticated" in fids[0][1] and not leaked,
+           "a post with spf=pass and dmarc=pass results forged in %s's name is held "
+           "(opendkim's RemoveARAll removed them), not distributed" % authserv,
+           ["swaks exit %d, held %s, copies to %s" % (status, fids, leaked)]
+           + out.splitlines()[-8:] + now.splitlines()[-6:])
+
+    # the moderator approves the first one, as the README says: one copy
+    # to each board member
+    st, out = (m.run(["soarlist", "approve", str(ids[0][0])]) if ids
+               else (-1, "no held post to approve"))
+    wait_for(lambda: {r.lower() for msg, _ in list_copies(world, name, dom, subject)
+                      for r in msg.rcpts} >= set(board) and queue_empty(m))
+    got = collections.Counter(r.lower() for msg, _ in list_copies(world, name, dom, subject)
+                              for r in msg.rcpts)
+    tap.ok(st == 0 and set(got) == set(board) and max(got.values(), default=0) == 1,
+           "soarlist approve ID sends the held post to each member of %s once" % address,
+           ["approve exit %d: %s" % (st, out.strip()), "copies: %s, want %s"
+            % (dict(got), board)])
+
+
 def checks(tap, m, world, plan, outputs):
     slug = sorted(plan.clubs)[0]
     answer = world.answers[slug]
@@ -562,6 +748,7 @@ def checks(tap, m, world, plan, outputs):
     check_cron(tap, m)
     check_systemd_units(tap, m, plan)
     check_logs(tap, m, plan.clubs[slug]["domains"][0])
+    check_auth(tap, m, world, plan, outputs, slug)
     status, out = m.run(["soarlist", "doctor"])
     tap.ok(status == 0, "soarlist doctor exits 0 after the posts",
            ["exit %d" % status] + out.splitlines()[-20:])
@@ -608,7 +795,7 @@ def check_bad_names(tap, m, world, plan, slug):
            % bad, missing + sync_out.splitlines()[-5:] + doctor_out.splitlines()[-5:])
 
 
-CHECKS = 14  # the points checks() prints
+CHECKS = 20  # the points checks() prints
 
 
 def main(argv):

@@ -44,6 +44,34 @@ int db_exec(sqlite3 *db, const char *sql, GError **error);
 int db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt_r,
 	       GError **error);
 
+/* How a write transaction is made durable (DESIGN.md, Data). */
+enum db_durability {
+	/* on disk before COMMIT returns (SQLite's synchronous = FULL): held
+	 * posts, disabled addresses, moderation claims */
+	DB_SYNCED,
+	/* not synced (synchronous = NORMAL: in WAL mode a power cut may
+	 * lose the last transactions, never corrupt the database): the
+	 * duplicate and one-copy bookkeeping, whose loss costs at worst one
+	 * duplicate copy */
+	DB_CHEAP,
+};
+
+/* Set the durability of what DB writes from now on (transactions and
+ * single statements alike): every write declares its own. 0 or -1. */
+int db_durability(sqlite3 *db, enum db_durability d, GError **error);
+
+/* BEGIN IMMEDIATE, after db_durability(D). 0 or -1 with *error. */
+int db_begin_write(sqlite3 *db, enum db_durability d, GError **error);
+
+/* The connection of a process that runs once per message (the delivery
+ * agent, the policy service per request): many at once, each holding the
+ * write lock only for its short claim and commit. It never checkpoints the
+ * WAL, not even when it closes last, and never deletes it (the `soarlist`
+ * commands do: sync, every 15 minutes from its timer, explicitly, the
+ * others when they close last), and its writes are DB_CHEAP unless they
+ * say otherwise. */
+int db_agent_mode(sqlite3 *db, GError **error);
+
 /* Set *error from the connection's last error; RC decides the code
  * (SQLITE_BUSY/LOCKED become DB_ERROR_BUSY). Always returns -1. */
 int db_fail(sqlite3 *db, int rc, const char *what, GError **error);

@@ -347,7 +347,8 @@ record(struct bounce *b, enum failure kind, char **detail_r, GError **error)
 {
 	int rc = 0;
 
-	if (db_exec(b->db, "BEGIN IMMEDIATE", error) < 0)
+	/* a disabled address is durable (DESIGN.md, Data) */
+	if (db_begin_write(b->db, DB_SYNCED, error) < 0)
 		return -1;
 	/* what left the window counts no more */
 	if (step(b, "DELETE FROM bounce_score WHERE club_id = ?1 AND at < ?7",
@@ -577,7 +578,7 @@ bounce_reset(sqlite3 *db, const char *address, GError **error)
 	};
 	int removed = 0;
 
-	if (db_exec(db, "BEGIN IMMEDIATE", error) < 0)
+	if (db_begin_write(db, DB_SYNCED, error) < 0)
 		return -1;
 	for (size_t i = 0; i < G_N_ELEMENTS(sql); i++) {
 		sqlite3_stmt *st = NULL;

@@ -85,7 +85,7 @@ copies_claim(sqlite3 *db, gint64 club_id, const char *message_id,
 	char *self = seen_process_owner(getpid());
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
-	if (db_exec(db, "BEGIN IMMEDIATE", error) < 0 ||
+	if (db_begin_write(db, DB_CHEAP, error) < 0 ||
 	    claim(db, club_id, message_id, members, self, now, out, error) < 0 ||
 	    db_exec(db, "COMMIT", error) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);

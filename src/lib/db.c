@@ -243,6 +243,40 @@ fail:
 	return NULL;
 }
 
+int
+db_durability(sqlite3 *db, enum db_durability d, GError **error)
+{
+	return db_exec(db, d == DB_SYNCED ? "PRAGMA synchronous = FULL"
+					  : "PRAGMA synchronous = NORMAL", error);
+}
+
+int
+db_begin_write(sqlite3 *db, enum db_durability d, GError **error)
+{
+	if (db_durability(db, d, error) < 0)
+		return -1;
+	return db_exec(db, "BEGIN IMMEDIATE", error);
+}
+
+int
+db_agent_mode(sqlite3 *db, GError **error)
+{
+	int persist = 1, rc;
+
+	/* a checkpoint syncs the WAL and the database: two fdatasyncs and
+	 * the write lock held meanwhile, in every delivery that happens to
+	 * close last; and deleting the WAL makes the next one create it */
+	rc = sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_file_control(db, "main", SQLITE_FCNTL_PERSIST_WAL,
+					  &persist);
+	if (rc != SQLITE_OK)
+		return db_fail(db, rc, "setting up the connection", error);
+	if (db_exec(db, "PRAGMA wal_autocheckpoint = 0", error) < 0)
+		return -1;
+	return db_durability(db, DB_CHEAP, error);
+}
+
 void
 db_close(sqlite3 **db)
 {

@@ -441,7 +441,7 @@ run(struct job *j)
 	    config_club_by_domain(cfg, j->rcpt.domain) == NULL)
 		return nouser(j);
 	j->db = db_open(cfg->database, DB_EXISTING, &err);
-	if (j->db == NULL)
+	if (j->db == NULL || db_agent_mode(j->db, &err) < 0)
 		goto tempfail;
 	if (message_parse(j->spool.fd, j->spool.size, &j->msg, &err) < 0) {
 		if (g_error_matches(err, MESSAGE_ERROR, MESSAGE_ERROR_TOO_BIG)) {

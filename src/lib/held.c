@@ -119,7 +119,7 @@ held_store(sqlite3 *db, const struct list_ref *ref, const struct message *msg,
 			    "message too large to hold");
 		return -1;
 	}
-	if (db_exec(db, "BEGIN IMMEDIATE", error) < 0)
+	if (db_begin_write(db, DB_SYNCED, error) < 0)
 		return -1;
 	if (db_prepare(db, "INSERT INTO held_message (list_id, recipient, "
 		       "sender, author, subject, message_id, reason, held_at, "
@@ -317,7 +317,7 @@ held_claim(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error)
 	int rc;
 
 	memset(row_r, 0, sizeof(*row_r));
-	if (db_exec(db, "BEGIN IMMEDIATE", error) < 0)
+	if (db_begin_write(db, DB_SYNCED, error) < 0)
 		return -1;
 	/* nobody else writes until COMMIT: what we read is what we change */
 	rc = held_get(db, id, row_r, error);
@@ -345,6 +345,8 @@ held_claim(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error)
 int
 held_release(sqlite3 *db, gint64 id, GError **error)
 {
+	if (db_durability(db, DB_SYNCED, error) < 0)
+		return -1;
 	return claim_step(db, "UPDATE held_message SET claimed_by = NULL, "
 			  "claimed_at = NULL WHERE id = ?1 AND claimed_by = ?2",
 			  id, "giving the held post back",
@@ -386,9 +388,14 @@ held_extract(sqlite3 *db, gint64 id, int fd, GError **error)
 int
 held_delete(sqlite3 *db, gint64 id, GError **error)
 {
-	int rc = claim_step(db, "DELETE FROM held_message WHERE id = ?1 AND "
-			    "claimed_by = ?2", id,
-			    "forgetting the held post", error);
+	int rc;
+
+	/* synced: once handled, a held post must not come back */
+	if (db_durability(db, DB_SYNCED, error) < 0)
+		return -1;
+	rc = claim_step(db, "DELETE FROM held_message WHERE id = ?1 AND "
+			"claimed_by = ?2", id, "forgetting the held post",
+			error);
 
 	if (rc == 0)
 		g_set_error(error, DB_ERROR, DB_ERROR_FAILED, "held post %"

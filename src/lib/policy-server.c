@@ -317,6 +317,10 @@ request_action(const struct config *cfg, GHashTable *attrs)
 	sqlite3 *db = db_open(cfg->database, DB_EXISTING, &err);
 	char *action;
 
+	/* asked once per RCPT TO: it leaves the WAL to the soarlist commands,
+	 * as the delivery agent does */
+	if (db != NULL && db_agent_mode(db, &err) < 0)
+		db_close(&db);
 	if (db == NULL) {
 		maillog_warning("policy: %s", err->message);
 		g_error_free(err);

@@ -118,7 +118,7 @@ seen_claim(sqlite3 *db, gint64 list_id, const char *message_id,
 	char *self = seen_process_owner(getpid());
 	int rc;
 
-	if (db_exec(db, "BEGIN IMMEDIATE", error) < 0) {
+	if (db_begin_write(db, DB_CHEAP, error) < 0) {
 		g_free(self);
 		return -1;
 	}
@@ -161,7 +161,7 @@ seen_commit(sqlite3 *db, gint64 list_id, const char *message_id,
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
-	if (db_exec(db, "BEGIN IMMEDIATE", error) < 0)
+	if (db_begin_write(db, DB_CHEAP, error) < 0)
 		return -1;
 	if (run(db, "UPDATE recent_message SET state = 'sent', at = ?3 "
 		"WHERE list_id = ?1 AND message_id = ?2", list_id, message_id,

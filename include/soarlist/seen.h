@@ -1,7 +1,8 @@
 /* seen.h - duplicate suppression: Message-IDs distributed on a list in the
  * last SEEN_DAYS days. A post is claimed before sendmail runs (so that two
  * copies delivered at once, e.g. to two domains of one club, go out once)
- * and recorded as sent only after sendmail succeeded.
+ * and recorded as sent only after sendmail succeeded. The claim also gives
+ * one copy per person across the lists of a club (seen.c).
  */
 #ifndef SOARLIST_SEEN_H
 #define SOARLIST_SEEN_H
@@ -21,11 +22,16 @@ char *seen_process_owner(pid_t pid);
 gboolean seen_blocks(const char *state, const char *owner, gint64 at,
 		     gint64 now, const char *self);
 
-/* Claim MESSAGE_ID on LIST_ID for this process. Returns 1 when claimed,
- * 0 when it was already distributed (or is being distributed right now by
- * a live process), -1 with *error. */
-int seen_claim(sqlite3 *db, gint64 list_id, const char *message_id,
-	       GError **error);
+/* Claim MESSAGE_ID on list LIST_ID of club CLUB_ID for this process.
+ * Returns 1 when claimed, 0 when it was already distributed on the list
+ * (or is being distributed right now by a live process), -1 with *error.
+ * When claimed and MEMBERS is not NULL, *RCPTS_R is set, in the same
+ * transaction, to those of MEMBERS who do not have the post through another
+ * list of the club (one on which the claim of MESSAGE_ID stands): a new
+ * array of strings borrowed from MEMBERS; otherwise it is NULL. */
+int seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id,
+	       const char *message_id, GPtrArray *members,
+	       GPtrArray **rcpts_r, GError **error);
 
 /* After sendmail succeeded: mark the claim sent and forget entries older
  * than SEEN_DAYS. Returns 0 or -1. */

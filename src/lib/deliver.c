@@ -18,7 +18,6 @@
 #include "soarlist/bounce.h"
 #include "soarlist/bounce-proof.h"
 #include "soarlist/catalog.h"
-#include "soarlist/copies.h"
 #include "soarlist/db.h"
 #include "soarlist/footer.h"
 #include "soarlist/maillog.h"
@@ -189,10 +188,8 @@ reinject(struct job *j, GPtrArray *rcpts, const char *dedupe_id,
 	if (footer_apply(&j->msg, &j->list, j->req->cfg->spool_dir, &err) < 0) {
 		int rc = deliver_tempfail(j, "cannot add the list footer", err);
 		g_clear_error(&err);
-		if (dedupe_id != NULL) {
+		if (dedupe_id != NULL)
 			seen_release(j->db, j->list.id, dedupe_id, NULL);
-			copies_release(j->db, j->list.club_id, dedupe_id, NULL);
-		}
 		return rc;
 	}
 	rewrite_headers(j->msg.headers, &in);
@@ -209,9 +206,7 @@ reinject(struct job *j, GPtrArray *rcpts, const char *dedupe_id,
 		int rc = deliver_tempfail(j, "cannot reinject the message", err);
 		g_clear_error(&err);
 		if (dedupe_id != NULL &&
-		    (seen_release(j->db, j->list.id, dedupe_id, &err) < 0 ||
-		     copies_release(j->db, j->list.club_id, dedupe_id,
-				    &err) < 0)) {
+		    seen_release(j->db, j->list.id, dedupe_id, &err) < 0) {
 			maillog_warning("list=<%s> msgid=<%s>: cannot release "
 					"the duplicate claim: %s",
 					j->list.address, j->msgid, err->message);
@@ -227,8 +222,7 @@ reinject(struct job *j, GPtrArray *rcpts, const char *dedupe_id,
 		g_clear_error(&err);
 	}
 	if (dedupe_id != NULL &&
-	    (seen_commit(j->db, j->list.id, dedupe_id, &err) < 0 ||
-	     copies_commit(j->db, j->list.club_id, dedupe_id, &err) < 0)) {
+	    seen_commit(j->db, j->list.id, dedupe_id, &err) < 0) {
 		maillog_warning("list=<%s> msgid=<%s>: distributed, but not "
 				"recorded for duplicate checks: %s",
 				j->list.address, j->msgid, err->message);
@@ -238,22 +232,14 @@ reinject(struct job *j, GPtrArray *rcpts, const char *dedupe_id,
 	return EX_OK;
 }
 
-/* One copy per person: leave out the members who already have this post
- * through another list of the club (To: members@, Cc: board@). */
+/* One copy per person: RCPTS are the members who do not already have this
+ * post through another list of the club (To: members@, Cc: board@), as
+ * seen_claim() found them. */
 static int
-distribute_once(struct job *j, GPtrArray *members, const char *dedupe_id)
+distribute_once(struct job *j, GPtrArray *rcpts, const char *dedupe_id)
 {
 	GError *err = NULL;
-	GPtrArray *rcpts = copies_claim(j->db, j->list.club_id, dedupe_id,
-					members, &err);
-	int rc;
 
-	if (rcpts == NULL) {
-		rc = deliver_tempfail(j, "list database unavailable", err);
-		g_error_free(err);
-		seen_release(j->db, j->list.id, dedupe_id, NULL);
-		return rc;
-	}
 	if (rcpts->len == 0) {
 		if (seen_commit(j->db, j->list.id, dedupe_id, &err) < 0) {
 			maillog_warning("list=<%s> msgid=<%s>: %s",
@@ -262,12 +248,9 @@ distribute_once(struct job *j, GPtrArray *members, const char *dedupe_id)
 		}
 		deliver_log(j, "drop-duplicate", 0, "every member has it through "
 			    "another list of the club");
-		g_ptr_array_unref(rcpts);
 		return EX_OK;
 	}
-	rc = reinject(j, rcpts, dedupe_id, 0);
-	g_ptr_array_unref(rcpts);
-	return rc;
+	return reinject(j, rcpts, dedupe_id, 0);
 }
 
 /* Distribute a post that passed the policy to MEMBERS (or dev_redirect). */
@@ -276,6 +259,7 @@ distribute(struct job *j, GPtrArray *members)
 {
 	const struct config *cfg = j->req->cfg;
 	g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
+	g_autoptr(GPtrArray) once = NULL;
 	const char *dedupe_id;
 	GError *err = NULL;
 
@@ -292,7 +276,8 @@ distribute(struct job *j, GPtrArray *members)
 	 * post look like a duplicate once dev mode is off */
 	dedupe_id = cfg->dev_redirect == NULL ? j->msgid : NULL;
 	if (dedupe_id != NULL) {
-		int c = seen_claim(j->db, j->list.id, dedupe_id, &err);
+		int c = seen_claim(j->db, j->list.club_id, j->list.id, dedupe_id,
+				   members, &once, &err);
 		if (c < 0) {
 			c = deliver_tempfail(j, "list database unavailable", err);
 			g_error_free(err);
@@ -312,7 +297,7 @@ distribute(struct job *j, GPtrArray *members)
 			g_ptr_array_add(rcpts, g_ptr_array_index(members, i));
 		return reinject(j, rcpts, NULL, 0);
 	}
-	return distribute_once(j, members, dedupe_id);
+	return distribute_once(j, once, dedupe_id);
 }
 
 static int

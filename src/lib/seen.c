@@ -1,8 +1,14 @@
-/* seen.c - duplicate suppression by Message-ID, per list.
+/* seen.c - duplicate suppression by Message-ID, per list, and one copy per
+ * person across the lists of a club.
  *
  * A claim ('sending') is taken in an IMMEDIATE transaction before sendmail
  * runs, so two copies of one post arriving at once (To: one domain, Cc:
- * the other) go out once. A claim only counts while the very process that
+ * the other) go out once. The same transaction decides who gets the post
+ * through this list: the members who are not members of another list of
+ * the club holding a standing claim on it (To: members@, Cc: board@), so
+ * that a delivery writes one row however many members the list has. A
+ * failed delivery drops its claim, which gives its people back to the
+ * lists (and to Postfix's retry). A claim only counts while the very process that
  * made it lives (PID and start time, so a reused PID does not count), and
  * for at most an hour: a delivery agent killed mid-way must not make
  * Postfix's retry look like a duplicate.
@@ -14,6 +20,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "soarlist/catalog.h"
 #include "soarlist/db.h"
 
 #define CLAIM_MAX_AGE 3600
@@ -111,22 +118,103 @@ claim_in_txn(sqlite3 *db, gint64 list_id, const char *id, gint64 now,
 	return 1;
 }
 
-int
-seen_claim(sqlite3 *db, gint64 list_id, const char *message_id,
-	   GError **error)
+/* The other lists of club CLUB_ID whose claim on ID stands (their ids,
+ * a new array of gint64), or NULL with *error. */
+static GArray *
+claiming_lists(sqlite3 *db, gint64 club_id, gint64 list_id, const char *id,
+	       gint64 now, const char *self, GError **error)
 {
-	char *self = seen_process_owner(getpid());
+	GArray *out = g_array_new(FALSE, FALSE, sizeof(gint64));
+	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_begin_write(db, DB_CHEAP, error) < 0) {
-		g_free(self);
-		return -1;
+	if (db_prepare(db, "SELECT r.list_id, r.state, r.owner, r.at FROM "
+		       "recent_message r JOIN list l ON l.id = r.list_id "
+		       "WHERE r.message_id = ?1 AND l.club_id = ?2 AND "
+		       "r.list_id <> ?3", &st, error) < 0) {
+		g_array_unref(out);
+		return NULL;
 	}
-	rc = claim_in_txn(db, list_id, message_id,
-			  g_get_real_time() / G_USEC_PER_SEC, self, error);
-	g_free(self);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, club_id);
+	sqlite3_bind_int64(st, 3, list_id);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 other = sqlite3_column_int64(st, 0);
+
+		if (seen_blocks((const char *)sqlite3_column_text(st, 1),
+				(const char *)sqlite3_column_text(st, 2),
+				sqlite3_column_int64(st, 3), now, self))
+			g_array_append_val(out, other);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		db_fail(db, rc, "reading the club's claims", error);
+		g_array_unref(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* Of MEMBERS, those who are on none of the lists OTHERS: *rcpts_r, a new
+ * array of strings borrowed from MEMBERS. 0 or -1. */
+static int
+not_served(sqlite3 *db, GArray *others, GPtrArray *members,
+	   GPtrArray **rcpts_r, GError **error)
+{
+	g_autoptr(GHashTable) served = g_hash_table_new_full(
+		g_str_hash, g_str_equal, g_free, NULL);
+	GPtrArray *out = g_ptr_array_new();
+
+	for (guint i = 0; i < others->len; i++) {
+		GPtrArray *m = catalog_recipients(db, g_array_index(others,
+								gint64, i),
+						  error);
+		if (m == NULL) {
+			g_ptr_array_unref(out);
+			return -1;
+		}
+		for (guint k = 0; k < m->len; k++)
+			g_hash_table_add(served, g_ascii_strdown(m->pdata[k],
+								 -1));
+		g_ptr_array_unref(m);
+	}
+	for (guint i = 0; i < members->len; i++) {
+		char *key = g_ascii_strdown(members->pdata[i], -1);
+
+		if (!g_hash_table_contains(served, key))
+			g_ptr_array_add(out, members->pdata[i]);
+		g_free(key);
+	}
+	*rcpts_r = out;
+	return 0;
+}
+
+int
+seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id,
+	   const char *message_id, GPtrArray *members, GPtrArray **rcpts_r,
+	   GError **error)
+{
+	g_autofree char *self = seen_process_owner(getpid());
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	GArray *others = NULL;
+	int rc;
+
+	*rcpts_r = NULL;
+	if (db_begin_write(db, DB_CHEAP, error) < 0)
+		return -1;
+	rc = claim_in_txn(db, list_id, message_id, now, self, error);
+	if (rc == 1 && members != NULL) {
+		others = claiming_lists(db, club_id, list_id, message_id, now,
+					self, error);
+		if (others == NULL ||
+		    not_served(db, others, members, rcpts_r, error) < 0)
+			rc = -1;
+		if (others != NULL)
+			g_array_unref(others);
+	}
 	if (rc < 0 || db_exec(db, "COMMIT", error) < 0) {
 		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		g_clear_pointer(rcpts_r, g_ptr_array_unref);
 		return -1;
 	}
 	return rc;

@@ -1,7 +1,10 @@
 """test_copies.py - one copy per person: a post addressed to several lists
 of one club reaches each person once, whichever list is delivered first;
 a failed delivery gives its people back to the retry."""
+import collections
 import os
+import shutil
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -39,6 +42,33 @@ class Copies(harness.EnvTestCase):
         self.assertEqual(len(r.capture.recipients), 3)  # bob included
         r = self.env.deliver(self.post("<f@x>"), BOARD)  # Postfix's retry
         self.assertEqual(r.capture.recipients, ["dora@example.org"])
+
+    def test_concurrent_lists_give_each_person_one_copy(self):
+        # the two lists of one post delivered at the same moment, again and
+        # again: whichever claims first, everyone on either list gets the
+        # post exactly once (the claim and the choice of recipients are one
+        # transaction)
+        want = {"alice@example.org", "bob@example.com", "carol@example.net",
+                "dora@example.org"}
+        for n in range(12):
+            for name in os.listdir(self.env.cap):
+                shutil.rmtree(os.path.join(self.env.cap, name))
+            msg = self.post("<race%d@x>" % n).encode()
+            procs = [subprocess.Popen([harness.DELIVER, "-c", self.env.config, "-f",
+                                       "alice@example.org", "--", lst],
+                                      stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+                     for lst in ((MEMBERS, BOARD) if n % 2 else (BOARD, MEMBERS))]
+            for p in procs:
+                p.stdin.write(msg)
+            for p in procs:
+                p.stdin.close()
+            for p in procs:
+                self.assertEqual(p.wait(timeout=60), 0, p.stderr.read())
+                p.stderr.close()
+            got = collections.Counter(a.lower() for c in self.env.captured()
+                                      for a in c.recipients)
+            self.assertEqual(set(got), want, n)
+            self.assertEqual(max(got.values()), 1, got)
 
     def test_other_club_is_separate(self):
         self.env.deliver(self.post("<c@x>"), MEMBERS)

@@ -66,6 +66,12 @@ class Migrations(harness.EnvTestCase):
         con.execute("ALTER TABLE held_message DROP COLUMN claimed_at")
         con.execute("DROP TABLE bounce_key")
         con.execute("DROP TABLE bounce_unverified")
+        # (009: claims per list instead of per-address copies)
+        con.execute("DROP INDEX recent_message_id")
+        con.execute("CREATE TABLE recipient_copy (club_id INTEGER NOT NULL, "
+                    "message_id TEXT NOT NULL, address TEXT NOT NULL, state TEXT "
+                    "NOT NULL, owner TEXT NOT NULL, at INTEGER NOT NULL, "
+                    "PRIMARY KEY (club_id, message_id, address)) WITHOUT ROWID")
         con.execute("PRAGMA user_version = 5")
         con.commit()
         con.close()

@@ -59,6 +59,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -709,6 +710,14 @@ auth      unix  -       n       n       -       0       spawn
         except PermissionError as e:
             raise Unreachable("user %s cannot run %s in %s: %s"
                               % (RUN_AS, cmd[0], self.sl_dir, e)) from None
+
+    def db_rows(self, sql, *args):
+        """The rows of SQL on the database, opened read-only."""
+        con = sqlite3.connect("file:%s?mode=ro" % self.db, uri=True)
+        try:
+            return con.execute(sql, args).fetchall()
+        finally:
+            con.close()
 
     def soarlist_log_lines(self):
         try:

@@ -13,7 +13,6 @@ stays at zero; the next post still reaches the member.
 """
 import os
 import re
-import sqlite3
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -66,13 +65,6 @@ def forged_dsn(msgid, n, token=None):
 
 
 class T1Proof(tp.E2E):
-    def db_rows(self, sql, *args):
-        con = sqlite3.connect("file:%s?mode=ro" % self.inst.db, uri=True)
-        try:
-            return con.execute(sql, args).fetchall()
-        finally:
-            con.close()
-
     def test_forged_verp_dsn_from_a_stranger_leaves_the_score_at_zero(self):
         msgid = tp.new_msgid()
         self.post_ok("bob@example.com", BOARD,
@@ -97,9 +89,9 @@ class T1Proof(tp.E2E):
         self.quiesce()
         self.assertEqual(self.sl_lines(r"decision=bounce-(scored|disabled) .*%s"
                                        % re.escape(VICTIM)), [], self.logs())
-        self.assertEqual(self.db_rows("SELECT count(*) FROM bounce_score WHERE address = ?",
+        self.assertEqual(self.inst.db_rows("SELECT count(*) FROM bounce_score WHERE address = ?",
                                       VICTIM), [(0,)])
-        self.assertEqual(self.db_rows("SELECT count(*) FROM disabled_address"), [(0,)])
+        self.assertEqual(self.inst.db_rows("SELECT count(*) FROM disabled_address"), [(0,)])
         r = self.inst.soarlist("bounces")
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("Unverified bounces", r.stdout)

@@ -25,7 +25,6 @@ an absence is asserted only after Postfix has finished every message.
 import grp
 import os
 import re
-import sqlite3
 import stat
 import sys
 
@@ -133,13 +132,6 @@ class DkimE2E(tp.E2E):
         self.wait_for("opendkim's '%s' for %s" % (text, queue_id), lambda: [
             l for l in self.inst.dkim.log_lines()[self.dkim_mark:] if re.search(pattern, l)])
 
-    def db_rows(self, sql, *args):
-        con = sqlite3.connect("file:%s?mode=ro" % self.inst.db, uri=True)
-        try:
-            return con.execute(sql, args).fetchall()
-        finally:
-            con.close()
-
     # ------------------------------------------------------- outcomes
 
     def assert_distributed_to(self, t, msgid, recipients, lst="members"):
@@ -168,7 +160,7 @@ class DkimE2E(tp.E2E):
             % (re.escape(lst), re.escape(msgid[1:-1]))))
         self.assertEqual(len(lines), 1, self.logs())
         self.assertIn(" decision=hold ", lines[0], self.logs())
-        rows = self.db_rows("SELECT id, reason, content FROM held_message WHERE message_id = ?",
+        rows = self.inst.db_rows("SELECT id, reason, content FROM held_message WHERE message_id = ?",
                             msgid[1:-1])
         self.assertEqual(len(rows), 1, "held rows of %s: %r" % (msgid, rows))
         held_id, reason, content = rows[0]
@@ -249,7 +241,7 @@ class T2Unauthenticated(DkimE2E):
         self.assertIn(REJECT_LIST, text)
         self.assertIn("not authenticated", " ".join(text.split()))
         self.quiesce()
-        self.assertEqual(self.db_rows("SELECT count(*) FROM held_message WHERE message_id = ?",
+        self.assertEqual(self.inst.db_rows("SELECT count(*) FROM held_message WHERE message_id = ?",
                                       msgid[1:-1]), [(0,)])
         self.assertEqual([d for d in self.inst.deliveries_with(msgid) if d.sender != ""], [],
                          "the refused post reached someone" + self.logs())

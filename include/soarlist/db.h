@@ -67,10 +67,16 @@ int db_begin_write(sqlite3 *db, enum db_durability d, GError **error);
  * agent, the policy service per request): many at once, each holding the
  * write lock only for its short claim and commit. It never checkpoints the
  * WAL, not even when it closes last, and never deletes it (the `soarlist`
- * commands do: sync, every 15 minutes from its timer, explicitly, the
- * others when they close last), and its writes are DB_CHEAP unless they
+ * commands do, db_command_mode()), and its writes are DB_CHEAP unless they
  * say otherwise. */
 int db_agent_mode(sqlite3 *db, GError **error);
+
+/* The connection of a `soarlist` command: as db_agent_mode(), but a
+ * commit that finds the WAL past SQLite's 1000 pages checkpoints it and
+ * truncates it to 4 MB. Sync, every 15 minutes from its timer, commits
+ * every time: the WAL the deliveries leave stays bounded, and a sync that
+ * changes nothing syncs nothing to disk. */
+int db_command_mode(sqlite3 *db, GError **error);
 
 /* Set *error from the connection's last error; RC decides the code
  * (SQLITE_BUSY/LOCKED become DB_ERROR_BUSY). Always returns -1. */

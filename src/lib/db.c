@@ -258,13 +258,16 @@ db_begin_write(sqlite3 *db, enum db_durability d, GError **error)
 	return db_exec(db, "BEGIN IMMEDIATE", error);
 }
 
-int
-db_agent_mode(sqlite3 *db, GError **error)
+/* No checkpoint when the connection closes, the WAL kept, writes
+ * DB_CHEAP unless they say otherwise; AUTOCHECKPOINT: whether its commits
+ * checkpoint a WAL that grew past SQLite's 1000 pages. */
+static int
+shared_mode(sqlite3 *db, gboolean autocheckpoint, GError **error)
 {
 	int persist = 1, rc;
 
 	/* a checkpoint syncs the WAL and the database: two fdatasyncs and
-	 * the write lock held meanwhile, in every delivery that happens to
+	 * the write lock held meanwhile, in every process that happens to
 	 * close last; and deleting the WAL makes the next one create it */
 	rc = sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
 	if (rc == SQLITE_OK)
@@ -272,9 +275,23 @@ db_agent_mode(sqlite3 *db, GError **error)
 					  &persist);
 	if (rc != SQLITE_OK)
 		return db_fail(db, rc, "setting up the connection", error);
-	if (db_exec(db, "PRAGMA wal_autocheckpoint = 0", error) < 0)
+	if (db_exec(db, autocheckpoint ? "PRAGMA journal_size_limit = 4194304"
+				       : "PRAGMA wal_autocheckpoint = 0",
+		    error) < 0)
 		return -1;
 	return db_durability(db, DB_CHEAP, error);
+}
+
+int
+db_agent_mode(sqlite3 *db, GError **error)
+{
+	return shared_mode(db, FALSE, error);
+}
+
+int
+db_command_mode(sqlite3 *db, GError **error)
+{
+	return shared_mode(db, TRUE, error);
 }
 
 void

@@ -483,7 +483,9 @@ sync_store(sqlite3 *db, const struct config *cfg, const struct api_data *data,
 	int rc = -1;
 
 	fill_counts(r, data);
-	if (db_exec(db, "BEGIN IMMEDIATE", error) < 0) {
+	/* not synced: a club's data lost to a power cut comes back with the
+	 * next sync */
+	if (db_begin_write(db, DB_CHEAP, error) < 0) {
 		g_string_free(s.guard, TRUE);
 		return -1;
 	}

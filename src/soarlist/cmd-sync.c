@@ -194,13 +194,9 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	if (rc == CLI_TEMPFAIL)
 		cli_error("sync: another process held the database locked: run "
 			  "the command again later (the timer's next run does)");
-	/* the timer that syncs also retires held posts nobody handled, and
-	 * checkpoints the WAL that deliveries leave (db_agent_mode) */
-	if (!opt_dry_run) {
+	/* the timer that syncs also retires held posts nobody handled */
+	if (!opt_dry_run)
 		expire_held(cli);
-		sqlite3_exec(cli->db, "PRAGMA wal_checkpoint(PASSIVE)", NULL,
-			     NULL, NULL);
-	}
 	/* Postfix must know about what was just stored; an unchanged run
 	 * touches nothing (postfix_maps_write writes only what differs) */
 	if (!opt_dry_run && cli->cfg->postfix_dir != NULL && any_ok &&

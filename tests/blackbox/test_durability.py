@@ -2,8 +2,9 @@
 A held post and a disabled address are on disk (fdatasync) before
 soarlist-deliver says so; the duplicate and one-copy bookkeeping of a
 distributed post is not synced, and a refused post writes nothing; the
-delivery agent never checkpoints or deletes the WAL (the soarlist commands
-do). Counted with strace(1) on the real program and a real SQLite file.
+delivery agent never checkpoints or deletes the WAL; the soarlist commands
+checkpoint it when it has grown, so an unchanged sync syncs nothing.
+Counted with strace(1) on the real program and a real SQLite file.
 """
 import os
 import re
@@ -75,11 +76,34 @@ class Durability(harness.EnvTestCase):
             self.assertEqual(rc, 0)
             self.assertEqual([l for l in lines if "-wal" in l or "-shm" in l], [], lines)
         self.assertTrue(os.path.exists(self.env.db + "-wal"))
-        # a soarlist command, closing last, checkpoints it
-        r = self.env.soarlist("sync")
-        self.assertEqual(r.rc, 0, r.stderr)
-        self.assertFalse(os.path.exists(self.env.db + "-wal")
-                         and os.path.getsize(self.env.db + "-wal") > 0)
+
+    def soarlist(self, *args):
+        p = subprocess.run([STRACE, "-f", "-qq", "-o", self.trace, "-e",
+                            "trace=fsync,fdatasync", harness.SOARLIST, "-c",
+                            self.env.config] + list(args), capture_output=True,
+                           timeout=300)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        with open(self.trace) as f:
+            return self.syncs(f.read().splitlines())
+
+    def test_unchanged_sync_syncs_nothing(self):
+        self.deliver(post(), LIST)
+        self.assertEqual(self.soarlist("sync"), [])
+        self.assertEqual(self.soarlist("sync"), [])
+
+    def test_commands_keep_the_wal_bounded(self):
+        # a sync that writes more than SQLite's 1000 pages checkpoints the
+        # WAL (deliveries never do) and truncates it to 4 MB
+        api = harness.m2s_answer("ssc")
+        for k in range(40):
+            api["lists"]["big%d" % k] = ["m%05d@example.org" % i for i in range(4000)]
+        self.env.write_api("ssc", api)
+        syncs = self.soarlist("sync", "--force")
+        self.assertGreaterEqual(len(syncs), 1)  # the checkpoint
+        self.assertLessEqual(os.path.getsize(self.env.db + "-wal"), 4 * 1024 * 1024)
+        self.assertEqual(self.env.query("SELECT count(*) FROM list_member m JOIN list l "
+                                        "ON l.id = m.list_id WHERE l.name = 'big39'"),
+                         [(4000,)])
 
 
 if __name__ == "__main__":

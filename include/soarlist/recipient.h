@@ -32,6 +32,14 @@ int recipient_parse(const char *address, struct recipient *r);
 
 void recipient_clear(struct recipient *r);
 
+/* The address of role KIND of list LIST at DOMAIN, the inverse of
+ * recipient_parse(): LIST@DOMAIN, LIST-owner@DOMAIN, LIST-bounces@DOMAIN
+ * (LIST-bounces+EXTENSION@DOMAIN with an EXTENSION, a VERP "user=host"),
+ * LIST-request+EXTENSION@DOMAIN (EXTENSION the moderation token). EXTENSION
+ * may be NULL. Newly allocated. */
+char *recipient_format(enum recipient_kind kind, const char *list,
+		       const char *domain, const char *extension);
+
 /* TRUE when NAME is acceptable as a list name: [a-z0-9][a-z0-9._-]*, at most
  * 64 bytes, not ending in -owner, -bounces or -request (those forms are
  * ours). */

@@ -37,6 +37,7 @@
 #include "soarlist/dsn.h"
 #include "soarlist/maillog.h"
 #include "soarlist/notice.h"
+#include "soarlist/recipient.h"
 
 enum failure {
 	FAILURE_NONE,    /* not a permanent failure */
@@ -161,8 +162,10 @@ notify(const struct bounce *b, const char *subject, const char *body,
 {
 	GPtrArray *to = owners(b);
 	char *display = g_strdelimit(g_strdup(b->ref->display), "\"\\", ' ');
-	char *from = g_strdup_printf("\"%s bounce processing\" <%s-owner@%s>",
-				     display, b->ref->name, b->ref->domain);
+	g_autofree char *owner = recipient_format(RECIPIENT_OWNER, b->ref->name,
+						  b->ref->domain, NULL);
+	char *from = g_strdup_printf("\"%s bounce processing\" <%s>", display,
+				     owner);
 	int rc = notice_send(b->cfg, "", from, NULL, to, subject, body,
 			     error);
 

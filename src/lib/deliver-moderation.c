@@ -13,6 +13,7 @@
 #include "soarlist/maillog.h"
 #include "soarlist/moderate.h"
 #include "soarlist/notice.h"
+#include "soarlist/recipient.h"
 
 /* Up to LINES lines of the post's body, when it is plain text we can show
  * as it is; else a note saying so. Newly allocated. */
@@ -51,15 +52,17 @@ static int
 notify_owners(struct job *j, gint64 id, const char *token, const char *reason,
 	      GError **error)
 {
-	g_autofree char *reply = g_strdup_printf("%s-request+%s@%s", j->list.name,
-						 token, j->list.domain);
+	g_autofree char *reply = recipient_format(RECIPIENT_REQUEST,
+						  j->list.name, j->list.domain,
+						  token);
 	g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
 	g_autofree char *lines = first_lines(j, 10);
 	g_autofree char *display = g_strdelimit(g_strdup(j->list.display),
 						 "\"\\", '\'');
-	g_autofree char *from = g_strdup_printf("\"%s moderation\" <%s-owner@%s>",
-						display, j->list.name,
-						j->list.domain);
+	g_autofree char *owner = recipient_format(RECIPIENT_OWNER, j->list.name,
+						  j->list.domain, NULL);
+	g_autofree char *from = g_strdup_printf("\"%s moderation\" <%s>",
+						display, owner);
 	const char *subject = message_header(&j->msg, "Subject");
 	g_autofree char *subj = g_strdup_printf("Held post %" G_GINT64_FORMAT
 						" for %s: %s", id, j->list.address,

@@ -100,11 +100,13 @@ forward_to_owners(struct job *j)
 	const struct config *cfg = j->req->cfg;
 	GError *err = NULL;
 	g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
-	g_autofree char *marker = g_strdup_printf("%s-%s@%s", j->list.name,
-		j->rcpt.kind != RECIPIENT_BOUNCES ? "owner" : "bounces",
-		j->list.domain);
+	g_autofree char *marker = recipient_format(
+		j->rcpt.kind != RECIPIENT_BOUNCES ? RECIPIENT_OWNER
+						  : RECIPIENT_BOUNCES,
+		j->list.name, j->list.domain, NULL);
 	g_autofree char *sender = j->rcpt.kind != RECIPIENT_BOUNCES
-		? g_strdup_printf("%s-bounces@%s", j->list.name, j->list.domain)
+		? recipient_format(RECIPIENT_BOUNCES, j->list.name,
+				   j->list.domain, NULL)
 		: g_strdup("");
 	int n = g_mime_header_list_get_count(j->msg.headers);
 
@@ -178,8 +180,9 @@ reinject(struct job *j, GPtrArray *rcpts, const char *dedupe_id,
 	 guint redirected)
 {
 	GError *err = NULL;
-	g_autofree char *bounces = g_strdup_printf("%s-bounces@%s",
-						   j->list.name, j->list.domain);
+	g_autofree char *bounces = recipient_format(RECIPIENT_BOUNCES,
+						    j->list.name,
+						    j->list.domain, NULL);
 	struct rewrite_input in = {
 		.list = &j->list, .envelope_sender = j->req->sender,
 		.redirected_members = redirected,

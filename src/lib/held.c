@@ -22,6 +22,7 @@
 #include "soarlist/fdio.h"
 #include "soarlist/notice.h"
 #include "soarlist/printable.h"
+#include "soarlist/recipient.h"
 #include "soarlist/seen.h"
 
 #define HELD_CHUNK (256 * 1024)
@@ -413,7 +414,9 @@ held_tell_sender(const struct config *cfg, const struct held_row *row,
 	g_autofree char *local = g_strndup(row->list_address,
 					   at ? (gsize)(at - row->list_address)
 					      : strlen(row->list_address));
-	g_autofree char *from = g_strdup_printf("%s-owner%s", local, at ? at : "");
+	g_autofree char *from = at ? recipient_format(RECIPIENT_OWNER, local,
+						      at + 1, NULL)
+				   : g_strdup_printf("%s-owner", local);
 	g_autofree char *subject = g_strdup_printf("Your post to %s was not "
 						   "accepted", row->list_address);
 	g_autofree char *body = g_strdup_printf(

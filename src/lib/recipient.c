@@ -1,4 +1,5 @@
-/* recipient.c - parsing LIST[-owner|-bounces[+verp]]@DOMAIN. */
+/* recipient.c - parsing and writing LIST[-owner|-bounces[+verp]|
+ * -request+token]@DOMAIN. */
 #include "soarlist/recipient.h"
 
 #include <string.h>
@@ -11,6 +12,19 @@ static gboolean
 has_suffix(const char *s, const char *suffix)
 {
 	return g_str_has_suffix(s, suffix) && strlen(s) > strlen(suffix);
+}
+
+char *
+recipient_format(enum recipient_kind kind, const char *list,
+		 const char *domain, const char *extension)
+{
+	static const char *const suffix[] = {
+		[RECIPIENT_POST] = "", [RECIPIENT_OWNER] = "-owner",
+		[RECIPIENT_BOUNCES] = "-bounces", [RECIPIENT_REQUEST] = "-request",
+	};
+
+	return g_strconcat(list, suffix[kind], extension ? "+" : "",
+			   extension ? extension : "", "@", domain, NULL);
 }
 
 gboolean

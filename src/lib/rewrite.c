@@ -16,6 +16,7 @@
 #include "soarlist/address.h"
 #include "soarlist/header-check.h"
 #include "soarlist/policy.h"
+#include "soarlist/recipient.h"
 
 /* headers that must not go out as they came in: ours replace them */
 static const char *const removed_headers[] = {
@@ -511,7 +512,8 @@ rewrite_from(GMimeHeaderList *headers, const struct rewrite_input *in)
 	g_free(author);
 	addr = s->from_address == FROM_ADDRESS_LIST
 		       ? g_strdup(l->address)
-		       : g_strdup_printf("%s-bounces@%s", l->name, l->domain);
+		       : recipient_format(RECIPIENT_BOUNCES, l->name, l->domain,
+					  NULL);
 	set_mailbox(headers, "From", name, addr);
 	if (s->reply_to == REPLY_TO_SENDER && orig_raw != NULL &&
 	    !g_mime_header_list_contains(headers, "Reply-To")) {
@@ -570,6 +572,7 @@ static void
 add_list_headers(GMimeHeaderList *headers, const struct rewrite_input *in)
 {
 	const struct list_ref *l = in->list;
+	g_autofree char *owner = NULL;
 	char *v;
 
 	v = g_strdup_printf("<%s.%s>", l->name, l->domain);
@@ -578,11 +581,11 @@ add_list_headers(GMimeHeaderList *headers, const struct rewrite_input *in)
 	v = g_strdup_printf("<mailto:%s>", l->address);
 	g_mime_header_list_append(headers, "List-Post", v, NULL);
 	g_free(v);
-	v = g_strdup_printf("<mailto:%s-owner@%s?subject=help>", l->name,
-			    l->domain);
+	owner = recipient_format(RECIPIENT_OWNER, l->name, l->domain, NULL);
+	v = g_strdup_printf("<mailto:%s?subject=help>", owner);
 	g_mime_header_list_append(headers, "List-Help", v, NULL);
 	g_free(v);
-	v = g_strdup_printf("<mailto:%s-owner@%s>", l->name, l->domain);
+	v = g_strdup_printf("<mailto:%s>", owner);
 	g_mime_header_list_append(headers, "List-Owner", v, NULL);
 	g_free(v);
 	if (l->settings.list_unsubscribe != NULL) {

@@ -110,6 +110,41 @@ test_display(void)
 	}
 }
 
+/* recipient_format() writes what recipient_parse() reads back */
+static void
+test_format(void)
+{
+	static const struct {
+		enum recipient_kind kind;
+		const char *ext, *want;
+	} cases[] = {
+		{ RECIPIENT_POST, NULL, "private-owners@ssc.example.org" },
+		{ RECIPIENT_OWNER, NULL, "private-owners-owner@ssc.example.org" },
+		{ RECIPIENT_BOUNCES, NULL,
+		  "private-owners-bounces@ssc.example.org" },
+		{ RECIPIENT_BOUNCES, "bob=example.com",
+		  "private-owners-bounces+bob=example.com@ssc.example.org" },
+		{ RECIPIENT_REQUEST, "abc123",
+		  "private-owners-request+abc123@ssc.example.org" },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *a = recipient_format(cases[i].kind, "private-owners",
+					   "ssc.example.org", cases[i].ext);
+		struct recipient r;
+
+		check_str(a, cases[i].want, "recipient_format(%d)", (int)i);
+		check_int(recipient_parse(a, &r), 0, "parse %s", a);
+		check_int(r.kind, cases[i].kind, "%s: kind", a);
+		check_str(r.list, "private-owners", "%s: list", a);
+		check_str(r.domain, "ssc.example.org", "%s: domain", a);
+		check_str(cases[i].kind == RECIPIENT_REQUEST ? r.token : r.verp,
+			  cases[i].ext, "%s: extension", a);
+		recipient_clear(&r);
+		g_free(a);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -117,5 +152,6 @@ main(int argc, char **argv)
 	g_test_add_func("/recipient/parse", test_parse);
 	g_test_add_func("/recipient/name-valid", test_name_valid);
 	g_test_add_func("/recipient/display", test_display);
+	g_test_add_func("/recipient/format", test_format);
 	return g_test_run();
 }

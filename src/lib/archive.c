@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "soarlist/fdio.h"
+
 #define ARCHIVE_ERROR (g_quark_from_static_string("soarlist-archive"))
 
 /* the archive is private to the list's administrators */
@@ -41,7 +43,6 @@ make_dir(const char *path, GError **error)
 {
 	struct stat st;
 	g_autofree char *parent = NULL;
-	int fd;
 
 	if (mkdir(path, DIR_MODE) < 0) {
 		if (errno == EEXIST && stat(path, &st) == 0 &&
@@ -54,16 +55,8 @@ make_dir(const char *path, GError **error)
 	if (chmod(path, DIR_MODE) < 0)
 		goto fail;
 	parent = g_path_get_dirname(path);
-	fd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	if (fdio_fsync_dir(parent) < 0)
 		goto fail;
-	if (fsync(fd) < 0) {
-		int e = errno;
-		close(fd);
-		errno = e;
-		goto fail;
-	}
-	close(fd);
 	return 0;
 fail:
 	g_set_error(error, ARCHIVE_ERROR, 0, "cannot create %s: %s", path,
@@ -152,21 +145,6 @@ tmp_open(const char *maildir, char **name_r, GError **error)
 	return -1;
 }
 
-static int
-fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	int rc, e;
-
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	e = errno;
-	close(fd);
-	errno = e;
-	return rc;
-}
-
 /* SLUG and NAME become path components: a defence in depth on top of the
  * config's and the sync's own checks. */
 static gboolean
@@ -205,7 +183,7 @@ archive_store(const struct config *cfg, const struct list_ref *ref,
 	fd = -1;
 	if (e < 0 || rename(tmp, dst) < 0)
 		goto fail;
-	if (fsync_dir(new_dir) < 0) {
+	if (fdio_fsync_dir(new_dir) < 0) {
 		/* the message is in new/; only its durability is in doubt */
 		g_set_error(error, ARCHIVE_ERROR, 0, "cannot sync %s: %s",
 			    new_dir, g_strerror(errno));

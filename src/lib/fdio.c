@@ -1,7 +1,9 @@
-/* fdio.c - writing whole buffers to a file descriptor. */
+/* fdio.c - writing whole buffers to a file descriptor, syncing a
+ * directory. */
 #include "soarlist/fdio.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 int
@@ -18,4 +20,19 @@ fdio_write_all(int fd, const char *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int
+fdio_fsync_dir(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int rc, e;
+
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	e = errno;
+	close(fd);
+	errno = e;
+	return rc;
 }

@@ -225,17 +225,6 @@ run_postmap(const struct config *cfg, const char *source, GError **error)
 	return rc;
 }
 
-static void
-fsync_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-}
-
 static char *
 tmp_name(const struct config *cfg, const char *name, const char *suffix)
 {
@@ -350,7 +339,7 @@ postfix_maps_write(sqlite3 *db, const struct config *cfg,
 		for (guint i = 0; i < changed->len; i++)
 			discard_table(cfg, g_ptr_array_index(changed, i));
 	if (rc == 0 && changed->len > 0)
-		fsync_dir(cfg->postfix_dir);
+		fdio_fsync_dir(cfg->postfix_dir); /* best effort */
 	g_hash_table_unref(contents);
 	if (changed_r != NULL && rc == 0)
 		*changed_r = changed;

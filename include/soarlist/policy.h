@@ -45,6 +45,16 @@ int policy_decide(sqlite3 *db, const struct list_ref *ref, const char *sender,
 		  const char *author, const struct post_auth *auth,
 		  struct policy_result *result_r, GError **error);
 
+/* policy_decide() for a whole message, as the delivery agent decides it:
+ * HEADERS are its headers (their Authentication-Results are read where
+ * REF has require_auth = dmarc, with CFG's authserv_id), AUTHOR its
+ * normalised From address (may be NULL). The one helper of the delivery
+ * agent and of `soarlist check` with a message. */
+int policy_decide_post(sqlite3 *db, const struct config *cfg,
+		       const struct list_ref *ref, const char *sender,
+		       GMimeHeaderList *headers, const char *author,
+		       struct policy_result *result_r, GError **error);
+
 /* TRUE when SENDER is noreply@ one of CLUB's domains (any case): the M2S
  * app's own sender, accepted on every list of the club and exempt from From
  * rewriting. Only the app can use it (the policy service refuses it to

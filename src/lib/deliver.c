@@ -14,7 +14,6 @@
 
 #include "soarlist/address.h"
 #include "soarlist/archive.h"
-#include "soarlist/auth.h"
 #include "soarlist/bounce.h"
 #include "soarlist/bounce-proof.h"
 #include "soarlist/catalog.h"
@@ -342,19 +341,12 @@ post(struct job *j)
 	if (j->req->approved) {
 		pr.decision = DECISION_DISTRIBUTE;
 	} else {
-		struct post_auth auth = { 0 };
-		gboolean need = j->list.settings.require_auth ==
-				REQUIRE_AUTH_DMARC;
-
-		if (need)
-			auth_evaluate(j->msg.headers, j->req->cfg->authserv_id,
-				      j->req->sender, &auth);
-		rc = policy_decide(j->db, &j->list, j->req->sender, j->author,
-				   need ? &auth : NULL, &pr, &err);
-		post_auth_clear(&auth);
-		if (rc < 0)
+		if (policy_decide_post(j->db, j->req->cfg, &j->list,
+				       j->req->sender, j->msg.headers, j->author,
+				       &pr, &err) < 0)
 			goto fail_db;
-		if (need && pr.decision == DECISION_DISTRIBUTE)
+		if (j->list.settings.require_auth == REQUIRE_AUTH_DMARC &&
+		    pr.decision == DECISION_DISTRIBUTE)
 			j->auth_why = g_strdup(pr.reason);
 	}
 	switch (pr.decision) {

@@ -227,6 +227,24 @@ policy_decide(sqlite3 *db, const struct list_ref *ref, const char *sender,
 	return 0;
 }
 
+int
+policy_decide_post(sqlite3 *db, const struct config *cfg,
+		   const struct list_ref *ref, const char *sender,
+		   GMimeHeaderList *headers, const char *author,
+		   struct policy_result *result_r, GError **error)
+{
+	struct post_auth auth = { 0 };
+	gboolean need = ref->settings.require_auth == REQUIRE_AUTH_DMARC;
+	int rc;
+
+	if (need) /* only then: libpsl is loaded on demand */
+		auth_evaluate(headers, cfg->authserv_id, sender, &auth);
+	rc = policy_decide(db, ref, sender, author, need ? &auth : NULL,
+			   result_r, error);
+	post_auth_clear(&auth);
+	return rc;
+}
+
 void
 policy_result_clear(struct policy_result *r)
 {

@@ -31,7 +31,7 @@ static const struct cli_command commands[] = {
 	  "posting policy.", cmd_lists },
 	{ "members", "LIST@DOMAIN [--json]", "Show the members of a list.",
 	  cmd_members },
-	{ "check", "SENDER LIST@DOMAIN", "Say whether SENDER may post to the "
+	{ "check", "SENDER LIST@DOMAIN [FILE]", "Say whether SENDER may post to the "
 	  "list, and why.", cmd_check },
 	{ "held", "[LIST@DOMAIN]", "List the posts held for moderation.",
 	  cmd_held },

@@ -7,6 +7,7 @@ sender are unaffected. (tests/e2e/test_dkim.py does the same with a real
 OpenDKIM writing the headers.)"""
 import json
 import os
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -212,6 +213,49 @@ class Auth(harness.EnvTestCase):
                       "only if its From domain is authenticated, else held" % LIST,
                       r.stdout)
 
+
+    def check(self, above, sender="alice@example.org", lst=LIST,
+              from_="Alice Example <alice@example.org>"):
+        """soarlist check SENDER LST FILE, FILE the post pipe(8) would hand
+        over; and the delivery agent's decision on the same bytes."""
+        msg = above + RECEIVED % lst + post(from_=from_, to=lst)
+        path = os.path.join(self.env.root, "post.eml")
+        with open(path, "w") as f:
+            f.write(msg)
+        r = self.env.soarlist("check", sender, lst, path)
+        d = self.env.deliver(msg, lst, sender=sender)
+        return r, d
+
+    def test_check_with_the_message_decides_as_the_agent(self):
+        r, d = self.check(DKIM_PASS)
+        self.assertEqual((r.rc, d.rc), (0, 0), r.stderr)
+        self.assertTrue(r.stdout.startswith("distribute: alice@example.org is a member"),
+                        r.stdout)
+        self.assertIn("From domain example.org authenticated by dkim=pass", r.stdout)
+        self.assertNotIn("note:", r.stdout)
+        r, d = self.check(ar("dkim=pass header.d=stranger.example"))
+        self.assertEqual(r.rc, 1)
+        self.assertTrue(r.stdout.startswith(
+            "hold: 5.7.1 %s requires an authenticated From domain" % LIST), r.stdout)
+        self.assertEqual(len(self.held()), 1)  # the agent held it too
+        r, d = self.check("", sender="bob@example.com", lst="board@ssc.manage2soar.com",
+                          from_="Bob <bob@example.com>")
+        self.assertEqual((r.rc, d.rc), (1, 77))
+        self.assertEqual(r.stdout, "reject: " + d.stderr)
+        # the author is the message's From, the sender its envelope
+        r, d = self.check(DKIM_PASS, sender="x@stranger.example")
+        self.assertEqual((r.rc, d.rc), (0, 0), r.stdout)
+
+    def test_check_reads_the_message_from_stdin_and_refuses_a_bad_one(self):
+        p = subprocess.run([harness.SOARLIST, "-c", self.env.config, "check",
+                            "alice@example.org", LIST, "-"],
+                           input=(DKIM_PASS + RECEIVED % LIST + post()).encode(),
+                           capture_output=True)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        r = self.env.soarlist("check", "alice@example.org", LIST,
+                              os.path.join(self.env.root, "missing.eml"))
+        self.assertEqual(r.rc, 64)
+        self.assertIn("check: cannot open", r.stderr)
 
     def test_lists_shows_the_settings(self):
         r = self.env.soarlist("lists")

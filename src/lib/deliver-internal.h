@@ -30,14 +30,39 @@ struct job {
 	gboolean in_read_txn;
 };
 
-/* One printable line for the MTA on stderr (pipe(8) puts it in the bounce
- * or the defer reason). */
-void deliver_tell_mta(const char *text);
+/* How a delivery ends: each outcome has one exit status (DESIGN.md's
+ * table), one log word, and says whether the MTA is told a line (the
+ * bounce or defer reason); deliver_report() is the one place they are
+ * looked up. */
+enum outcome {
+	OUTCOME_DISTRIBUTE,
+	OUTCOME_HOLD,
+	OUTCOME_DISCARD,
+	OUTCOME_DROP_LOOP,
+	OUTCOME_DROP_AUTO_SUBMITTED,
+	OUTCOME_DROP_DUPLICATE,
+	OUTCOME_OWNER_FORWARD,    /* -owner mail to the owners */
+	OUTCOME_BOUNCE_FORWARD,   /* -bounces mail that is no DSN */
+	OUTCOME_BOUNCE_SCORED,
+	OUTCOME_BOUNCE_IGNORED,
+	OUTCOME_BOUNCE_DISABLED,
+	OUTCOME_BOUNCE_UNVERIFIED,
+	OUTCOME_MODERATE_APPROVE, /* a moderation reply acted on */
+	OUTCOME_MODERATE_REJECT,
+	OUTCOME_MODERATE_DISCARD,
+	OUTCOME_REFUSE,           /* list policy or size: 77 */
+	OUTCOME_NO_MEMBERS,       /* 77 */
+	OUTCOME_MODERATE_REFUSED, /* a moderation reply refused: 77 */
+	OUTCOME_NOUSER,           /* 67 */
+	OUTCOME_UNPARSABLE,       /* 65 */
+	OUTCOME_DEFER,            /* 75 */
+};
 
-/* The one log line for the message: DECISION, RECIPIENTS, DETAIL (may be
- * NULL). */
-void deliver_log(const struct job *j, const char *decision, guint recipients,
-		 const char *detail);
+/* Report OUTCOME of the delivery: the MTA's line (LINE; when the outcome
+ * tells the MTA), the one log line (LINE as its reason, RECIPIENTS), and
+ * the exit status, which it returns. */
+int deliver_report(struct job *j, enum outcome outcome, guint recipients,
+		   const char *line);
 
 /* Tell the MTA and the log that WHAT failed (ERR may be NULL). Returns
  * EX_TEMPFAIL. */

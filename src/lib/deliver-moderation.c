@@ -176,17 +176,15 @@ command_line(const struct job *j)
 static int
 refuse_request(struct job *j, const char *line)
 {
-	deliver_tell_mta(line);
-	deliver_log(j, "moderate-refused", 0, line);
-	return EX_NOPERM;
+	return deliver_report(j, OUTCOME_MODERATE_REFUSED, 0, line);
 }
 
-static const char *
-action_decision(int action)
+static enum outcome
+action_outcome(int action)
 {
-	return action == MODERATE_APPROVE ? "moderate-approve"
-	       : action == MODERATE_REJECT ? "moderate-reject"
-					   : "moderate-discard";
+	return action == MODERATE_APPROVE ? OUTCOME_MODERATE_APPROVE
+	       : action == MODERATE_REJECT ? OUTCOME_MODERATE_REJECT
+					   : OUTCOME_MODERATE_DISCARD;
 }
 
 /* moderate() failed with ERR (freed here): the answer to the owner. One
@@ -207,8 +205,8 @@ moderation_failed(struct job *j, int action, GError *err)
 	} else if (g_error_matches(err, MODERATE_ERROR,
 				   MODERATE_ERROR_REMAINS)) {
 		/* done: a retry of this reply would do it again */
-		deliver_log(j, action_decision(action), 0, err->message);
-		rc = EX_OK;
+		rc = deliver_report(j, action_outcome(action), 0,
+				    err->message);
 	} else if (err->domain == MODERATE_STATUS_ERROR &&
 		   (err->code == EX_NOPERM || err->code == EX_NOUSER)) {
 		g_autofree char *line = g_strdup_printf(
@@ -276,8 +274,7 @@ deliver_moderation_reply(struct job *j)
 	held_row_clear(&row);
 	if (rc < 0)
 		return moderation_failed(j, action, err);
-	deliver_log(j, action_decision(action), 0, NULL);
-	return EX_OK;
+	return deliver_report(j, action_outcome(action), 0, NULL);
 }
 
 int
@@ -291,18 +288,19 @@ deliver_hold(struct job *j, const char *reason)
 	GError *err = NULL;
 	g_autofree char *token = NULL;
 	gint64 id;
+	int rc;
 
 	deliver_end_read(j);
 	id = held_store(j->db, &j->list, &j->msg, &info, &token, &err);
 	if (id < 0) {
-		int rc = deliver_tempfail(j, "cannot hold the message", err);
+		rc = deliver_tempfail(j, "cannot hold the message", err);
 		g_error_free(err);
 		return rc;
 	}
 	{
 		g_autofree char *d = g_strdup_printf("held id=%" G_GINT64_FORMAT,
 						     id);
-		deliver_log(j, "hold", 0, d);
+		rc = deliver_report(j, OUTCOME_HOLD, 0, d);
 	}
 	/* the post is safe in the database: a notice that fails only costs
 	 * the owners a mail, and is logged */
@@ -312,5 +310,5 @@ deliver_hold(struct job *j, const char *reason)
 				err->message);
 		g_clear_error(&err);
 	}
-	return EX_OK;
+	return rc;
 }

@@ -31,7 +31,7 @@
 
 /* One printable line for the MTA on stderr: pipe(8) puts it in the bounce
  * or the defer reason. */
-void
+static void
 deliver_tell_mta(const char *text)
 {
 	char *clean = printable_escape(text);
@@ -50,7 +50,7 @@ elapsed_ms(const struct job *j)
 }
 
 /* The one log line per message. */
-void
+static void
 deliver_log(const struct job *j, const char *decision, guint recipients,
 	    const char *detail)
 {
@@ -64,15 +64,54 @@ deliver_log(const struct job *j, const char *decision, guint recipients,
 }
 
 int
+deliver_report(struct job *j, enum outcome outcome, guint recipients,
+	       const char *line)
+{
+	static const struct {
+		int status;
+		const char *log;
+		gboolean tell;
+	} table[] = {
+		[OUTCOME_DISTRIBUTE] = { EX_OK, "distribute", FALSE },
+		[OUTCOME_HOLD] = { EX_OK, "hold", FALSE },
+		[OUTCOME_DISCARD] = { EX_OK, "discard", FALSE },
+		[OUTCOME_DROP_LOOP] = { EX_OK, "drop-loop", FALSE },
+		[OUTCOME_DROP_AUTO_SUBMITTED] = { EX_OK, "drop-auto-submitted",
+						  FALSE },
+		[OUTCOME_DROP_DUPLICATE] = { EX_OK, "drop-duplicate", FALSE },
+		[OUTCOME_OWNER_FORWARD] = { EX_OK, "owner-forward", FALSE },
+		[OUTCOME_BOUNCE_FORWARD] = { EX_OK, "bounce-forward", FALSE },
+		[OUTCOME_BOUNCE_SCORED] = { EX_OK, "bounce-scored", FALSE },
+		[OUTCOME_BOUNCE_IGNORED] = { EX_OK, "bounce-ignored", FALSE },
+		[OUTCOME_BOUNCE_DISABLED] = { EX_OK, "bounce-disabled", FALSE },
+		[OUTCOME_BOUNCE_UNVERIFIED] = { EX_OK, "bounce-unverified",
+						FALSE },
+		[OUTCOME_MODERATE_APPROVE] = { EX_OK, "moderate-approve", FALSE },
+		[OUTCOME_MODERATE_REJECT] = { EX_OK, "moderate-reject", FALSE },
+		[OUTCOME_MODERATE_DISCARD] = { EX_OK, "moderate-discard", FALSE },
+		[OUTCOME_REFUSE] = { EX_NOPERM, "reject", TRUE },
+		[OUTCOME_NO_MEMBERS] = { EX_NOPERM, "no-members", TRUE },
+		[OUTCOME_MODERATE_REFUSED] = { EX_NOPERM, "moderate-refused",
+					       TRUE },
+		[OUTCOME_NOUSER] = { EX_NOUSER, "nouser", TRUE },
+		[OUTCOME_UNPARSABLE] = { EX_DATAERR, "reject", TRUE },
+		[OUTCOME_DEFER] = { EX_TEMPFAIL, "defer", TRUE },
+	};
+
+	if (table[outcome].tell && line != NULL)
+		deliver_tell_mta(line);
+	deliver_log(j, table[outcome].log, recipients, line);
+	return table[outcome].status;
+}
+
+int
 deliver_tempfail(struct job *j, const char *what, const GError *err)
 {
-	char *line = g_strdup_printf("4.3.0 %s%s%s", what, err ? ": " : "",
-				     err ? err->message : "");
+	g_autofree char *line = g_strdup_printf("4.3.0 %s%s%s", what,
+						err ? ": " : "",
+						err ? err->message : "");
 
-	deliver_tell_mta(line);
-	deliver_log(j, "defer", 0, line);
-	g_free(line);
-	return EX_TEMPFAIL;
+	return deliver_report(j, OUTCOME_DEFER, 0, line);
 }
 
 void
@@ -114,8 +153,7 @@ forward_to_owners(struct job *j)
 		GMimeHeader *h = g_mime_header_list_get_header_at(j->msg.headers, i);
 		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "X-Loop") == 0 &&
 		    strstr(g_mime_header_get_value(h), marker) != NULL) {
-			deliver_log(j, "drop-loop", 0, NULL);
-			return EX_OK;
+			return deliver_report(j, OUTCOME_DROP_LOOP, 0, NULL);
 		}
 	}
 	if (cfg->dev_redirect != NULL)
@@ -132,10 +170,9 @@ forward_to_owners(struct job *j)
 		g_error_free(err);
 		return rc;
 	}
-	deliver_log(j, j->rcpt.kind != RECIPIENT_BOUNCES ? "owner-forward"
-						       : "bounce-forward",
-		    rcpts->len, NULL);
-	return EX_OK;
+	return deliver_report(j, j->rcpt.kind != RECIPIENT_BOUNCES
+			      ? OUTCOME_OWNER_FORWARD : OUTCOME_BOUNCE_FORWARD,
+			      rcpts->len, NULL);
 }
 
 /* Mail to LIST-bounces: a DSN is scored (or not); anything else goes to the
@@ -143,12 +180,12 @@ forward_to_owners(struct job *j)
 static int
 bounce(struct job *j)
 {
-	static const char *const decisions[] = {
-		[BOUNCE_NOT_A_DSN] = "bounce-forward",
-		[BOUNCE_SCORED] = "bounce-scored",
-		[BOUNCE_IGNORED] = "bounce-ignored",
-		[BOUNCE_DISABLED] = "bounce-disabled",
-		[BOUNCE_UNVERIFIED] = "bounce-unverified",
+	static const enum outcome outcomes[] = {
+		[BOUNCE_NOT_A_DSN] = OUTCOME_BOUNCE_FORWARD,
+		[BOUNCE_SCORED] = OUTCOME_BOUNCE_SCORED,
+		[BOUNCE_IGNORED] = OUTCOME_BOUNCE_IGNORED,
+		[BOUNCE_DISABLED] = OUTCOME_BOUNCE_DISABLED,
+		[BOUNCE_UNVERIFIED] = OUTCOME_BOUNCE_UNVERIFIED,
 	};
 	GError *err = NULL;
 	char *detail = NULL;
@@ -166,9 +203,9 @@ bounce(struct job *j)
 		g_free(detail);
 		return forward_to_owners(j);
 	}
-	deliver_log(j, decisions[rc], 0, detail);
+	rc = deliver_report(j, outcomes[rc], 0, detail);
 	g_free(detail);
-	return EX_OK;
+	return rc;
 }
 
 /* Rewrite and hand the post to sendmail for RCPTS; DEDUPE_ID (may be
@@ -230,8 +267,7 @@ reinject(struct job *j, GPtrArray *rcpts, const char *dedupe_id,
 				j->list.address, j->msgid, err->message);
 		g_clear_error(&err);
 	}
-	deliver_log(j, "distribute", rcpts->len, j->auth_why);
-	return EX_OK;
+	return deliver_report(j, OUTCOME_DISTRIBUTE, rcpts->len, j->auth_why);
 }
 
 /* One copy per person: RCPTS are the members who do not already have this
@@ -248,9 +284,8 @@ distribute_once(struct job *j, GPtrArray *rcpts, const char *dedupe_id)
 					j->list.address, j->msgid, err->message);
 			g_clear_error(&err);
 		}
-		deliver_log(j, "drop-duplicate", 0, "every member has it through "
-			    "another list of the club");
-		return EX_OK;
+		return deliver_report(j, OUTCOME_DROP_DUPLICATE, 0, "every member "
+				      "has it through another list of the club");
 	}
 	return reinject(j, rcpts, dedupe_id, 0);
 }
@@ -270,9 +305,7 @@ distribute(struct job *j, GPtrArray *members)
 		g_autofree char *line = g_strdup_printf(
 			"5.2.1 %s has no members: nobody would receive this post",
 			j->list.address);
-		deliver_tell_mta(line);
-		deliver_log(j, "no-members", 0, line);
-		return EX_NOPERM;
+		return deliver_report(j, OUTCOME_NO_MEMBERS, 0, line);
 	}
 	/* a dev_redirect copy reached no member: it must not make the real
 	 * post look like a duplicate once dev mode is off */
@@ -285,10 +318,8 @@ distribute(struct job *j, GPtrArray *members)
 			g_error_free(err);
 			return c;
 		}
-		if (c == 0) {
-			deliver_log(j, "drop-duplicate", 0, NULL);
-			return EX_OK;
-		}
+		if (c == 0)
+			return deliver_report(j, OUTCOME_DROP_DUPLICATE, 0, NULL);
 	}
 	if (cfg->dev_redirect != NULL) {
 		g_ptr_array_add(rcpts, cfg->dev_redirect);
@@ -311,9 +342,7 @@ size_refusal(struct job *j)
 		(unsigned long long)j->list.settings.max_size, j->list.address);
 
 	deliver_end_read(j);
-	deliver_tell_mta(line);
-	deliver_log(j, "reject", 0, line);
-	return EX_NOPERM;
+	return deliver_report(j, OUTCOME_REFUSE, 0, line);
 }
 
 /* A post to a list that exists: loops, auto-replies, size, policy. */
@@ -327,13 +356,11 @@ post(struct job *j)
 
 	if (rewrite_has_loop_marker(j->msg.headers, &j->list)) {
 		deliver_end_read(j);
-		deliver_log(j, "drop-loop", 0, NULL);
-		return EX_OK;
+		return deliver_report(j, OUTCOME_DROP_LOOP, 0, NULL);
 	}
 	if (rewrite_is_auto_submitted(j->msg.headers)) {
 		deliver_end_read(j);
-		deliver_log(j, "drop-auto-submitted", 0, NULL);
-		return EX_OK;
+		return deliver_report(j, OUTCOME_DROP_AUTO_SUBMITTED, 0, NULL);
 	}
 	if (j->list.settings.max_size > 0 &&
 	    (guint64)j->spool.size > j->list.settings.max_size)
@@ -351,16 +378,13 @@ post(struct job *j)
 	}
 	switch (pr.decision) {
 	case DECISION_REJECT:
-		deliver_end_read(j);
-		deliver_tell_mta(pr.reason);
-		deliver_log(j, "reject", 0, pr.reason);
-		policy_result_clear(&pr);
-		return EX_NOPERM;
 	case DECISION_DISCARD:
 		deliver_end_read(j);
-		deliver_log(j, "discard", 0, pr.reason);
+		rc = deliver_report(j, pr.decision == DECISION_REJECT
+				    ? OUTCOME_REFUSE : OUTCOME_DISCARD, 0,
+				    pr.reason);
 		policy_result_clear(&pr);
-		return EX_OK;
+		return rc;
 	case DECISION_HOLD:
 		rc = deliver_hold(j, pr.reason);
 		policy_result_clear(&pr);
@@ -388,9 +412,7 @@ nouser(struct job *j)
 	g_autofree char *line = g_strdup_printf("5.1.1 <%s>: no such list",
 						j->req->recipient);
 
-	deliver_tell_mta(line);
-	deliver_log(j, "nouser", 0, NULL);
-	return EX_NOUSER;
+	return deliver_report(j, OUTCOME_NOUSER, 0, line);
 }
 
 /* A header section no parser accepts fails the same way on every retry:
@@ -403,9 +425,7 @@ unparsable(struct job *j, GError *err)
 		"5.6.0 message refused: %s", err->message);
 
 	g_error_free(err);
-	deliver_tell_mta(line);
-	deliver_log(j, "reject", 0, line);
-	return EX_DATAERR;
+	return deliver_report(j, OUTCOME_UNPARSABLE, 0, line);
 }
 
 static int
@@ -428,9 +448,7 @@ run(struct job *j)
 			g_autofree char *line = g_strdup_printf(
 				"5.3.4 message refused: %s", err->message);
 			g_error_free(err);
-			deliver_tell_mta(line);
-			deliver_log(j, "reject", 0, line);
-			return EX_NOPERM;
+			return deliver_report(j, OUTCOME_REFUSE, 0, line);
 		}
 		if (g_error_matches(err, MESSAGE_ERROR,
 				    MESSAGE_ERROR_UNPARSABLE))

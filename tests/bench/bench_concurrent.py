@@ -15,7 +15,9 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "blackbox"))
+import bench_env  # noqa: E402
 import harness  # noqa: E402
 
 LIST = "members@ssc.manage2soar.com"
@@ -29,17 +31,8 @@ def children_cpu():
 
 
 def main():
-    env = harness.Env()
+    env = bench_env.three_hundred()
     try:
-        api = harness.m2s_answer("ssc")
-        api["lists"]["members"] = ["member%03d@example.org" % i for i in range(300)]
-        api["whitelist"] += ["alice@example.org"]
-        env.write_api("ssc", api)
-        env.write_api("other", harness.OTHER_API)
-        env.write_config()
-        with open(env.sendmail, "w") as f:
-            f.write("#!/bin/sh\ncat >/dev/null\n")
-        assert env.soarlist("sync").rc == 0
         argv = [harness.DELIVER, "-c", env.config, "-f", "alice@example.org", "--", LIST]
         post = lambda: harness.uniq_post(body=BODY).encode()  # noqa: E731
         single = []

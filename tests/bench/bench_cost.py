@@ -19,7 +19,9 @@ import shutil
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "blackbox"))
+import bench_env  # noqa: E402
 import harness  # noqa: E402
 
 FLOOR = os.environ.get("SOARLIST_BENCH_FLOOR", "build/tests/bench/bench-floor")
@@ -55,17 +57,8 @@ def main():
     for tool in ("valgrind", "strace"):
         if shutil.which(tool) is None:
             raise SystemExit("%s is not installed" % tool)
-    env = harness.Env()
+    env = bench_env.three_hundred(lists={"ssc/board": {"nonmember_action": "hold"}})
     try:
-        api = harness.m2s_answer("ssc")
-        api["lists"]["members"] = ["member%03d@example.org" % i for i in range(300)]
-        api["whitelist"] += ["alice@example.org"]
-        env.write_api("ssc", api)
-        env.write_api("other", harness.OTHER_API)
-        env.write_config(lists={"ssc/board": {"nonmember_action": "hold"}})
-        with open(env.sendmail, "w") as f:
-            f.write("#!/bin/sh\ncat >/dev/null\n")
-        assert env.soarlist("sync").rc == 0
         post = lambda **kw: harness.uniq_post(body=BODY, **kw).encode()  # noqa: E731
         argv = [harness.DELIVER, "-c", env.config, "-f", "alice@example.org", "--", LIST]
         # the first post after a checkpoint restarts the WAL: steady state after it

@@ -46,6 +46,15 @@ enum unauth_action {
 	UNAUTH_REJECT,
 };
 
+/* verp: when a post goes out with sendmail -XV, one SMTP transaction and
+ * one bounce address per member (verp.h) */
+enum verp_mode {
+	VERP_INHERIT = 0, /* a list: the club's; a club: the global one */
+	VERP_PROBE,       /* plain, but -XV for the addresses to probe */
+	VERP_ALWAYS,      /* every post, every member */
+	VERP_NEVER,       /* never: bounces attributed from the DSN alone */
+};
+
 /* Effective settings of one list: defaults overlaid with [list club/name]. */
 struct list_settings {
 	enum posting_policy posting;
@@ -65,6 +74,7 @@ struct list_settings {
 	/* never INHERIT once config_list_settings() has resolved them */
 	enum require_auth require_auth;
 	enum unauth_action unauthenticated_action;
+	enum verp_mode verp;
 };
 
 struct club_config {
@@ -76,6 +86,7 @@ struct club_config {
 	char **owners;      /* NULL: admin */
 	enum require_auth require_auth;            /* never INHERIT */
 	enum unauth_action unauthenticated_action; /* never INHERIT */
+	enum verp_mode verp;                       /* never INHERIT */
 };
 
 struct config {
@@ -109,6 +120,7 @@ struct config {
 	guint hold_days;           /* held posts expire after this */
 	guint bounce_threshold;    /* scores that disable an address */
 	guint64 bounce_window;     /* seconds the scores count */
+	enum verp_mode verp;       /* the clubs' default, never INHERIT */
 	GPtrArray *clubs;   /* struct club_config *, in file order */
 	GHashTable *domain_club; /* lowercased domain -> struct club_config * */
 	GHashTable *lists;  /* "slug/list" -> struct list_settings * */
@@ -143,6 +155,7 @@ const char *posting_policy_name(enum posting_policy p);
 const char *nonmember_action_name(enum nonmember_action a);
 const char *require_auth_name(enum require_auth r);
 const char *unauth_action_name(enum unauth_action a);
+const char *verp_mode_name(enum verp_mode v);
 
 /* TRUE when CLIENT_ADDRESS (an IP address as Postfix writes it, e.g.
  * "192.0.2.10" or "2001:db8::10") is in one of CFG's app_networks. */

@@ -23,17 +23,18 @@ static const char *const global_keys[] = {
 	"postfix_config_dir", "app_login", "app_networks", "sync_max_age", "max_parallel",
 	"connect_timeout", "timeout", "retries", "max_response_size",
 	"max_shrink", "ca_file", "archive_dir", "bounce_threshold",
-	"bounce_window", "hold_days", "opendkim_config", "authserv_id", NULL,
+	"bounce_window", "hold_days", "opendkim_config", "authserv_id", "verp",
+	NULL,
 };
 static const char *const club_keys[] = {
 	"name", "api_url", "api_key_file", "domains", "owners",
-	"require_auth", "unauthenticated_action", NULL,
+	"require_auth", "unauthenticated_action", "verp", NULL,
 };
 static const char *const list_keys[] = {
 	"posting", "nonmember_action", "reply_to", "subject_prefix",
 	"display_name", "from_rewrite", "from_address", "list_unsubscribe",
 	"max_size", "footer", "owners", "moderated", "require_auth",
-	"unauthenticated_action", NULL,
+	"unauthenticated_action", "verp", NULL,
 };
 
 struct loader {
@@ -406,6 +407,21 @@ get_auth_settings(struct loader *l, enum require_auth *require,
 	return 0;
 }
 
+/* verp of the [soarlist] group, a club or a list: left alone when
+ * absent. */
+static int
+get_verp(struct loader *l, enum verp_mode *verp)
+{
+	static const char *const modes[] = { "probe", "always", "never", NULL };
+	int v = -1;
+
+	if (get_choice(l, "verp", modes, &v) < 0)
+		return -1;
+	if (v >= 0)
+		*verp = (enum verp_mode)(v + 1);
+	return 0;
+}
+
 static int
 load_global(struct loader *l)
 {
@@ -447,7 +463,8 @@ load_global(struct loader *l)
 	cfg->api_key_file = get_string(l, "api_key_file");
 	cfg->log_file = get_string(l, "log_file");
 	cfg->spool_dir = get_string(l, "spool_dir");
-	if (load_sync(l) < 0)
+	cfg->verp = VERP_PROBE;
+	if (get_verp(l, &cfg->verp) < 0 || load_sync(l) < 0)
 		return -1;
 	return load_postfix(l);
 }
@@ -587,8 +604,11 @@ load_club(struct loader *l, const char *slug)
 	c->api_key_file = get_string(l, "api_key_file");
 	if (get_addresses(l, "owners", &c->owners) < 0 ||
 	    get_auth_settings(l, &c->require_auth,
-			      &c->unauthenticated_action) < 0)
+			      &c->unauthenticated_action) < 0 ||
+	    get_verp(l, &c->verp) < 0)
 		return -1;
+	if (c->verp == VERP_INHERIT)
+		c->verp = l->cfg->verp;
 	if (c->require_auth == REQUIRE_AUTH_INHERIT)
 		c->require_auth = REQUIRE_AUTH_NONE;
 	if (c->unauthenticated_action == UNAUTH_INHERIT)
@@ -683,7 +703,8 @@ load_list_values(struct loader *l, struct list_settings *s)
 	    get_footer(l, &s->footer) < 0 ||
 	    get_addresses(l, "owners", &s->owners) < 0 ||
 	    get_auth_settings(l, &s->require_auth,
-			      &s->unauthenticated_action) < 0)
+			      &s->unauthenticated_action) < 0 ||
+	    get_verp(l, &s->verp) < 0)
 		return -1;
 	s->posting = (enum posting_policy)p;
 	s->nonmember_action = (enum nonmember_action)n;
@@ -897,6 +918,20 @@ config_list_settings(const struct config *cfg, const char *slug,
 	if (settings_r->unauthenticated_action == UNAUTH_INHERIT)
 		settings_r->unauthenticated_action = club
 			? club->unauthenticated_action : UNAUTH_HOLD;
+	if (settings_r->verp == VERP_INHERIT)
+		settings_r->verp = club ? club->verp : cfg->verp;
+}
+
+const char *
+verp_mode_name(enum verp_mode v)
+{
+	switch (v) {
+	case VERP_ALWAYS: return "always";
+	case VERP_NEVER: return "never";
+	case VERP_PROBE:
+	case VERP_INHERIT: break;
+	}
+	return "probe";
 }
 
 const char *

@@ -1,4 +1,6 @@
 -- soarlist schema version 10: VERP probes (verp = probe, soarlist.conf(5)).
+-- (IF NOT EXISTS: test_schema.py rebuilds older databases from a current
+-- one by dropping what later migrations added; tables it keeps are fine.)
 
 -- A post to a list with verp = probe goes out as one sendmail run without
 -- -XV, and its bounces are attributed from the DSN's recipient fields
@@ -9,7 +11,7 @@
 -- and names it for sure: only such a confirmed bounce disables. SENT_AT
 -- is set when the probe was handed to sendmail. A confirmed bounce or
 -- `soarlist bounces reset` deletes the mark; so does bounce_window.
-CREATE TABLE verp_probe (
+CREATE TABLE IF NOT EXISTS verp_probe (
     club_id     INTEGER NOT NULL REFERENCES club(id) ON DELETE CASCADE,
     address     TEXT    NOT NULL COLLATE NOCASE,
     status      TEXT    NOT NULL,   -- of the bounce that asked for it
@@ -23,7 +25,7 @@ CREATE TABLE verp_probe (
 -- names no member of the club (a forwarded address, a DSN in free text):
 -- the list's next post goes out with -XV to every member, once, so that
 -- the next bounce names its member.
-CREATE TABLE verp_probe_list (
+CREATE TABLE IF NOT EXISTS verp_probe_list (
     club_id     INTEGER NOT NULL REFERENCES club(id) ON DELETE CASCADE,
     list        TEXT    NOT NULL COLLATE NOCASE,   -- list name
     message_id  TEXT,

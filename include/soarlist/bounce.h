@@ -13,6 +13,13 @@
  * bounce_threshold scores within bounce_window the address is disabled for
  * the club's list mail and the owners get one notice.
  *
+ * A DSN to the plain LIST-bounces@DOMAIN is attributed from its recipient
+ * fields; on a list with verp = probe (verp.h) such an unconfirmed bounce
+ * never disables: at the threshold the address is marked to probe, and
+ * only a bounce of the probe (to the VERP address) disables it. A verified
+ * one naming no member of the club marks the list, whose next post goes
+ * to every member with VERP.
+ *
  * Only a DSN that proves it answers a post of the list (its returned
  * headers carry the post's X-Soarlist-Proof token, see bounce-proof.h)
  * counts for any of this; any other permanent failure scores nobody, is
@@ -66,6 +73,8 @@ struct bounce_row {
 	guint unverified;   /* unproven DSNs within bounce_window */
 	gint64 unverified_at;      /* unix time of the latest; 0: none */
 	char *unverified_status;   /* of the latest, or NULL */
+	gint64 probe_at;      /* to probe with VERP since (unix time); 0: no */
+	gint64 probe_sent_at; /* the probe went out at; 0: not yet */
 };
 
 /* The addresses with scores or unverified DSNs within CFG's bounce_window
@@ -77,8 +86,25 @@ struct bounce_row {
 GPtrArray *bounce_report(sqlite3 *db, const struct config *cfg,
 			 gint64 club_id, gint64 list_id, GError **error);
 
+/* A list whose next post goes to every member with VERP (a verified
+ * bounce named no member of the club), within bounce_window. */
+struct bounce_list_probe {
+	char *club_slug;
+	char *list;      /* its name */
+	gint64 at;       /* asked for at (unix time) */
+	gint64 sent_at;  /* the probe went out at; 0: not yet */
+};
+
+/* The list probes of club CLUB_ID (0: every club) and, when LIST is not
+ * NULL, of that list (by name), by club and list. Returns a new array of
+ * struct bounce_list_probe * (free with g_ptr_array_unref) or NULL with
+ * *error. */
+GPtrArray *bounce_list_probes(sqlite3 *db, const struct config *cfg,
+			      gint64 club_id, const char *list,
+			      GError **error);
+
 /* Re-enable ADDRESS in every club: lift its disabling and forget its
- * scores and unverified DSNs, so that the next bounce starts from zero. Returns the number of
+ * scores, unverified DSNs and VERP probe, so that the next bounce starts from zero. Returns the number of
  * rows removed (0: nothing to reset) or -1 with *error. */
 int bounce_reset(sqlite3 *db, const char *address, GError **error);
 

@@ -17,6 +17,17 @@
  *  - bounce_threshold scores within bounce_window disable the address for
  *    the club's list mail (disabled_address) and the owners get one notice.
  *
+ * A bounce to the plain LIST-bounces@DOMAIN (a post sent without VERP,
+ * verp.h) is attributed from the DSN's recipient fields: a guess that a
+ * forwarding or a rewriting server can get wrong. On a list with verp =
+ * probe such a guess never disables: when its score reaches the
+ * threshold the address is marked to probe (verp_probe) instead, the next
+ * post of the club goes to it alone with -XV, and only a bounce of that
+ * (to LIST-bounces+user=host@DOMAIN: confirmed) disables it, even when
+ * the address was already scored that day. A verified bounce that names
+ * no member of the club marks the list (verp_probe_list): its next post
+ * goes to everyone with -XV, once. The marks expire with bounce_window.
+ *
  * None of this happens for a DSN that does not prove it answers a post of
  * the list (bounce-proof.h): anyone can write a DSN naming a member. Such
  * a permanent failure is logged and, for a member of the club, counted in
@@ -50,7 +61,8 @@ enum failure {
  *   ?1 club id      ?2 Message-ID of the post (may be NULL)
  *   ?3 domain       ?4 status        ?5 address     ?6 now
  *   ?7 start of the bounce window    ?8 day (now / 86400)
- *   ?9 diagnostic (may be NULL)      ?10 threshold  ?11 disabling reason */
+ *   ?9 diagnostic (may be NULL)      ?10 threshold  ?11 disabling reason
+ *   ?12 list name */
 struct bounce {
 	sqlite3 *db;
 	const struct config *cfg;
@@ -59,6 +71,8 @@ struct bounce {
 	char *domain;
 	char *reason;
 	gint64 now;
+	/* the address comes from the VERP bounce address, not the DSN */
+	gboolean confirmed;
 };
 
 static enum failure
@@ -95,6 +109,7 @@ bind_all(const struct bounce *b, sqlite3_stmt *st)
 	sqlite3_bind_text(st, 9, b->dsn.diagnostic, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 10, b->cfg->bounce_threshold);
 	sqlite3_bind_text(st, 11, b->reason, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 12, b->ref->name, -1, SQLITE_STATIC);
 }
 
 /* Run SQL; with VALUE_R, the first column of its first row (0 if none).
@@ -289,6 +304,10 @@ list_problem(struct bounce *b, char **detail_r, GError **error)
 		 "message_id = ?2 AND address IN (SELECT address FROM "
 		 "bounce_seen WHERE club_id = ?1 AND message_id = ?2 AND "
 		 "domain = ?3 AND status = ?4)", NULL, error) < 0 ||
+	    step(b, "DELETE FROM verp_probe WHERE club_id = ?1 AND message_id "
+		 "= ?2 AND address IN (SELECT address FROM bounce_seen WHERE "
+		 "club_id = ?1 AND message_id = ?2 AND domain = ?3 AND status "
+		 "= ?4)", NULL, error) < 0 ||
 	    step(b, "INSERT OR IGNORE INTO bounce_list_problem (club_id, "
 		 "message_id, domain, status, at) VALUES (?1, ?2, ?3, ?4, ?6)",
 		 NULL, error) < 0)
@@ -303,19 +322,62 @@ list_problem(struct bounce *b, char **detail_r, GError **error)
 	return 1;
 }
 
+/* An unconfirmed bounce that would disable on a list with verp = probe:
+ * mark the address to probe instead (unless it is disabled already).
+ * Returns BOUNCE_SCORED or -1. */
+static int
+probe_instead(struct bounce *b, gint64 n, char **detail_r, GError **error)
+{
+	if (step(b, "INSERT INTO verp_probe (club_id, address, status, "
+		 "message_id, at) SELECT ?1, ?5, ?4, ?2, ?6 WHERE NOT EXISTS "
+		 "(SELECT 1 FROM disabled_address WHERE club_id = ?1 AND "
+		 "address = ?5) ON CONFLICT (club_id, address) DO UPDATE SET "
+		 "status = ?4, message_id = ?2, at = ?6, sent_at = NULL", NULL,
+		 error) < 0)
+		return -1;
+	*detail_r = g_strdup_printf("%s %s scored %" G_GINT64_FORMAT " of %u%s",
+				    b->dsn.recipient, b->dsn.status, n,
+				    b->cfg->bounce_threshold,
+				    sqlite3_changes(b->db) > 0
+				    ? ", unconfirmed: its next post is a VERP "
+				      "probe" : " (already disabled)");
+	return BOUNCE_SCORED;
+}
+
+/* Has ADDRESS of the bounce been sent a probe that is still pending?
+ * 1, 0 or -1. */
+static int
+probed(struct bounce *b, GError **error)
+{
+	gint64 n = 0;
+
+	if (step(b, "SELECT count(*) FROM verp_probe WHERE club_id = ?1 AND "
+		 "address = ?5 AND sent_at IS NOT NULL", &n, error) < 0)
+		return -1;
+	return n > 0;
+}
+
 /* Score a permanent mailbox failure (once a day) and disable the address
- * at the threshold. Returns the outcome or -1. */
+ * at the threshold (with verp = probe, only when the bounce is confirmed;
+ * a confirmed answer to a probe disables even when the address was
+ * scored that day already). Returns the outcome or -1. */
 static int
 score(struct bounce *b, char **detail_r, GError **error)
 {
 	const char *addr = b->dsn.recipient, *status = b->dsn.status;
+	gboolean probe = b->ref->settings.verp == VERP_PROBE;
+	gboolean inserted;
+	int answer = 0;
 	gint64 n = 0;
 
 	if (step(b, "INSERT OR IGNORE INTO bounce_score (club_id, address, "
 		 "day, status, message_id, diagnostic, at) VALUES (?1, ?5, ?8, "
 		 "?4, ?2, ?9, ?6)", NULL, error) < 0)
 		return -1;
-	if (sqlite3_changes(b->db) == 0) {
+	inserted = sqlite3_changes(b->db) > 0;
+	if (b->confirmed && (answer = probed(b, error)) < 0)
+		return -1;
+	if (!inserted && answer == 0) {
 		*detail_r = g_strdup_printf("%s %s already scored today", addr,
 					    status);
 		return BOUNCE_IGNORED;
@@ -323,6 +385,12 @@ score(struct bounce *b, char **detail_r, GError **error)
 	if (step(b, "SELECT count(*) FROM bounce_score WHERE club_id = ?1 "
 		 "AND address = ?5 AND at >= ?7", &n, error) < 0)
 		return -1;
+	/* a confirmed bounce answers the probe, whatever it decides */
+	if (b->confirmed && step(b, "DELETE FROM verp_probe WHERE club_id = "
+				 "?1 AND address = ?5", NULL, error) < 0)
+		return -1;
+	if (n >= b->cfg->bounce_threshold && probe && !b->confirmed)
+		return probe_instead(b, n, detail_r, error);
 	if (n >= b->cfg->bounce_threshold &&
 	    step(b, "INSERT OR IGNORE INTO disabled_address (club_id, address, "
 		 "disabled_at, reason) VALUES (?1, ?5, ?6, ?11)", NULL,
@@ -339,7 +407,8 @@ score(struct bounce *b, char **detail_r, GError **error)
 	if (notify_disabled(b, n, error) < 0)
 		return -1;
 	*detail_r = g_strdup_printf("%s %s disabled after %" G_GINT64_FORMAT
-				    " bounces", addr, status, n);
+				    " bounces%s", addr, status, n,
+				    answer ? " (confirmed by a VERP probe)" : "");
 	return BOUNCE_DISABLED;
 }
 
@@ -359,6 +428,10 @@ record(struct bounce *b, enum failure kind, char **detail_r, GError **error)
 	    step(b, "DELETE FROM bounce_seen WHERE club_id = ?1 AND at < ?7",
 		 NULL, error) < 0 ||
 	    step(b, "DELETE FROM bounce_list_problem WHERE club_id = ?1 AND "
+		 "at < ?7", NULL, error) < 0 ||
+	    step(b, "DELETE FROM verp_probe WHERE club_id = ?1 AND at < ?7",
+		 NULL, error) < 0 ||
+	    step(b, "DELETE FROM verp_probe_list WHERE club_id = ?1 AND "
 		 "at < ?7", NULL, error) < 0)
 		rc = -1;
 	if (rc == 0 && b->dsn.message_id != NULL)
@@ -430,6 +503,35 @@ unverified(struct bounce *b, char **detail_r, GError **error)
 	return BOUNCE_UNVERIFIED;
 }
 
+/* A verified bounce, not confirmed by VERP, on a list with verp = probe:
+ * when the address it names is no member of the club, mark the list so
+ * that its next post goes to everyone with -XV. Returns 1 (marked:
+ * *detail_r set), 0 (a member: score it as usual) or -1. */
+static int
+unattributed(struct bounce *b, char **detail_r, GError **error)
+{
+	int member = club_member(b->dsn.recipient, b, error);
+
+	if (member != 0)
+		return member < 0 ? -1 : 0;
+	if (db_begin_write(b->db, DB_SYNCED, error) < 0)
+		return -1;
+	if (step(b, "DELETE FROM verp_probe_list WHERE club_id = ?1 AND at < "
+		 "?7", NULL, error) < 0 ||
+	    step(b, "INSERT INTO verp_probe_list (club_id, list, message_id, "
+		 "at) VALUES (?1, ?12, ?2, ?6) ON CONFLICT (club_id, list) DO "
+		 "UPDATE SET message_id = ?2, at = ?6, sent_at = NULL", NULL,
+		 error) < 0 ||
+	    db_exec(b->db, "COMMIT", error) < 0) {
+		sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
+		return -1;
+	}
+	*detail_r = g_strdup_printf("%s %s names no member of the club: the "
+				    "list's next post is a VERP probe to every "
+				    "member", b->dsn.recipient, b->dsn.status);
+	return 1;
+}
+
 /* "user=host" -> "user@host" (split at the last '='), or NULL. */
 static char *
 verp_address(const char *verp)
@@ -463,11 +565,13 @@ bounce_process(sqlite3 *db, const struct config *cfg,
 	struct bounce b = { .db = db, .cfg = cfg, .ref = ref,
 			    .now = g_get_real_time() / G_USEC_PER_SEC };
 	char *want = verp_address(rcpt->verp), *detail = NULL;
+	gboolean probe = ref->settings.verp == VERP_PROBE;
 	enum failure kind;
 	int rc;
 
 	if (detail_r != NULL)
 		*detail_r = NULL;
+	b.confirmed = want != NULL;
 	rc = dsn_parse(msg, want, club_member, &b, &b.dsn, error);
 	g_free(want);
 	if (rc <= 0)
@@ -483,7 +587,12 @@ bounce_process(sqlite3 *db, const struct config *cfg,
 		rc = BOUNCE_IGNORED;
 	} else if ((rc = bounce_proof_check(db, ref, b.dsn.message_id,
 					    b.dsn.proof, b.now, error)) == 1) {
-		rc = record(&b, kind, &detail, error);
+		rc = probe && !b.confirmed && kind == FAILURE_MAILBOX
+		     ? unattributed(&b, &detail, error) : 0;
+		if (rc == 1)
+			rc = BOUNCE_IGNORED;
+		else if (rc == 0)
+			rc = record(&b, kind, &detail, error);
 	} else if (rc == 0) {
 		rc = unverified(&b, &detail, error);
 	}
@@ -528,11 +637,14 @@ bounce_report(sqlite3 *db, const struct config *cfg, gint64 club_id,
 		"a.address AND x.at = s.last LIMIT 1), coalesce(d.disabled_at, 0), "
 		"d.reason, coalesce(u.n, 0), coalesce(u.last, 0), (SELECT status "
 		"FROM bounce_unverified y WHERE y.club_id = a.club_id AND "
-		"y.address = a.address AND y.at = u.last LIMIT 1) FROM a JOIN club "
+		"y.address = a.address AND y.at = u.last LIMIT 1), "
+		"coalesce(p.at, 0), coalesce(p.sent_at, 0) FROM a JOIN club "
 		"c ON c.id = a.club_id LEFT JOIN s ON s.club_id = a.club_id AND "
 		"s.address = a.address LEFT JOIN u ON u.club_id = a.club_id AND "
 		"u.address = a.address LEFT JOIN disabled_address d ON d.club_id "
-		"= a.club_id AND d.address = a.address WHERE (?2 = 0 OR "
+		"= a.club_id AND d.address = a.address LEFT JOIN verp_probe p ON "
+		"p.club_id = a.club_id AND p.address = a.address AND p.at >= ?1 "
+		"WHERE (?2 = 0 OR "
 		"a.club_id = ?2) AND (?3 = 0 OR a.address IN (SELECT address FROM "
 		"list_member WHERE list_id = ?3)) ORDER BY d.disabled_at IS NULL, "
 		"s.n IS NULL, c.slug, a.address";
@@ -560,6 +672,8 @@ bounce_report(sqlite3 *db, const struct config *cfg, gint64 club_id,
 		r->unverified_at = sqlite3_column_int64(st, 8);
 		r->unverified_status =
 			g_strdup((const char *)sqlite3_column_text(st, 9));
+		r->probe_at = sqlite3_column_int64(st, 10);
+		r->probe_sent_at = sqlite3_column_int64(st, 11);
 		g_ptr_array_add(out, r);
 	}
 	sqlite3_finalize(st);
@@ -575,6 +689,7 @@ int
 bounce_reset(sqlite3 *db, const char *address, GError **error)
 {
 	static const char *const sql[] = {
+		"DELETE FROM verp_probe WHERE address = ?1",
 		"DELETE FROM disabled_address WHERE address = ?1",
 		"DELETE FROM bounce_score WHERE address = ?1",
 		"DELETE FROM bounce_unverified WHERE address = ?1",
@@ -604,4 +719,51 @@ bounce_reset(sqlite3 *db, const char *address, GError **error)
 fail:
 	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
 	return -1;
+}
+
+static void
+bounce_list_probe_free(gpointer p)
+{
+	struct bounce_list_probe *r = p;
+
+	g_free(r->club_slug);
+	g_free(r->list);
+	g_free(r);
+}
+
+GPtrArray *
+bounce_list_probes(sqlite3 *db, const struct config *cfg, gint64 club_id,
+		   const char *list, GError **error)
+{
+	static const char sql[] =
+		"SELECT c.slug, p.list, p.at, coalesce(p.sent_at, 0) FROM "
+		"verp_probe_list p JOIN club c ON c.id = p.club_id WHERE p.at >= "
+		"?1 AND (?2 = 0 OR p.club_id = ?2) AND (?3 IS NULL OR p.list = "
+		"?3) ORDER BY c.slug, p.list";
+	sqlite3_stmt *st = NULL;
+	GPtrArray *out;
+	int rc;
+
+	if (db_prepare(db, sql, &st, error) < 0)
+		return NULL;
+	sqlite3_bind_int64(st, 1, g_get_real_time() / G_USEC_PER_SEC -
+			   (gint64)MIN(cfg->bounce_window, (guint64)G_MAXINT64 / 2));
+	sqlite3_bind_int64(st, 2, club_id);
+	sqlite3_bind_text(st, 3, list, -1, SQLITE_STATIC);
+	out = g_ptr_array_new_with_free_func(bounce_list_probe_free);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		struct bounce_list_probe *r = g_new0(struct bounce_list_probe, 1);
+		r->club_slug = g_strdup((const char *)sqlite3_column_text(st, 0));
+		r->list = g_strdup((const char *)sqlite3_column_text(st, 1));
+		r->at = sqlite3_column_int64(st, 2);
+		r->sent_at = sqlite3_column_int64(st, 3);
+		g_ptr_array_add(out, r);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		g_ptr_array_unref(out);
+		db_fail(db, rc, "reading the VERP probes", error);
+		return NULL;
+	}
+	return out;
 }

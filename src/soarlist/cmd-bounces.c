@@ -1,6 +1,7 @@
 /* cmd-bounces.c - soarlist bounces [LIST@DOMAIN]: the addresses disabled
- * after bounces, the bounce scores within bounce_window and the members
- * named by unverified bounces (not scored);
+ * after bounces, the bounce scores within bounce_window (with a pending
+ * VERP probe, verp = probe), the members named by unverified bounces (not
+ * scored) and the lists whose next post is a VERP probe to everyone;
  * soarlist bounces reset ADDRESS: re-enable an address (every club) and
  * forget its scores. Exit 0; 1 when reset found nothing to reset or the
  * database failed; 64 on a usage error; 75 when the database is busy. */
@@ -23,15 +24,23 @@ when(gint64 t)
 	return s;
 }
 
-/* " unverified N (last STATUS)" for a row with unproven DSNs, or "". */
+/* "  probe pending" or "  probe sent DATE" for a row with a VERP probe
+ * (verp = probe), then " unverified N (last STATUS)" for a row with
+ * unproven DSNs; or "". */
 static char *
 unverified_text(const struct bounce_row *r)
 {
+	g_autofree char *sent = r->probe_sent_at ? when(r->probe_sent_at)
+						 : NULL;
+	g_autofree char *probe = !r->probe_at ? g_strdup("")
+		: sent ? g_strdup_printf("  probe sent %s", sent)
+		       : g_strdup("  probe pending");
+
 	if (r->unverified == 0)
-		return g_strdup("");
-	return g_strdup_printf("  unverified %u (last %s)", r->unverified,
-			       r->unverified_status ? r->unverified_status
-			       : "");
+		return g_steal_pointer(&probe);
+	return g_strdup_printf("%s  unverified %u (last %s)", probe,
+			       r->unverified, r->unverified_status
+			       ? r->unverified_status : "");
 }
 
 /* Print the heading of the section of R unless *SECTION_R (the section
@@ -87,8 +96,25 @@ print_rows(const struct config *cfg, GPtrArray *rows)
 		g_free(u);
 		g_free(t);
 	}
-	if (rows->len == 0)
-		printf("No bounces.\n");
+}
+
+/* The lists whose next post goes to everyone with VERP. */
+static void
+print_list_probes(GPtrArray *probes, gboolean after)
+{
+	for (guint i = 0; i < probes->len; i++) {
+		const struct bounce_list_probe *p = g_ptr_array_index(probes, i);
+		g_autofree char *t = when(p->at);
+		g_autofree char *sent = p->sent_at ? when(p->sent_at) : NULL;
+
+		if (i == 0)
+			printf("%sVERP probes of whole lists (a verified bounce "
+			       "named no member of the club):\n", after ? "\n"
+			       : "");
+		printf("  %-8s %-32s asked %s  %s%s\n", p->club_slug, p->list,
+		       t, sent ? "sent " : "pending: the next post",
+		       sent ? sent : "");
+	}
 }
 
 static int
@@ -124,7 +150,7 @@ cmd_bounces(struct cli *cli, int argc, char **argv)
 {
 	struct list_ref ref = { 0 };
 	GError *err = NULL;
-	GPtrArray *rows;
+	GPtrArray *rows, *probes;
 	int rc = cli_parse(cli, NULL, 0, 2, &argc, &argv);
 
 	if (rc != 0)
@@ -144,10 +170,20 @@ cmd_bounces(struct cli *cli, int argc, char **argv)
 	    (argc == 2 && (rc = cli_resolve(cli, argv[1], &ref)) != 0))
 		return rc;
 	rows = bounce_report(cli->db, cli->cfg, ref.club_id, ref.id, &err);
+	probes = rows == NULL ? NULL
+		 : bounce_list_probes(cli->db, cli->cfg, ref.club_id,
+				      ref.name, &err);
 	list_ref_clear(&ref);
-	if (rows == NULL)
+	if (probes == NULL) {
+		if (rows != NULL)
+			g_ptr_array_unref(rows);
 		return cli_fail(&err, NULL);
+	}
 	print_rows(cli->cfg, rows);
+	print_list_probes(probes, rows->len > 0);
+	if (rows->len == 0 && probes->len == 0)
+		printf("No bounces.\n");
+	g_ptr_array_unref(probes);
 	g_ptr_array_unref(rows);
 	return CLI_OK;
 }

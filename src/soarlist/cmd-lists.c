@@ -1,5 +1,6 @@
 /* cmd-lists.c - soarlist lists [--json]: every list with its member count,
- * effective posting policy, nonmember_action and require_auth. Exit 0; 1 when the database failed; 64 on
+ * effective posting policy, nonmember_action and require_auth (--json
+ * adds unauthenticated_action and verp). Exit 0; 1 when the database failed; 64 on
  * a usage error; 75 when the database is busy. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -44,6 +45,7 @@ to_json(const struct catalog_list *l, const char *address,
 				require_auth_name(s->require_auth));
 	cJSON_AddStringToObject(o, "unauthenticated_action",
 				unauth_action_name(s->unauthenticated_action));
+	cJSON_AddStringToObject(o, "verp", verp_mode_name(s->verp));
 	return o;
 }
 

@@ -4,6 +4,8 @@ permanent mailbox failures once a day, disable an address at the threshold,
 tell a list problem from member problems, and forward anything that is not
 a DSN to the owners, never to the list.
 
+Every test runs with verp = probe (the default), always and never.
+
 Only a DSN that proves it answers a post of the list counts: its returned
 headers carry the post's X-Soarlist-Proof, HMAC-SHA256 of the period, the
 list and the Message-ID under the key in the database, computed here from
@@ -231,9 +233,24 @@ def exchange2003_ndr(rcpt, msgid="<p1@example.org>"):
 
 
 class Bounces(harness.EnvTestCase):
+    """Run three times: with the default verp (probe), and with verp =
+    always and never in [soarlist] (BouncesAlways, BouncesNever below).
+    What these tests check is the same in every mode: the VERP address or
+    a member named by the DSN is scored; only an unconfirmed bounce at the
+    threshold differs, and test_verp.py checks that."""
+
+    verp = None
+
     def setUp(self):
         global KEY
         super().setUp()
+        if self.verp is not None:
+            write_config = self.env.write_config
+
+            def with_verp(*args, extra="", **kw):
+                return write_config(*args, extra="verp = %s\n%s" % (self.verp, extra), **kw)
+            self.env.write_config = with_verp
+            self.env.write_config(lists=self.lists, dev_redirect=self.dev_redirect)
         self.club = self.env.query("SELECT id FROM club WHERE slug = 'ssc'")[0][0]
         KEY = self.env.query("SELECT secret FROM bounce_key")[0][0]
         self.addCleanup(globals().__setitem__, "KEY", None)
@@ -913,6 +930,14 @@ class ApprovedPost(harness.EnvTestCase):
                              verp("dora@example.org", lst="board"), sender="")
         self.assertEqual(r.rc, 0, r.stderr)
         self.assertIn("decision=bounce-scored ", self.env.deliver_log_lines()[-1])
+
+
+class BouncesAlways(Bounces):
+    verp = "always"
+
+
+class BouncesNever(Bounces):
+    verp = "never"
 
 
 if __name__ == "__main__":

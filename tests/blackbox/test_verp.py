@@ -1,0 +1,238 @@
+"""test_verp.py - verp = always | probe | never (soarlist.conf(5)): what a
+bounce that is not confirmed by VERP may do in each mode, the probe that
+confirms it, the list probe after a verified bounce naming nobody, and
+what `soarlist bounces` and `soarlist lists --json` show.
+
+The DSNs are test_bounces.py's, with the proof token of the database's
+key, sent to the plain LIST-bounces@DOMAIN (attributed from the DSN:
+unconfirmed) or to LIST-bounces+user=host@DOMAIN (confirmed).
+"""
+import json
+import os
+import sqlite3
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import harness  # noqa: E402
+import tap  # noqa: E402
+import test_bounces as tb  # noqa: E402
+
+BOB = "bob@example.com"
+
+
+class Verp(harness.EnvTestCase):
+    def setUp(self):
+        super().setUp()
+        self.club = self.env.query("SELECT id FROM club WHERE slug = 'ssc'")[0][0]
+        tb.KEY = self.env.query("SELECT secret FROM bounce_key")[0][0]
+        self.addCleanup(setattr, tb, "KEY", None)
+
+    def set_verp(self, mode, lists=None):
+        self.env.write_config(extra="verp = %s" % mode if mode else "", lists=lists)
+
+    def bounce(self, dsn, to):
+        r = self.env.deliver(dsn, to, sender="")
+        self.assertEqual(r.rc, 0, r.stderr)
+        return self.env.deliver_log_lines()[-1]
+
+    def bare(self, rcpt, msgid="<p1@example.org>"):
+        """A verified Postfix DSN for RCPT to the plain bounce address."""
+        return self.bounce(tb.postfix_dsn(rcpt, to=tb.BARE, msgid=msgid), tb.BARE)
+
+    def confirmed(self, rcpt, msgid="<p1@example.org>"):
+        return self.bounce(tb.postfix_dsn(rcpt, msgid=msgid), tb.verp(rcpt))
+
+    def add_scores(self, address, days_ago):
+        now = int(time.time())
+        con = sqlite3.connect(self.env.db)
+        with con:
+            for d in days_ago:
+                con.execute("INSERT INTO bounce_score (club_id, address, day, status, "
+                            "message_id, diagnostic, at) VALUES (?, ?, ?, '5.1.1', ?, "
+                            "'smtp; 550 earlier', ?)",
+                            (self.club, address, now // 86400 - d, "old%d@x" % d,
+                             now - d * 86400))
+        con.close()
+
+    def sql(self, text, *args):
+        con = sqlite3.connect(self.env.db)
+        with con:
+            con.execute(text, args)
+        con.close()
+
+    def disabled(self):
+        return [r[0] for r in self.env.query("SELECT address FROM disabled_address")]
+
+    def probes(self):
+        return self.env.query("SELECT address, status, message_id, sent_at IS NOT NULL "
+                              "FROM verp_probe ORDER BY address")
+
+    def list_probes(self):
+        return self.env.query("SELECT list, message_id, sent_at IS NOT NULL "
+                              "FROM verp_probe_list ORDER BY list")
+
+    # ------------------------------------------------------ the setting
+
+    def test_lists_json_shows_the_effective_setting(self):
+        self.env.write_config(lists={"ssc/board": {"verp": "always"}},
+                              club_extra={"other": "verp = never"})
+        r = self.env.soarlist("lists", "--json")
+        self.assertEqual(r.rc, 0, r.stderr)
+        got = {(o["club"], o["list"]): o["verp"] for o in json.loads(r.stdout)}
+        self.assertEqual(got[("ssc", "members")], "probe")  # the default
+        self.assertEqual(got[("ssc", "board")], "always")   # the list's
+        self.assertEqual(got[("other", "members")], "never")  # the club's
+        self.env.write_config(extra="verp = never", lists={"ssc/board": {"verp": "probe"}})
+        got = {(o["club"], o["list"]): o["verp"]
+               for o in json.loads(self.env.soarlist("lists", "--json").stdout)}
+        self.assertEqual(got[("ssc", "members")], "never")  # the global one
+        self.assertEqual(got[("ssc", "board")], "probe")
+
+    def test_unknown_value_is_a_configuration_error(self):
+        for group in ("global", "club", "list"):
+            with self.subTest(group=group):
+                self.env.write_config(
+                    extra="verp = sometimes" if group == "global" else "",
+                    club_extra={"ssc": "verp = sometimes"} if group == "club" else None,
+                    lists={"ssc/board": {"verp": "sometimes"}} if group == "list" else None)
+                r = self.env.soarlist("lists")
+                self.assertEqual(r.rc, 78, r.stderr)
+                self.assertIn("verp = sometimes: expected probe | always | never", r.stderr)
+
+    # ---------------------------------------- unconfirmed at the threshold
+
+    def test_probe_unconfirmed_bounce_at_threshold_marks_instead_of_disabling(self):
+        self.add_scores(BOB, [1, 2, 3, 4])
+        line = self.bare(BOB)
+        self.assertIn("decision=bounce-scored ", line)
+        self.assertIn("bob@example.com 5.1.1 scored 5 of 5, unconfirmed: its next post "
+                      "is a VERP probe", line)
+        self.assertEqual(self.disabled(), [])
+        self.assertEqual(self.probes(), [(BOB, "5.1.1", "p1@example.org", 0)])
+        r = self.env.soarlist("bounces")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertIn("scores 5", r.stdout)
+        self.assertIn("probe pending", r.stdout)
+
+    def test_probe_unconfirmed_bounce_below_threshold_only_scores(self):
+        self.add_scores(BOB, [1, 2])
+        line = self.bare(BOB)
+        self.assertIn("scored 3 of 5", line)
+        self.assertNotIn("probe", line)
+        self.assertEqual(self.probes(), [])
+
+    def test_never_and_always_disable_on_the_dsn_alone(self):
+        for mode in ("never", "always"):
+            with self.subTest(mode=mode):
+                self.sql("DELETE FROM bounce_score")
+                self.sql("DELETE FROM disabled_address")
+                self.set_verp(mode)
+                self.add_scores(BOB, [1, 2, 3, 4])
+                line = self.bare(BOB, msgid="<%s@example.org>" % mode)
+                self.assertIn("decision=bounce-disabled ", line)
+                self.assertEqual(self.disabled(), [BOB])
+                self.assertEqual(self.probes(), [])
+
+    def test_the_bouncing_lists_setting_decides(self):
+        # members@ says never; the same unconfirmed bounce disables
+        self.set_verp(None, lists={"ssc/members": {"verp": "never"}})
+        self.add_scores(BOB, [1, 2, 3, 4])
+        self.assertIn("decision=bounce-disabled ", self.bare(BOB))
+
+    # ------------------------------------------------ the probe answered
+
+    def test_confirmed_bounce_of_the_probe_disables_the_same_day(self):
+        self.add_scores(BOB, [1, 2, 3, 4])
+        self.bare(BOB)
+        self.sql("UPDATE verp_probe SET sent_at = strftime('%s', 'now')")
+        r = self.env.soarlist("bounces")
+        self.assertIn("probe sent ", r.stdout)
+        # the probe's bounce comes the same day: already scored today, yet
+        # it is the confirmation the probe asked for
+        line = self.confirmed(BOB, msgid="<probe@example.org>")
+        self.assertIn("decision=bounce-disabled ", line)
+        self.assertIn("disabled after 5 bounces (confirmed by a VERP probe)", line)
+        self.assertEqual(self.disabled(), [BOB])
+        self.assertEqual(self.probes(), [])
+
+    def test_confirmed_bounce_without_a_probe_sent_counts_once_a_day(self):
+        self.add_scores(BOB, [1, 2, 3, 4])
+        self.bare(BOB)  # marked, not sent yet
+        line = self.confirmed(BOB, msgid="<p2@example.org>")
+        self.assertIn("decision=bounce-ignored ", line)
+        self.assertIn("already scored today", line)
+        self.assertEqual(self.disabled(), [])
+
+    def test_confirmed_bounce_at_threshold_disables_in_probe_mode(self):
+        self.add_scores(BOB, [1, 2, 3, 4])
+        line = self.confirmed(BOB)
+        self.assertIn("decision=bounce-disabled ", line)
+        self.assertEqual(self.disabled(), [BOB])
+
+    def test_reset_forgets_the_probe(self):
+        self.add_scores(BOB, [1, 2, 3, 4])
+        self.bare(BOB)
+        r = self.env.soarlist("bounces", "reset", BOB)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(self.probes(), [])
+
+    def test_a_mark_older_than_the_window_is_gone(self):
+        self.add_scores(BOB, [1, 2, 3, 4])
+        self.bare(BOB)
+        self.sql("UPDATE verp_probe SET at = at - 31 * 86400")
+        self.assertNotIn("probe", self.env.soarlist("bounces").stdout)
+        self.bare("carol@example.net", msgid="<p3@example.org>")  # cleans up
+        self.assertEqual(self.probes(), [])
+
+    def test_list_problem_takes_back_the_marks_of_its_post(self):
+        for a in ("alice@example.org", "dora@example.org"):
+            self.add_scores(a, [1, 2, 3, 4])
+            self.bare(a)
+        self.assertEqual(len(self.probes()), 2)
+        # a third member at example.org refusing the same post the same way
+        line = self.bare("ivan@example.org")
+        self.assertIn("list problem", line)
+        self.assertEqual(self.probes(), [])
+
+    # --------------------------------------- a verified bounce naming nobody
+
+    def test_verified_bounce_naming_no_member_probes_the_list(self):
+        line = self.bare("forwarded@elsewhere.example")
+        self.assertIn("decision=bounce-ignored ", line)
+        self.assertIn("forwarded@elsewhere.example 5.1.1 names no member of the club: the "
+                      "list's next post is a VERP probe to every member", line)
+        self.assertEqual(self.list_probes(), [("members", "p1@example.org", 0)])
+        self.assertEqual(self.env.query("SELECT count(*) FROM bounce_score")[0][0], 0)
+        r = self.env.soarlist("bounces")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertIn("VERP probes of whole lists", r.stdout)
+        self.assertIn("members", r.stdout)
+        self.assertIn("pending: the next post", r.stdout)
+        self.assertNotIn("No bounces.", r.stdout)
+        # the list of another club shows none
+        r = self.env.soarlist("bounces", "members@other.manage2soar.com")
+        self.assertEqual(r.stdout, "No bounces.\n")
+
+    def test_unverified_bounce_naming_no_member_marks_nothing(self):
+        dsn = tb.retoken(tb.postfix_dsn("forwarded@elsewhere.example", to=tb.BARE),
+                         "<p1@example.org>")
+        line = self.bounce(dsn, tb.BARE)
+        self.assertIn("decision=bounce-unverified ", line)
+        self.assertEqual(self.list_probes(), [])
+
+    def test_never_scores_the_named_address_as_before(self):
+        self.set_verp("never")
+        line = self.bare("forwarded@elsewhere.example")
+        self.assertIn("decision=bounce-scored ", line)
+        self.assertEqual(self.list_probes(), [])
+
+    def test_policy_refusal_naming_no_member_marks_nothing(self):
+        line = self.bounce(tb.postfix_dsn("forwarded@elsewhere.example", status="5.7.1",
+                                          to=tb.BARE), tb.BARE)
+        self.assertNotIn("names no member", line)
+        self.assertEqual(self.list_probes(), [])
+
+
+if __name__ == "__main__":
+    tap.main()

@@ -32,6 +32,7 @@ enum db_open_mode {
 /* Open PATH. Returns a handle (close with db_close) or NULL with *error. */
 sqlite3 *db_open(const char *path, enum db_open_mode mode, GError **error);
 
+/* Finalize the cached statements (db_stmt), close *DB, set it to NULL. */
 void db_close(sqlite3 **db);
 
 /* The schema version this build writes and expects. */
@@ -77,6 +78,41 @@ int db_agent_mode(sqlite3 *db, GError **error);
  * every time: the WAL the deliveries leave stays bounded, and a sync that
  * changes nothing syncs nothing to disk. */
 int db_command_mode(sqlite3 *db, GError **error);
+
+/* BEGIN (deferred): a read transaction, one snapshot for what follows
+ * (it becomes a write if a statement writes). 0 or -1 with *error. */
+int db_begin_read(sqlite3 *db, GError **error);
+
+/* COMMIT, its result checked: 0, or -1 with *error and the transaction
+ * rolled back (the connection is never left inside it). The cached
+ * statements (db_stmt) are reset first, so none holds the snapshot on. */
+int db_commit(sqlite3 *db, GError **error);
+
+/* ROLLBACK if DB is inside a transaction; harmless outside one, never
+ * fails (a failed ROLLBACK leaves nothing to do). Resets the cached
+ * statements as db_commit() does. */
+void db_rollback(sqlite3 *db);
+
+/* The statement for SQL, compiled once per connection (statements compiled
+ * once per process at most: the policy service answers many requests on
+ * one connection): the first call prepares it, later calls return the same
+ * statement reset and with its bindings cleared. Never finalize it:
+ * db_close() does. Reset it when done (db_row() does at the end of the
+ * rows; after reading one row, sqlite3_reset()) so that it holds no read
+ * snapshot. 0 or -1 with *error. */
+int db_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **stmt_r,
+	    GError **error);
+
+/* Step ST: 1 with a row to read, 0 when there are no more rows (ST is
+ * reset), -1 with *error (ST is reset). The row loop:
+ *	while ((rc = db_row(st, error)) > 0) ...;
+ *	if (rc < 0) ...; */
+int db_row(sqlite3_stmt *st, GError **error);
+
+/* Run ST, a statement that writes (its changes are made by its first
+ * step; a row it returns, as with RETURNING, is not read), and reset it.
+ * 0 or -1 with *error. */
+int db_run(sqlite3_stmt *st, GError **error);
 
 /* Set *error from the connection's last error; RC decides the code
  * (SQLITE_BUSY/LOCKED become DB_ERROR_BUSY). Always returns -1. */

@@ -53,6 +53,102 @@ db_prepare(sqlite3 *db, const char *sql, sqlite3_stmt **stmt_r, GError **error)
 	return 0;
 }
 
+/* The statements db_stmt() compiled: connection -> (SQL text -> its
+ * statement). A process has one or two connections and a few dozen
+ * statements; the programs are single-threaded. */
+static GHashTable *stmt_caches;
+
+static void
+finalize_stmt(gpointer st)
+{
+	sqlite3_finalize(st);
+}
+
+static GHashTable *
+stmt_cache(sqlite3 *db, gboolean create)
+{
+	GHashTable *cache;
+
+	if (stmt_caches == NULL) {
+		if (!create)
+			return NULL;
+		stmt_caches = g_hash_table_new_full(
+			g_direct_hash, g_direct_equal, NULL,
+			(GDestroyNotify)g_hash_table_unref);
+	}
+	cache = g_hash_table_lookup(stmt_caches, db);
+	if (cache == NULL && create) {
+		cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+					      finalize_stmt);
+		g_hash_table_insert(stmt_caches, db, cache);
+	}
+	return cache;
+}
+
+int
+db_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **stmt_r, GError **error)
+{
+	GHashTable *cache = stmt_cache(db, TRUE);
+	sqlite3_stmt *st = g_hash_table_lookup(cache, sql);
+	int rc;
+
+	if (st != NULL) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		*stmt_r = st;
+		return 0;
+	}
+	rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st,
+				NULL);
+	if (rc != SQLITE_OK) {
+		*stmt_r = NULL;
+		return db_fail(db, rc, "database", error);
+	}
+	g_hash_table_insert(cache, g_strdup(sql), st);
+	*stmt_r = st;
+	return 0;
+}
+
+/* Reset DB's cached statements left in the middle of their rows. */
+static void
+reset_cached(sqlite3 *db)
+{
+	GHashTable *cache = stmt_cache(db, FALSE);
+	GHashTableIter it;
+	gpointer st;
+
+	if (cache == NULL)
+		return;
+	g_hash_table_iter_init(&it, cache);
+	while (g_hash_table_iter_next(&it, NULL, &st))
+		if (sqlite3_stmt_busy(st))
+			sqlite3_reset(st);
+}
+
+int
+db_row(sqlite3_stmt *st, GError **error)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		return 1;
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE)
+		return 0;
+	return db_fail(sqlite3_db_handle(st), rc, "database", error);
+}
+
+int
+db_run(sqlite3_stmt *st, GError **error)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		return 0;
+	return db_fail(sqlite3_db_handle(st), rc, "database", error);
+}
+
 static int
 cmp_names(const void *a, const void *b)
 {
@@ -258,6 +354,34 @@ db_begin_write(sqlite3 *db, enum db_durability d, GError **error)
 	return db_exec(db, "BEGIN IMMEDIATE", error);
 }
 
+int
+db_begin_read(sqlite3 *db, GError **error)
+{
+	return db_exec(db, "BEGIN", error);
+}
+
+int
+db_commit(sqlite3 *db, GError **error)
+{
+	int rc;
+
+	reset_cached(db);
+	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	if (rc == SQLITE_OK)
+		return 0;
+	db_fail(db, rc, "committing", error);
+	db_rollback(db);
+	return -1;
+}
+
+void
+db_rollback(sqlite3 *db)
+{
+	reset_cached(db);
+	if (!sqlite3_get_autocommit(db))
+		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+}
+
 /* No checkpoint when the connection closes, the WAL kept, writes
  * DB_CHEAP unless they say otherwise; AUTOCHECKPOINT: whether its commits
  * checkpoint a WAL that grew past SQLite's 1000 pages. */
@@ -298,6 +422,8 @@ void
 db_close(sqlite3 **db)
 {
 	if (*db != NULL) {
+		if (stmt_caches != NULL)
+			g_hash_table_remove(stmt_caches, *db);
 		sqlite3_close(*db);
 		*db = NULL;
 	}

@@ -1,5 +1,5 @@
 /* moderate.h - acting on a held post: approve (the post goes through
- * exactly the delivery agent's path, the posting policy skipped), reject
+ * exactly the delivery agent's act(), the posting policy skipped), reject
  * (the sender is told), discard. Used by `soarlist approve|reject|discard`
  * and by a moderator's reply to LIST-request+TOKEN@DOMAIN.
  */
@@ -33,15 +33,24 @@ enum moderate_action {
 	MODERATE_DISCARD,
 };
 
+/* How an approved post is distributed: deliver_approved() (deliver.h),
+ * given by the caller so that moderation does not depend on the delivery
+ * agent it is part of. 0, or -1 with *error (MODERATE_STATUS_ERROR when
+ * the post was not distributed, its code the agent's exit status). */
+typedef int (*moderate_distribute_fn)(const struct config *cfg, sqlite3 *db,
+				      const struct held_row *row,
+				      GError **error);
+
 /* Act on held post ROW, exactly once: the post is claimed first
  * (held_claim), so of several moderators acting on it at once one acts and
  * the others get MODERATE_ERROR_HANDLED or MODERATE_ERROR_BUSY. REASON (may
  * be NULL) goes to the sender with a rejection. On success the post is
  * forgotten and 0 is returned; on failure -1 with *error: the post stays
  * held (its claim given back), except with MODERATE_ERROR_REMAINS, when
- * the action was done. */
+ * the action was done. DISTRIBUTE distributes an approved post. */
 int moderate(const struct config *cfg, sqlite3 *db, const struct held_row *row,
-	     enum moderate_action action, const char *reason, GError **error);
+	     enum moderate_action action, const char *reason,
+	     moderate_distribute_fn distribute, GError **error);
 
 const char *moderate_action_name(enum moderate_action a);
 

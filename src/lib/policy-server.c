@@ -24,11 +24,9 @@
 #include <unistd.h>
 
 #include "soarlist/address.h"
-#include "soarlist/catalog.h"
 #include "soarlist/db.h"
+#include "soarlist/decide.h"
 #include "soarlist/maillog.h"
-#include "soarlist/policy.h"
-#include "soarlist/recipient.h"
 
 #define MAX_LINE 8192
 #define MAX_ATTRS 256
@@ -50,91 +48,61 @@ attr(GHashTable *attrs, const char *name)
 	return v != NULL ? v : "";
 }
 
-/* What the delivery agent would answer before its policy: a post over the
- * list's max_size (when the client announced its size with SIZE=). */
+/* The answer to a verdict at RCPT TO: a refusal the delivery agent would
+ * bounce is refused now; everything else is the agent's to decide. */
 static char *
-size_refusal(const struct list_ref *ref, const char *size)
+answer(const struct verdict *v)
 {
-	guint64 n = g_ascii_strtoull(size, NULL, 10);
-
-	if (ref->settings.max_size == 0 || n <= ref->settings.max_size)
-		return NULL;
-	return g_strdup_printf("552 5.3.4 message of %" G_GUINT64_FORMAT
-			       " bytes exceeds the %" G_GUINT64_FORMAT
-			       "-byte limit of %s", n,
-			       (guint64)ref->settings.max_size, ref->address);
+	switch (v->outcome) {
+	case OUTCOME_REFUSE:
+	case OUTCOME_NO_MEMBERS:
+		return g_strdup_printf("550 %s", v->line);
+	case OUTCOME_TOO_BIG:
+		return g_strdup_printf("552 %s", v->line);
+	default:
+		/* no such list: relay_recipient_maps refuses it; held or
+		 * discarded: no bounce either way */
+		return g_strdup("DUNNO");
+	}
 }
 
-/* The action for a post to REF the policy lets through: refused when the
- * list has nobody to receive it, as the delivery agent would. NULL with
- * *error when the database cannot say. */
+/* The decision for a RCPT TO, by decide.h as the delivery agent decides
+ * (without the message), logged when it refuses. */
 static char *
-distribute_action(sqlite3 *db, const struct list_ref *ref, GError **error)
+decide_rcpt(sqlite3 *db, const struct config *cfg, GHashTable *attrs,
+	    gboolean app)
 {
-	int rc = catalog_has_recipients(db, ref->id, error);
-
-	if (rc < 0)
-		return NULL;
-	return rc == 1 ? g_strdup("DUNNO")
-		       : g_strdup_printf("550 5.2.1 %s has no members: nobody "
-					 "would receive this post", ref->address);
-}
-
-/* The action for REF once resolved: the same checks, in the same order, as
- * the delivery agent's post(). NULL with *error on a database error. */
-static char *
-list_action(sqlite3 *db, const struct list_ref *ref, const char *sender,
-	    const char *size, GError **error)
-{
-	struct policy_result pr = { 0 };
-	char *action = size_refusal(ref, size);
-
-	if (action != NULL)
-		return action;
-	if (policy_decide(db, ref, sender, NULL, NULL, &pr, error) < 0)
-		return NULL;
-	if (pr.decision == DECISION_REJECT)
-		action = g_strdup_printf("550 %s", pr.reason);
-	else if (pr.decision == DECISION_DISTRIBUTE)
-		action = distribute_action(db, ref, error);
-	else
-		action = g_strdup("DUNNO"); /* held or discarded: no bounce */
-	policy_result_clear(&pr);
-	return action;
-}
-
-/* The decision for a RCPT TO a list post address, in a read transaction. */
-static char *
-decide(sqlite3 *db, const struct config *cfg, const struct recipient *r,
-       GHashTable *attrs)
-{
-	struct list_ref ref = { 0 };
 	const char *sender = attr(attrs, "sender");
+	const char *size = attr(attrs, "size");
+	struct decide_input in = {
+		.cfg = cfg, .recipient = attr(attrs, "recipient"),
+		.sender = sender,
+		.size = g_ascii_isdigit(*size)
+			? (gint64)g_ascii_strtoull(size, NULL, 10) : -1,
+		.client = app ? CLIENT_APP : CLIENT_OTHER,
+	};
+	struct verdict v = { 0 };
 	GError *err = NULL;
 	char *action = NULL;
-	int rc;
 
-	if (db_exec(db, "BEGIN", &err) < 0)
-		goto fail;
-	rc = catalog_resolve(db, cfg, r->list, r->domain, &ref, &err);
-	if (rc == 1)
-		action = list_action(db, &ref, sender, attr(attrs, "size"),
-				     &err);
-	else if (rc == 0)
-		action = g_strdup("DUNNO"); /* relay_recipient_maps refuses it */
-	sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
-	if (action != NULL && g_ascii_isdigit(action[0]))
+	if (decide_address(&in, &v) || v.rcpt.kind != RECIPIENT_POST)
+		action = answer(&v);
+	else if (db != NULL && decide_resolve(db, &in, &v, &err) == 0)
+		action = answer(&v);
+	if (action == NULL) {
+		maillog_warning("policy: %s", err ? err->message
+						   : "database not open");
+		g_clear_error(&err);
+		action = g_strdup(DEFER);
+	} else if (g_ascii_isdigit(action[0])) {
 		maillog_info("policy list=<%s> sender=<%s> action=reject "
-			     "client=%s reason=%s", ref.address, sender,
-			     attr(attrs, "client_address"), action + 4);
-	list_ref_clear(&ref);
-	if (action == NULL)
-		goto fail;
+			     "client=%s reason=%s",
+			     v.list.address ? v.list.address : in.recipient,
+			     sender, attr(attrs, "client_address"),
+			     action + 4);
+	}
+	verdict_clear(&v);
 	return action;
-fail:
-	maillog_warning("policy: %s", err ? err->message : "unknown error");
-	g_clear_error(&err);
-	return g_strdup(DEFER);
 }
 
 /* TRUE when the client is the M2S app: logged in with SASL as app_login,
@@ -151,36 +119,14 @@ app_client(const struct config *cfg, GHashTable *attrs)
 char *
 policy_server_answer(sqlite3 *db, const struct config *cfg, GHashTable *attrs)
 {
-	struct recipient r;
-	const char *sender = attr(attrs, "sender");
-	char *action;
-
 	if (g_ascii_strcasecmp(attr(attrs, "protocol_state"), "RCPT") != 0)
 		return g_strdup("DUNNO");
-	/* asked for every client, trusted networks included (see main.cf) */
-	if (policy_app_sender_club(cfg, sender) != NULL &&
-	    !app_client(cfg, attrs)) {
-		maillog_info("policy sender=<%s> client=%s action=reject "
-			     "reason=reserved sender", sender,
-			     attr(attrs, "client_address"));
-		return g_strdup_printf("550 5.7.1 <%s> is reserved for the "
-				       "Manage2Soar application", sender);
-	}
 	/* a refusal of the null sender bounces to nobody: the delivery
 	 * agent judges such mail by its From */
-	if (*sender == '\0')
+	if (*attr(attrs, "sender") == '\0')
 		return g_strdup("DUNNO");
-	if (recipient_parse(attr(attrs, "recipient"), &r) < 0)
-		return g_strdup("DUNNO");
-	if (r.kind != RECIPIENT_POST ||
-	    config_club_by_domain(cfg, r.domain) == NULL)
-		action = g_strdup("DUNNO");
-	else if (db == NULL)
-		action = g_strdup(DEFER);
-	else
-		action = decide(db, cfg, &r, attrs);
-	recipient_clear(&r);
-	return action;
+	/* asked for every client, trusted networks included (see main.cf) */
+	return decide_rcpt(db, cfg, attrs, app_client(cfg, attrs));
 }
 
 /* What read_line() returns besides a length. */

@@ -1,8 +1,9 @@
 /* cmd-check.c - soarlist check SENDER LIST@DOMAIN [FILE]: the decision the
  * delivery agent would take for a post from SENDER, and why. With FILE (a
  * message, "-" for standard input), SENDER is its envelope sender and the
- * message's From and Authentication-Results count as for the agent
- * (policy_decide_post); without, SENDER is the author too. Exit 0 when the
+ * decision is the agent's own (decide.h: loops, auto-replies, size, From,
+ * Authentication-Results, members); without, what the policy service
+ * decides at RCPT TO, SENDER being the author too. Exit 0 when the
  * post would be distributed, 1 when not (or no such list), 64 on a usage
  * error or a message that cannot be read, 75 when the database is busy. */
 #include <errno.h>
@@ -12,10 +13,10 @@
 
 #include "cli.h"
 #include "soarlist/address.h"
-#include "soarlist/catalog.h"
-#include "soarlist/db.h"
+#include "soarlist/decide.h"
 #include "soarlist/message.h"
 #include "soarlist/policy.h"
+#include "soarlist/recipient.h"
 #include "soarlist/spool.h"
 
 /* Read the message in PATH ("-": standard input) into *spool_r and *msg_r.
@@ -46,11 +47,14 @@ read_message(const struct config *cfg, const char *path,
 }
 
 static void
-print_result(const struct list_ref *ref, const char *sender,
-	     const struct policy_result *pr, gboolean with_message)
+print_verdict(const struct verdict *v, const char *sender,
+	      gboolean with_message)
 {
-	printf("%s: %s\n", decision_name(pr->decision), pr->reason);
-	if (!with_message && pr->decision == DECISION_DISTRIBUTE &&
+	const struct list_ref *ref = &v->list;
+
+	printf("%s: %s\n", outcome_name(v->outcome),
+	       v->line ? v->line : "");
+	if (!with_message && v->outcome == OUTCOME_DISTRIBUTE &&
 	    ref->settings.require_auth == REQUIRE_AUTH_DMARC &&
 	    policy_effective(ref) != POSTING_ANYONE &&
 	    !policy_is_app_sender(ref->club, sender))
@@ -64,13 +68,13 @@ print_result(const struct list_ref *ref, const char *sender,
 int
 cmd_check(struct cli *cli, int argc, char **argv)
 {
-	struct list_ref ref = { 0 };
-	struct policy_result pr = { 0 };
 	struct spool spool = { .fd = -1 };
 	struct message msg = { 0 };
+	struct verdict v = { 0 };
+	struct recipient r = { 0 };
 	GError *err = NULL;
 	const char *why = NULL;
-	g_autofree char *sender = NULL, *author = NULL;
+	g_autofree char *sender = NULL;
 	int rc = cli_parse(cli, NULL, 2, 3, &argc, &argv);
 
 	if (rc != 0)
@@ -80,27 +84,36 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		cli_error("check: %s is not a valid address: %s", argv[1], why);
 		return CLI_USAGE;
 	}
+	if (recipient_parse(argv[2], &r) < 0 || r.kind != RECIPIENT_POST) {
+		recipient_clear(&r);
+		cli_error("%s: not a list address (LIST@DOMAIN)", argv[2]);
+		return CLI_USAGE;
+	}
+	recipient_clear(&r);
 	if ((rc = cli_open(cli)) != 0 ||
 	    (argc > 3 && (rc = read_message(cli->cfg, argv[3], &spool,
-					    &msg)) != 0) ||
-	    (rc = cli_resolve(cli, argv[2], &ref)) != 0)
+					    &msg)) != 0))
 		goto out;
-	author = argc > 3 ? message_author(&msg) : g_strdup(sender);
-	/* without a message, what the policy service decides at RCPT TO */
-	if (db_exec(cli->db, "BEGIN", &err) < 0 ||
-	    (argc > 3 ? policy_decide_post(cli->db, cli->cfg, &ref, sender,
-					   msg.headers, author, &pr, &err)
-		      : policy_decide(cli->db, &ref, sender, author, NULL,
-				      &pr, &err)) < 0) {
-		rc = cli_fail(&err, NULL);
-	} else {
-		print_result(&ref, sender, &pr, argc > 3);
-		rc = pr.decision == DECISION_DISTRIBUTE ? CLI_OK : CLI_FAIL;
+	{
+		/* without a message, what the policy service decides at
+		 * RCPT TO; with one, what the delivery agent decides */
+		struct decide_input in = {
+			.cfg = cli->cfg, .recipient = argv[2],
+			.sender = sender, .msg = argc > 3 ? &msg : NULL,
+			.size = argc > 3 ? (gint64)spool.size : -1,
+		};
+		if (decide_resolve(cli->db, &in, &v, &err) < 0) {
+			rc = cli_fail(&err, NULL);
+		} else if (v.outcome == OUTCOME_NOUSER) {
+			cli_error("%s: no such list", argv[2]);
+			rc = CLI_FAIL;
+		} else {
+			print_verdict(&v, sender, argc > 3);
+			rc = v.outcome == OUTCOME_DISTRIBUTE ? CLI_OK : CLI_FAIL;
+		}
 	}
-	sqlite3_exec(cli->db, "COMMIT", NULL, NULL, NULL);
 out:
-	policy_result_clear(&pr);
-	list_ref_clear(&ref);
+	verdict_clear(&v);
 	if (argc > 3 && msg.headers != NULL)
 		message_clear(&msg);
 	spool_close(&spool);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "soarlist/deliver.h"
 #include "soarlist/held.h"
 #include "soarlist/maillog.h"
 #include "soarlist/moderate.h"
@@ -122,7 +123,8 @@ act(struct cli *cli, int argc, char **argv, const GOptionEntry *entries,
 	}
 	if (rc != HELD_CLAIMED)
 		return not_held(id, rc);
-	if (moderate(cli->cfg, cli->db, &row, action, opt_reason, &err) < 0) {
+	if (moderate(cli->cfg, cli->db, &row, action, opt_reason,
+		     deliver_approved, &err) < 0) {
 		rc = act_failed(cli, row.id, &err);
 	} else {
 		printf("%s %" G_GINT64_FORMAT "\n", moderate_action_name(action),

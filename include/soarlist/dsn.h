@@ -33,6 +33,10 @@ struct dsn {
 	char *message_id; /* of the returned post (no <>), or NULL */
 	char *proof;      /* its X-Soarlist-Proof token, lowercased, or NULL */
 	gboolean standard; /* from a message/delivery-status part */
+	/* without a VERP address, the other failed recipients of a standard
+	 * DSN (one notice may list several: a post sent without VERP), each
+	 * with recipient, action, status and diagnostic only; or NULL */
+	struct dsn *next;
 };
 
 /* Tells whether ADDRESS may be the failed recipient named in the text of a
@@ -43,7 +47,8 @@ typedef int (*dsn_candidate_fn)(const char *address, gpointer data,
 /* Read MSG as a DSN. WANT (may be NULL) is the address the DSN is about,
  * known from the VERP bounce address: its recipient block is used (else
  * the first failed one), and it is the recipient whatever the DSN says.
- * Without WANT the recipient comes from the first failed block, or for a
+ * Without WANT the recipient comes from the first failed block (and the
+ * other failed blocks with a status follow in dsn_r->next), or for a
  * non-standard DSN from the first address in its text that CANDIDATE (may
  * be NULL: any) accepts. Returns 1 and fills *dsn_r (clear with
  * dsn_clear), 0 when MSG is not a DSN (no recipient or no status found),

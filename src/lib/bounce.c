@@ -391,10 +391,13 @@ score(struct bounce *b, char **detail_r, GError **error)
 		return -1;
 	if (n >= b->cfg->bounce_threshold && probe && !b->confirmed)
 		return probe_instead(b, n, detail_r, error);
+	/* disabled: a probe mark (of a list with another setting) is moot */
 	if (n >= b->cfg->bounce_threshold &&
-	    step(b, "INSERT OR IGNORE INTO disabled_address (club_id, address, "
-		 "disabled_at, reason) VALUES (?1, ?5, ?6, ?11)", NULL,
-		 error) < 0)
+	    (step(b, "DELETE FROM verp_probe WHERE club_id = ?1 AND address = "
+		  "?5", NULL, error) < 0 ||
+	     step(b, "INSERT OR IGNORE INTO disabled_address (club_id, "
+		  "address, disabled_at, reason) VALUES (?1, ?5, ?6, ?11)", NULL,
+		  error) < 0))
 		return -1;
 	if (n < b->cfg->bounce_threshold || sqlite3_changes(b->db) == 0) {
 		*detail_r = g_strdup_printf("%s %s scored %" G_GINT64_FORMAT
@@ -557,6 +560,52 @@ log_line(char *s)
 	return s;
 }
 
+/* One failed recipient of the DSN, B->dsn. Returns the outcome, with
+ * *detail_r, or -1. */
+static int
+one_recipient(struct bounce *b, char **detail_r, GError **error)
+{
+	gboolean probe = b->ref->settings.verp == VERP_PROBE;
+	enum failure kind = classify(&b->dsn);
+	int rc;
+
+	b->domain = g_strdup(strrchr(b->dsn.recipient, '@') + 1);
+	b->reason = g_strdup_printf("%s %s", b->dsn.status, b->dsn.diagnostic
+				    ? b->dsn.diagnostic : "(no diagnostic)");
+	if (kind == FAILURE_NONE) {
+		*detail_r = g_strdup_printf("%s %s %s: not scored",
+					    b->dsn.recipient, b->dsn.status,
+					    b->dsn.action);
+		rc = BOUNCE_IGNORED;
+	} else if ((rc = bounce_proof_check(b->db, b->ref, b->dsn.message_id,
+					    b->dsn.proof, b->now,
+					    error)) == 1) {
+		rc = probe && !b->confirmed && kind == FAILURE_MAILBOX
+		     ? unattributed(b, detail_r, error) : 0;
+		if (rc == 1)
+			rc = BOUNCE_IGNORED;
+		else if (rc == 0)
+			rc = record(b, kind, detail_r, error);
+	} else if (rc == 0) {
+		rc = unverified(b, detail_r, error);
+	}
+	g_clear_pointer(&b->domain, g_free);
+	g_clear_pointer(&b->reason, g_free);
+	return rc;
+}
+
+/* Which of two recipients' outcomes the DSN's is: the one that did most. */
+static int
+rank(int outcome)
+{
+	switch (outcome) {
+	case BOUNCE_DISABLED: return 4;
+	case BOUNCE_SCORED: return 3;
+	case BOUNCE_UNVERIFIED: return 2;
+	default: return 1;
+	}
+}
+
 int
 bounce_process(sqlite3 *db, const struct config *cfg,
 	       const struct list_ref *ref, const struct recipient *rcpt,
@@ -564,46 +613,52 @@ bounce_process(sqlite3 *db, const struct config *cfg,
 {
 	struct bounce b = { .db = db, .cfg = cfg, .ref = ref,
 			    .now = g_get_real_time() / G_USEC_PER_SEC };
-	char *want = verp_address(rcpt->verp), *detail = NULL;
-	gboolean probe = ref->settings.verp == VERP_PROBE;
-	enum failure kind;
-	int rc;
+	char *want = verp_address(rcpt->verp);
+	GString *details = g_string_new(NULL);
+	struct dsn head;
+	int rc, outcome = BOUNCE_IGNORED;
+	guint n = 0;
 
 	if (detail_r != NULL)
 		*detail_r = NULL;
 	b.confirmed = want != NULL;
-	rc = dsn_parse(msg, want, club_member, &b, &b.dsn, error);
+	rc = dsn_parse(msg, want, club_member, &b, &head, error);
 	g_free(want);
-	if (rc <= 0)
+	if (rc <= 0) {
+		g_string_free(details, TRUE);
 		return rc < 0 ? -1 : BOUNCE_NOT_A_DSN;
-	kind = classify(&b.dsn);
-	b.domain = g_strdup(strrchr(b.dsn.recipient, '@') + 1);
-	b.reason = g_strdup_printf("%s %s", b.dsn.status, b.dsn.diagnostic
-				   ? b.dsn.diagnostic : "(no diagnostic)");
-	if (kind == FAILURE_NONE) {
-		detail = g_strdup_printf("%s %s %s: not scored",
-					 b.dsn.recipient, b.dsn.status,
-					 b.dsn.action);
-		rc = BOUNCE_IGNORED;
-	} else if ((rc = bounce_proof_check(db, ref, b.dsn.message_id,
-					    b.dsn.proof, b.now, error)) == 1) {
-		rc = probe && !b.confirmed && kind == FAILURE_MAILBOX
-		     ? unattributed(&b, &detail, error) : 0;
-		if (rc == 1)
-			rc = BOUNCE_IGNORED;
-		else if (rc == 0)
-			rc = record(&b, kind, &detail, error);
-	} else if (rc == 0) {
-		rc = unverified(&b, &detail, error);
 	}
-	if (rc >= 0 && detail_r != NULL)
-		*detail_r = log_line(detail);
-	else
+	/* a DSN of a post sent without VERP may name several members, each
+	 * recorded in a transaction of its own: when one fails, Postfix
+	 * retries the DSN and those already recorded are scored today */
+	for (const struct dsn *d = &head; d != NULL; d = d->next, n++) {
+		char *detail = NULL;
+
+		b.dsn = *d;
+		b.dsn.message_id = head.message_id;
+		b.dsn.proof = head.proof;
+		rc = one_recipient(&b, &detail, error);
+		if (rc < 0)
+			break;
+		if (rank(rc) > rank(outcome))
+			outcome = rc;
+		if (n < 5)
+			g_string_append_printf(details, "%s%s", n ? "; " : "",
+					       detail);
 		g_free(detail);
-	dsn_clear(&b.dsn);
-	g_free(b.domain);
-	g_free(b.reason);
-	return rc;
+	}
+	if (n > 5)
+		g_string_append_printf(details, "; and %u more", n - 5);
+	dsn_clear(&head);
+	if (rc < 0) {
+		g_string_free(details, TRUE);
+		return -1;
+	}
+	if (detail_r != NULL)
+		*detail_r = log_line(g_string_free(details, FALSE));
+	else
+		g_string_free(details, TRUE);
+	return outcome;
 }
 
 static void

@@ -22,6 +22,7 @@
 #define DSN_MAX_CANDIDATES 50 /* addresses of a text DSN we look up */
 #define DSN_LINE_MAX 200
 #define DSN_NEAR 1024           /* from a text DSN's address to its code */
+#define DSN_MAX_RECIPIENTS 100  /* failed blocks of one DSN we read */
 
 /* What the walk through the MIME structure found. */
 struct scan {
@@ -52,6 +53,13 @@ dsn_clear(struct dsn *dsn)
 	g_clear_pointer(&dsn->message_id, g_free);
 	g_clear_pointer(&dsn->proof, g_free);
 	dsn->standard = FALSE;
+	while (dsn->next != NULL) {
+		struct dsn *next = dsn->next;
+		dsn->next = next->next;
+		next->next = NULL;
+		dsn_clear(next);
+		g_free(next);
+	}
 }
 
 /* LEN bytes of S as one printable line: runs of control characters and
@@ -247,13 +255,27 @@ is_failed(const struct dsn *d)
 	return d->action != NULL && g_str_has_prefix(d->action, "failed");
 }
 
+/* A block's action from its status when it has none (RFC 3464 requires
+ * one; the class tells). */
+static void
+default_action(struct dsn *d)
+{
+	if (d->action == NULL)
+		d->action = g_strdup(d->status[0] == '5' ? "failed"
+				     : d->status[0] == '4' ? "delayed"
+							   : "delivered");
+}
+
 /* The standard form: the block of WANT, else the first failed one, else
- * the first. Returns 1 with *dsn_r, or 0. */
+ * the first. Without WANT, the other failed blocks with a status follow
+ * it in ->next, in their order. Returns 1 with *dsn_r, or 0. */
 static int
 read_fields(const char *fields, const char *want, struct dsn *dsn_r)
 {
 	GPtrArray *blocks = split_blocks(fields);
+	GPtrArray *failed = g_ptr_array_new();
 	struct dsn best = { 0 };
+	struct dsn **tail;
 
 	for (guint i = 0; i < blocks->len; i++) {
 		const char *text = g_ptr_array_index(blocks, i);
@@ -270,11 +292,30 @@ read_fields(const char *fields, const char *want, struct dsn *dsn_r)
 			best = b;
 			if (match)
 				break;
+		} else if (want == NULL && is_failed(&b) && b.status != NULL &&
+			   failed->len < DSN_MAX_RECIPIENTS) {
+			g_ptr_array_add(failed, g_memdup2(&b, sizeof(b)));
 		} else {
 			dsn_clear(&b);
 		}
 	}
 	g_ptr_array_unref(blocks);
+	/* the others were read after a failed best: they follow it */
+	tail = &best.next;
+	for (guint i = 0; i < failed->len; i++) {
+		struct dsn *d = g_ptr_array_index(failed, i);
+		if (best.recipient != NULL && is_failed(&best) &&
+		    g_ascii_strcasecmp(d->recipient, best.recipient) != 0) {
+			default_action(d);
+			d->standard = TRUE;
+			*tail = d;
+			tail = &d->next;
+		} else {
+			dsn_clear(d);
+			g_free(d);
+		}
+	}
+	g_ptr_array_unref(failed);
 	if (best.recipient == NULL || best.status == NULL) {
 		dsn_clear(&best);
 		return 0;
@@ -283,10 +324,7 @@ read_fields(const char *fields, const char *want, struct dsn *dsn_r)
 		g_free(best.recipient);
 		best.recipient = g_strdup(want);
 	}
-	if (best.action == NULL) /* RFC 3464 requires it; the class tells */
-		best.action = g_strdup(best.status[0] == '5' ? "failed"
-				       : best.status[0] == '4' ? "delayed"
-							       : "delivered");
+	default_action(&best);
 	best.standard = TRUE;
 	*dsn_r = best;
 	return 1;

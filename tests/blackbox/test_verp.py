@@ -195,6 +195,45 @@ class Verp(harness.EnvTestCase):
         self.assertIn("list problem", line)
         self.assertEqual(self.probes(), [])
 
+    # ------------------------------------ one DSN naming several members
+
+    def test_a_dsn_listing_several_members_scores_each(self):
+        # a post sent without VERP: Postfix reports every failed
+        # recipient of it in one notice
+        dsn = tb.postfix_dsn([(BOB, "5.1.1", "failed"),
+                              ("carol@example.net", "5.2.2", "failed"),
+                              ("alice@example.org", "4.2.2", "delayed"),
+                              ("dora@example.org", "5.7.1", "failed")], to=tb.BARE)
+        line = self.bounce(dsn, tb.BARE)
+        self.assertIn("decision=bounce-scored ", line)
+        self.assertIn("bob@example.com 5.1.1 scored 1 of 5; carol@example.net 5.2.2 "
+                      "scored 1 of 5; dora@example.org 5.7.1 not a mailbox failure", line)
+        self.assertEqual(self.env.query("SELECT address, status FROM bounce_score "
+                                        "ORDER BY address"),
+                         [(BOB, "5.1.1"), ("carol@example.net", "5.2.2")])
+
+    def test_a_dsn_listing_several_members_at_the_threshold(self):
+        self.add_scores(BOB, [1, 2, 3, 4])
+        self.add_scores("carol@example.net", [1, 2, 3, 4])
+        dsn = tb.postfix_dsn([(BOB, "5.1.1", "failed"),
+                              ("carol@example.net", "5.1.1", "failed")], to=tb.BARE)
+        line = self.bounce(dsn, tb.BARE)
+        self.assertIn("unconfirmed", line)
+        self.assertEqual([p[0] for p in self.probes()], [BOB, "carol@example.net"])
+        self.assertEqual(self.disabled(), [])
+        self.set_verp("never")
+        self.sql("DELETE FROM bounce_score WHERE day = strftime('%s', 'now') / 86400")
+        line = self.bounce(dsn, tb.BARE)
+        self.assertIn("decision=bounce-disabled ", line)
+        self.assertEqual(sorted(self.disabled()), [BOB, "carol@example.net"])
+        self.assertEqual(self.probes(), [])
+
+    def test_a_verp_dsn_scores_only_its_member(self):
+        dsn = tb.postfix_dsn([(BOB, "5.1.1", "failed"),
+                              ("carol@example.net", "5.1.1", "failed")], to=tb.verp(BOB))
+        self.bounce(dsn, tb.verp(BOB))
+        self.assertEqual(self.env.query("SELECT address FROM bounce_score"), [(BOB,)])
+
     # --------------------------------------- a verified bounce naming nobody
 
     def test_verified_bounce_naming_no_member_probes_the_list(self):

@@ -1,7 +1,8 @@
 /* deliver-post.c - act()'s distribute branch: a post the policy let
  * through is claimed for its list (seen.h: duplicates and one copy per
  * person), given its footer and list headers, stamped for bounce
- * verification, handed to sendmail and archived. act() settles the claim.
+ * verification, handed to sendmail (with or without VERP, verp.h) and
+ * archived. act() settles the claim.
  */
 #include "deliver-internal.h"
 
@@ -9,10 +10,9 @@
 #include "soarlist/bounce-proof.h"
 #include "soarlist/footer.h"
 #include "soarlist/maillog.h"
-#include "soarlist/recipient.h"
 #include "soarlist/rewrite.h"
 #include "soarlist/seen.h"
-#include "soarlist/sendmail.h"
+#include "soarlist/verp.h"
 
 /* Claim the post: V's recipients become those who do not have it already
  * through another list of the club. FALSE when nothing was claimed (V
@@ -47,8 +47,6 @@ static void
 send_post(struct job *j, struct verdict *v)
 {
 	GError *err = NULL;
-	g_autofree char *bounces = recipient_format(
-		RECIPIENT_BOUNCES, v->list.name, v->list.domain, NULL);
 	struct rewrite_input in = {
 		.list = &v->list, .envelope_sender = j->sender,
 		.redirected_members = v->redirected,
@@ -68,8 +66,7 @@ send_post(struct job *j, struct verdict *v)
 				err->message);
 		g_clear_error(&err);
 	}
-	if (sendmail_send(j->cfg->sendmail, bounces, TRUE, v->rcpts, &j->msg,
-			  &err) < 0) {
+	if (verp_send(j->cfg, j->db, &v->list, v->rcpts, &j->msg, &err) < 0) {
 		act_defer(v, "cannot reinject the message", err);
 		g_error_free(err);
 		return;

@@ -101,8 +101,8 @@ class Policy(harness.EnvTestCase):
         r = self.env.deliver(post(to="members@skylinesoaring.org"), "members@skylinesoaring.org")
         self.assertEqual(r.rc, 0, r.stderr)
         c = r.capture
-        self.assertEqual(c.argv[:5], ["-i", "-f", "members-bounces@skylinesoaring.org",
-                                      "-XV", "--"])
+        self.assertEqual(c.argv[:4], ["-i", "-f", "members-bounces@skylinesoaring.org",
+                                      "--"])
         self.assertEqual(sorted(c.recipients), MEMBERS)
         m = c.message
         self.assertEqual(m["List-Id"], "<members.skylinesoaring.org>")

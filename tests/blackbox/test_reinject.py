@@ -22,15 +22,24 @@ class Argv(harness.EnvTestCase):
         r = self.env.deliver(post(), LIST)
         self.assertEqual(r.rc, 0, r.stderr)
         self.assertEqual(r.capture.argv, ["-i", "-f", "members-bounces@ssc.manage2soar.com",
-                                          "-XV", "--", "alice@example.org", "Bob@example.com",
+                                          "--", "alice@example.org", "Bob@example.com",
                                           "carol@example.net"])
         # (the household's carol@example.net, twice in M2S's answer, once)
+
+    def test_argv_verp_always(self):
+        # one SMTP transaction per member only where the list asks for it
+        self.env.write_config(extra="verp = always")
+        r = self.env.deliver(post(), LIST)
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(r.capture.argv, ["-i", "-f", "members-bounces@ssc.manage2soar.com",
+                                          "-XV", "--", "alice@example.org", "Bob@example.com",
+                                          "carol@example.net"])
 
     def test_argv_second_domain_and_list(self):
         r = self.env.deliver(post(to="board@skylinesoaring.org"), "board@skylinesoaring.org")
         self.assertEqual(r.rc, 0, r.stderr)
         c = r.capture
-        self.assertEqual(c.argv[:5], ["-i", "-f", "board-bounces@skylinesoaring.org", "-XV", "--"])
+        self.assertEqual(c.argv[:4], ["-i", "-f", "board-bounces@skylinesoaring.org", "--"])
         self.assertEqual(sorted(c.recipients), ["bob@example.com", "dora@example.org"])
 
     def test_all_members_in_one_call(self):
@@ -60,15 +69,15 @@ class Argv(harness.EnvTestCase):
         r = self.env.deliver(post(), LIST)
         self.assertEqual(r.rc, 0, r.stderr)
         self.assertEqual(r.capture.argv, ["-i", "-f", "members-bounces@ssc.manage2soar.com",
-                                          "-XV", "--", "alice@example.org", "Bob@example.com"])
+                                          "--", "alice@example.org", "Bob@example.com"])
         members = self.env.soarlist("members", LIST)
         self.assertEqual(members.stdout.split(), ["alice@example.org", "Bob@example.com"])
 
     def test_envelope_sender_with_dash_is_not_an_option(self):
         r = self.env.deliver(post(), LIST, sender="-oi@example.org")
         self.assertEqual(r.rc, 0, r.stderr)
-        self.assertEqual(r.capture.argv[:5], ["-i", "-f", "members-bounces@ssc.manage2soar.com",
-                                              "-XV", "--"])
+        self.assertEqual(r.capture.argv[:4], ["-i", "-f", "members-bounces@ssc.manage2soar.com",
+                                              "--"])
         self.assertIn("sender=<-oi@example.org>", self.env.deliver_log_lines()[-1])
 
 
@@ -79,8 +88,7 @@ class DevRedirect(harness.EnvTestCase):
         r = self.env.deliver(post(), LIST)
         self.assertEqual(r.rc, 0, r.stderr)
         c = r.capture
-        self.assertEqual(c.argv, ["-i", "-f", "members-bounces@ssc.manage2soar.com", "-XV",
-                                  "--", "dev@example.org"])
+        self.assertEqual(c.argv, ["-i", "-f", "members-bounces@ssc.manage2soar.com", "--", "dev@example.org"])
         value = c.header_values("X-Soarlist-Dev-Redirect")
         self.assertEqual(len(value), 1)
         self.assertIn("3 members of members@ssc.manage2soar.com", value[0])

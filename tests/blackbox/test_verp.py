@@ -1,7 +1,9 @@
 """test_verp.py - verp = always | probe | never (soarlist.conf(5)): what a
 bounce that is not confirmed by VERP may do in each mode, the probe that
-confirms it, the list probe after a verified bounce naming nobody, and
-what `soarlist bounces` and `soarlist lists --json` show.
+confirms it, the list probe after a verified bounce naming nobody, what
+`soarlist bounces` and `soarlist lists --json` show (Verp); and the
+sendmail runs a post makes in each mode, the probe run first, and what a
+failed run leaves behind (Posts).
 
 The DSNs are test_bounces.py's, with the proof token of the database's
 key, sent to the plain LIST-bounces@DOMAIN (attributed from the DSN:
@@ -21,7 +23,9 @@ import test_bounces as tb  # noqa: E402
 BOB = "bob@example.com"
 
 
-class Verp(harness.EnvTestCase):
+class Base(harness.EnvTestCase):
+    """The helpers of both test classes."""
+
     def setUp(self):
         super().setUp()
         self.club = self.env.query("SELECT id FROM club WHERE slug = 'ssc'")[0][0]
@@ -71,6 +75,10 @@ class Verp(harness.EnvTestCase):
     def list_probes(self):
         return self.env.query("SELECT list, message_id, sent_at IS NOT NULL "
                               "FROM verp_probe_list ORDER BY list")
+
+
+class Verp(Base):
+    """The setting, and the bounce side of each mode."""
 
     # ------------------------------------------------------ the setting
 
@@ -271,6 +279,130 @@ class Verp(harness.EnvTestCase):
                                           to=tb.BARE), tb.BARE)
         self.assertNotIn("names no member", line)
         self.assertEqual(self.list_probes(), [])
+
+
+# the capturing sendmail of harness.py, failing (75, nothing captured) when
+# the file fail-yes (a run with -XV) or fail-no (a run without) exists
+FLAKY_SENDMAIL = """#!/bin/sh
+d="{cap}/$(date +%s%N)-$$"
+verp=no
+for a in "$@"; do [ "$a" = -XV ] && verp=yes; done
+mkdir -p "$d"
+for a in "$@"; do printf '%s\\0' "$a"; done > "$d/argv"
+cat > "$d/stdin"
+if [ -f "{root}/fail-$verp" ]; then rm -rf "$d"; exit 75; fi
+exit 0
+"""
+
+MEMBERS = ["alice@example.org", "Bob@example.com", "carol@example.net"]
+
+
+class Posts(Base):
+    """What sendmail is asked for a post in each mode (the capturing
+    sendmail of harness.py: one capture per run, in the order of the
+    runs)."""
+
+    def post(self, to=tb.LIST, want_rc=0):
+        r = self.env.deliver(harness.uniq_post(to=to), to)
+        self.assertEqual(r.rc, want_rc, r.stderr)
+        return [c.argv for c in r.captures]
+
+    def mark(self, address=BOB):
+        self.add_scores(address.lower(), [1, 2, 3, 4])
+        self.bare(address.lower())
+        self.assertEqual([p[0] for p in self.probes()], [address.lower()])
+
+    def sent_at(self):
+        return self.env.query("SELECT sent_at FROM verp_probe")
+
+    def test_each_mode_runs_sendmail_once(self):
+        plain = ["-i", "-f", tb.BARE, "--"] + MEMBERS
+        verp = ["-i", "-f", tb.BARE, "-XV", "--"] + MEMBERS
+        for mode, want in ((None, plain), ("probe", plain), ("never", plain),
+                           ("always", verp)):
+            with self.subTest(mode=mode):
+                self.set_verp(mode)
+                self.assertEqual(self.post(), [want])
+
+    def test_a_marked_address_gets_the_next_post_alone_with_verp(self):
+        self.mark()
+        self.assertIn("probe pending", self.env.soarlist("bounces").stdout)
+        runs = self.post()
+        # the probe first, then the plain run for the others
+        self.assertEqual(runs, [["-i", "-f", tb.BARE, "-XV", "--", "Bob@example.com"],
+                                ["-i", "-f", tb.BARE, "--", "alice@example.org",
+                                 "carol@example.net"]])
+        self.assertEqual(len(self.sent_at()), 1)
+        self.assertIsNotNone(self.sent_at()[0][0])
+        self.assertIn("probe sent", self.env.soarlist("bounces").stdout)
+        self.assertIn("decision=distribute recipients=3 ", self.env.deliver_log_lines()[-1])
+        # once: the next post is plain again
+        self.assertEqual(self.post(), [["-i", "-f", tb.BARE, "--"] + MEMBERS])
+
+    def test_the_probe_goes_with_the_next_post_of_any_list_of_the_club(self):
+        self.mark()
+        board = "board@ssc.manage2soar.com"
+        runs = self.post(to=board)
+        self.assertEqual(runs, [["-i", "-f", "board-bounces@ssc.manage2soar.com", "-XV", "--",
+                                 "bob@example.com"],
+                                ["-i", "-f", "board-bounces@ssc.manage2soar.com", "--",
+                                 "dora@example.org"]])
+
+    def test_the_lists_setting_decides_at_sending_time(self):
+        self.mark()
+        for mode, want in (("never", [["-i", "-f", tb.BARE, "--"] + MEMBERS]),
+                           ("always", [["-i", "-f", tb.BARE, "-XV", "--"] + MEMBERS])):
+            with self.subTest(mode=mode):
+                self.set_verp(None, lists={"ssc/members": {"verp": mode}})
+                self.assertEqual(self.post(), want)
+                self.assertEqual(self.sent_at(), [(None,)])  # still to probe
+
+    def test_answer_to_the_probe_disables_and_the_next_post_skips_the_address(self):
+        self.mark()
+        self.post()
+        line = self.confirmed(BOB, msgid="<probe@example.org>")
+        self.assertIn("decision=bounce-disabled ", line)
+        self.assertIn("(confirmed by a VERP probe)", line)
+        self.assertEqual(self.post(), [["-i", "-f", tb.BARE, "--", "alice@example.org",
+                                        "carol@example.net"]])
+
+    def test_a_list_to_probe_gets_one_post_with_verp_to_everyone(self):
+        self.bare("forwarded@elsewhere.example")
+        self.assertEqual(self.post(), [["-i", "-f", tb.BARE, "-XV", "--"] + MEMBERS])
+        self.assertEqual(self.list_probes(), [("members", "p1@example.org", 1)])
+        self.assertIn("sent ", self.env.soarlist("bounces").stdout)
+        self.assertEqual(self.post(), [["-i", "-f", tb.BARE, "--"] + MEMBERS])
+        # another list of the club is not probed
+        self.bare("forwarded@elsewhere.example", msgid="<p9@example.org>")
+        self.assertEqual(self.post(to="board@ssc.manage2soar.com"),
+                         [["-i", "-f", "board-bounces@ssc.manage2soar.com", "--",
+                           "bob@example.com", "dora@example.org"]])
+
+    def test_failed_probe_run_defers_with_nothing_handed_over(self):
+        self.env.write_sendmail(FLAKY_SENDMAIL.format(cap=self.env.cap, root=self.env.root))
+        self.mark()
+        open(os.path.join(self.env.root, "fail-yes"), "w").close()
+        self.assertEqual(self.post(want_rc=75), [])
+        self.assertEqual(self.sent_at(), [(None,)])
+        self.assertIn("decision=defer", self.env.deliver_log_lines()[-1])
+        os.unlink(os.path.join(self.env.root, "fail-yes"))
+        self.assertEqual(len(self.post()), 2)  # Postfix's retry: probe and plain
+        self.assertIsNotNone(self.sent_at()[0][0])
+
+    def test_failed_plain_run_defers_after_the_probe_went_out(self):
+        self.env.write_sendmail(FLAKY_SENDMAIL.format(cap=self.env.cap, root=self.env.root))
+        self.mark()
+        open(os.path.join(self.env.root, "fail-no"), "w").close()
+        r = self.env.deliver(harness.uniq_post(), tb.LIST)
+        self.assertEqual(r.rc, 75, r.stderr)
+        self.assertIn("the VERP probe to 1 went out", r.stderr + "\n".join(
+            self.env.deliver_log_lines()))
+        self.assertEqual([c.argv for c in r.captures],
+                         [["-i", "-f", tb.BARE, "-XV", "--", "Bob@example.com"]])
+        # the probe is out: the retry is one plain run (Bob gets it twice)
+        self.assertIsNotNone(self.sent_at()[0][0])
+        os.unlink(os.path.join(self.env.root, "fail-no"))
+        self.assertEqual(self.post(), [["-i", "-f", tb.BARE, "--"] + MEMBERS])
 
 
 if __name__ == "__main__":

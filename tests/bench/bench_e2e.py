@@ -31,10 +31,10 @@ soarlist round right after a virtual-alias round of the same size:
 twice 200 posts with soarlist's default settings, then VERP_POSTS (20) posts
 with `verp = always` (one SMTP transaction per member: 60,000 for 200
 posts would take several minutes on 2 cores; the ratio is per post, the
-sink's counts show it; 10 posts gave ratios too noisy on a busy machine). Printed: each round's wall time, the SMTP
-transactions and recipients the sink saw, and the ratio soarlist /
-virtual-alias (of the medians for the default settings; `verp = always`
-beside it). Target (issue 10): at most 1.2 with the default settings. A
+sink's counts show it; 10 posts gave ratios too noisy on a busy
+machine). Printed: each round's wall time, the SMTP transactions and
+recipients the sink saw, and the ratio soarlist / virtual-alias (of the
+medians for the default settings; `verp = always` beside it). Target (issue 10): at most 1.2 with the default settings. A
 target missed, or a sink that did not get exactly N x 300 recipients,
 makes the benchmark exit 1; a machine without Postfix or root makes it
 exit 77 (skipped).

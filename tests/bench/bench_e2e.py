@@ -23,21 +23,21 @@ ships them):
 
 A round submits N posts of POST_KB KB (alice@example.org, allowed to
 post, each with a Message-ID of its own) over CONNECTIONS SMTP
-connections at once, and ends when the sink has received every one of
-N x 300 recipients (smtp-sink -v: its RCPT and "." lines, counted as
-they come); its wall time runs from the first connection to the last
-"." the sink saw. The virtual-alias and soarlist rounds alternate, each
-soarlist round right after a virtual-alias round of the same size:
-twice 200 posts with soarlist's default settings, then VERP_POSTS (20) posts
-with `verp = always` (one SMTP transaction per member: 60,000 for 200
-posts would take several minutes on 2 cores; the ratio is per post, the
-sink's counts show it; 10 posts gave ratios too noisy on a busy
-machine). Printed: each round's wall time, the SMTP transactions and
-recipients the sink saw, and the ratio soarlist / virtual-alias (of the
-medians for the default settings; `verp = always` beside it). Target (issue 10): at most 1.2 with the default settings. A
-target missed, or a sink that did not get exactly N x 300 recipients,
-makes the benchmark exit 1; a machine without Postfix or root makes it
-exit 77 (skipped).
+connections at once, and ends when the sink has received every one of N
+x 300 recipients (smtp-sink -v: its RCPT and "." lines, counted as they
+come); its wall time runs from the first connection to the last "." the
+sink saw. The virtual-alias and soarlist rounds alternate, each soarlist
+round right after a virtual-alias round of the same size: twice 200
+posts with soarlist's default settings, then VERP_POSTS (20) posts with
+`verp = always` (one SMTP transaction per member: 60,000 for 200 posts
+would take several minutes on 2 cores; the ratio is per post, the sink's
+counts show it; 10 posts gave ratios too noisy on a busy machine).
+Printed: each round's wall time, the SMTP transactions and recipients
+the sink saw, and the ratio soarlist / virtual-alias (of the medians for
+the default settings; `verp = always` beside it). Target (issue 10): at
+most 1.2 with the default settings. A target missed, or a sink that did
+not get exactly N x 300 recipients, makes the benchmark exit 1; a
+machine without Postfix or root makes it exit 77 (skipped).
 """
 import os
 import smtplib

@@ -24,4 +24,11 @@ int spool_tmpfile(const char *dir, GError **error);
 
 void spool_close(struct spool *spool);
 
+/* g_auto(Spool) s = { .fd = -1 }; calls spool_close() when s goes out of
+ * scope (initialize fd to -1: a zeroed struct would close descriptor 0).
+ * g_auto() and g_autoptr() paste one identifier into a function name,
+ * hence a typedef for each type that has them; the code says struct. */
+typedef struct spool Spool;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Spool, spool_close)
+
 #endif

@@ -59,6 +59,15 @@ int dsn_parse(const struct message *msg, const char *want,
 
 void dsn_clear(struct dsn *dsn);
 
+/* For a message dsn_parse() found no recipient in: when it looks like a
+ * report all the same (a multipart/report, from a mail system, a subject
+ * such as "Undelivered Mail"), the Message-ID and X-Soarlist-Proof of the
+ * post it returns. Returns 1 with *message_id_r and *proof_r (newly
+ * allocated; either may be NULL), 0 when it does not look like a report
+ * (both NULL), or -1 with *error. */
+int dsn_returned(const struct message *msg, char **message_id_r,
+		 char **proof_r, GError **error);
+
 /* The first status code "C.S.D" in TEXT (C 2, 4 or 5; S 0 to 7, D up to
  * three digits; not part of a longer dotted number), searched from byte
  * FROM; CLASSES lists the acceptable classes ("45"). Returns the byte

@@ -506,17 +506,11 @@ unverified(struct bounce *b, char **detail_r, GError **error)
 	return BOUNCE_UNVERIFIED;
 }
 
-/* A verified bounce, not confirmed by VERP, on a list with verp = probe:
- * when the address it names is no member of the club, mark the list so
- * that its next post goes to everyone with -XV. Returns 1 (marked:
- * *detail_r set), 0 (a member: score it as usual) or -1. */
+/* Mark the list of the bounce to probe: its next post goes to every
+ * member with -XV, once. Returns 0 or -1. */
 static int
-unattributed(struct bounce *b, char **detail_r, GError **error)
+mark_list(struct bounce *b, GError **error)
 {
-	int member = club_member(b->dsn.recipient, b, error);
-
-	if (member != 0)
-		return member < 0 ? -1 : 0;
 	if (db_begin_write(b->db, DB_SYNCED, error) < 0)
 		return -1;
 	if (step(b, "DELETE FROM verp_probe_list WHERE club_id = ?1 AND at < "
@@ -529,10 +523,51 @@ unattributed(struct bounce *b, char **detail_r, GError **error)
 		sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
 	}
+	return 0;
+}
+
+/* A verified bounce, not confirmed by VERP, on a list with verp = probe:
+ * when the address it names is no member of the club, mark the list so
+ * that its next post goes to everyone with -XV. Returns 1 (marked:
+ * *detail_r set), 0 (a member: score it as usual) or -1. */
+static int
+unattributed(struct bounce *b, char **detail_r, GError **error)
+{
+	int member = club_member(b->dsn.recipient, b, error);
+
+	if (member != 0)
+		return member < 0 ? -1 : 0;
+	if (mark_list(b, error) < 0)
+		return -1;
 	*detail_r = g_strdup_printf("%s %s names no member of the club: the "
 				    "list's next post is a VERP probe to every "
 				    "member", b->dsn.recipient, b->dsn.status);
 	return 1;
+}
+
+/* A report dsn_parse() found no member in (a DSN in free text naming a
+ * forwarding address, say), to the plain bounce address of a list with
+ * verp = probe: when it proves it answers a post of the list, the list is
+ * marked as by unattributed(). It is forwarded to the owners all the
+ * same. Returns 0 or -1. */
+static int
+unattributed_text(struct bounce *b, const struct message *msg,
+		  GError **error)
+{
+	int rc = dsn_returned(msg, &b->dsn.message_id, &b->dsn.proof, error);
+
+	if (rc == 1 && b->dsn.proof != NULL)
+		rc = bounce_proof_check(b->db, b->ref, b->dsn.message_id,
+					b->dsn.proof, b->now, error);
+	else if (rc == 1)
+		rc = 0;
+	if (rc == 1 && (rc = mark_list(b, error)) == 0)
+		maillog_info("list=<%s> msgid=<%s>: a verified bounce names no "
+			     "member of the club: the list's next post is a "
+			     "VERP probe to every member", b->ref->address,
+			     b->dsn.message_id);
+	dsn_clear(&b->dsn);
+	return rc < 0 ? -1 : 0;
 }
 
 /* "user=host" -> "user@host" (split at the last '='), or NULL. */
@@ -624,6 +659,8 @@ bounce_process(sqlite3 *db, const struct config *cfg,
 	b.confirmed = want != NULL;
 	rc = dsn_parse(msg, want, club_member, &b, &head, error);
 	g_free(want);
+	if (rc == 0 && !b.confirmed && ref->settings.verp == VERP_PROBE)
+		rc = unattributed_text(&b, msg, error);
 	if (rc <= 0) {
 		g_string_free(details, TRUE);
 		return rc < 0 ? -1 : BOUNCE_NOT_A_DSN;

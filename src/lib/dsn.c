@@ -732,3 +732,35 @@ dsn_parse(const struct message *msg, const char *want,
 	g_object_unref(m);
 	return rc;
 }
+
+int
+dsn_returned(const struct message *msg, char **message_id_r, char **proof_r,
+	     GError **error)
+{
+	struct scan s = { 0 };
+	GMimeMessage *m = NULL;
+	GMimeObject *top;
+	int rc = 0;
+
+	*message_id_r = *proof_r = NULL;
+	if (parse_window(msg, &m, error) < 0)
+		return -1;
+	if (m == NULL)
+		return 0;
+	top = g_mime_message_get_mime_part(m);
+	if (top != NULL)
+		s.report = g_mime_content_type_is_type(
+			g_mime_object_get_content_type(top), "multipart",
+			"report");
+	scan_walk(top, &s, 0);
+	if (s.report || from_mail_system(msg) || subject_is_report(msg)) {
+		*message_id_r = s.message_id ? g_strdup(s.message_id)
+			: s.text ? text_message_id(s.text, 0) : NULL;
+		*proof_r = s.proof ? g_strdup(s.proof)
+			: s.text ? text_proof(s.text, 0) : NULL;
+		rc = 1;
+	}
+	scan_clear(&s);
+	g_object_unref(m);
+	return rc;
+}

@@ -37,22 +37,24 @@ verp_pending(const struct config *cfg, sqlite3 *db, gint64 club_id,
 	int rc;
 
 	*all_r = FALSE;
-	if (db_prepare(db, sql, &st, error) < 0)
+	/* every post of a list with verp = probe asks: compiled once */
+	if (db_stmt(db, sql, &st, error) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, club_id);
-	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, list, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 3, window_start(
 		cfg, g_get_real_time() / G_USEC_PER_SEC));
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_row(st, error)) > 0) {
 		const char *a = (const char *)sqlite3_column_text(st, 0);
 		if (a == NULL || *a == '\0')
 			*all_r = TRUE;
 		else
 			g_hash_table_add(set, g_ascii_strdown(a, -1));
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(db, rc, "reading the VERP probes", error);
+	if (rc < 0) {
+		g_prefix_error(error, "reading the VERP probes: ");
+		return -1;
+	}
 	*addresses_r = g_steal_pointer(&set);
 	return 0;
 }
@@ -149,6 +151,9 @@ send_probe(const struct config *cfg, sqlite3 *db,
 		return sendmail_send(cfg->sendmail, bounces, FALSE, rcpts, msg,
 				     error);
 	}
+	if (!all && g_hash_table_size(pending) == 0) /* the usual case */
+		return sendmail_send(cfg->sendmail, bounces, FALSE, rcpts, msg,
+				     error);
 	split(rcpts, pending, all, &probe, &plain);
 	if (probe->len > 0 &&
 	    sendmail_send(cfg->sendmail, bounces, TRUE, probe, msg,

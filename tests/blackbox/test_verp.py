@@ -261,6 +261,28 @@ class Verp(Base):
         r = self.env.soarlist("bounces", "members@other.manage2soar.com")
         self.assertEqual(r.stdout, "No bounces.\n")
 
+    def test_verified_text_bounce_naming_no_member_probes_the_list_too(self):
+        # a DSN in free text (Exim's) naming only a forwarding address: no
+        # DSN to soarlist, forwarded to the owners as ever, and the list
+        # probed since it answers a post of the list
+        dsn = tb.exim_dsn("forwarded@elsewhere.example", to=tb.BARE)
+        for mode, marked in (("never", []), ("always", []),
+                             (None, [("members", "p1@example.org", 0)])):
+            with self.subTest(mode=mode):
+                self.set_verp(mode)
+                r = self.env.deliver(dsn, tb.BARE, sender="")
+                self.assertEqual(r.rc, 0, r.stderr)
+                self.assertEqual([c.recipients for c in r.captures], [[tb.ADMIN]])
+                self.assertIn("decision=bounce-forward ", self.env.deliver_log_lines()[-1])
+                self.assertEqual(self.list_probes(), marked)
+        self.assertIn("a verified bounce names no member of the club",
+                      "\n".join(self.env.deliver_log_lines()))
+        # without the proof: forwarded, nothing marked
+        self.sql("DELETE FROM verp_probe_list")
+        r = self.env.deliver(tb.retoken(dsn, "<p1@example.org>"), tb.BARE, sender="")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(self.list_probes(), [])
+
     def test_unverified_bounce_naming_no_member_marks_nothing(self):
         dsn = tb.retoken(tb.postfix_dsn("forwarded@elsewhere.example", to=tb.BARE),
                          "<p1@example.org>")

@@ -53,6 +53,12 @@ int message_parse(int fd, off_t size, struct message *msg_r, GError **error);
 
 void message_clear(struct message *msg);
 
+/* g_auto(Message) msg = { 0 }; calls message_clear() when msg goes out of
+ * scope (safe on a zeroed or already cleared struct). The typedef is for
+ * g_auto(), which pastes one identifier into a function name. */
+typedef struct message Message;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Message, message_clear)
+
 /* Decoded value of the first header NAME, or NULL. Borrowed. */
 const char *message_header(const struct message *msg, const char *name);
 

@@ -32,6 +32,11 @@ int catalog_resolve(sqlite3 *db, const struct config *cfg, const char *name,
 
 void list_ref_clear(struct list_ref *ref);
 
+/* g_auto(ListRef) ref = { 0 }; calls list_ref_clear() at the end of the
+ * scope. The typedef is for g_auto(), which pastes one identifier. */
+typedef struct list_ref ListRef;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(ListRef, list_ref_clear)
+
 /* Add the owners of REF to OUT (borrowed strings): the list's own owners,
  * else its club's, else cfg->admin. */
 void list_ref_owners(const struct list_ref *ref, const struct config *cfg,

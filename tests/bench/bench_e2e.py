@@ -40,6 +40,7 @@ not get exactly N x 300 recipients, makes the benchmark exit 1; a
 machine without Postfix or root makes it exit 77 (skipped).
 """
 import os
+import re
 import smtplib
 import statistics
 import subprocess
@@ -60,6 +61,10 @@ TARGET = 1.2
 SOARLIST_LIST = "members@ssc.manage2soar.com"
 VA_LIST = "members@va.test"
 AUTHOR = "alice@example.org"
+# pipe(8)'s line for a post soarlist-deliver took: delays=a/b/c/d, d the
+# time the pipe command ran
+PIPE_SENT = re.compile(r" relay=soarlist, delay=[\d.]+, delays=[\d.]+/[\d.]+/[\d.]+/([\d.]+), "
+                       r"dsn=2\.0\.0, status=sent")
 ROUND_DEADLINE = 600  # seconds; a round that takes longer is a failure
 # (label, soarlist.conf's extra lines or None for the virtual-alias side,
 # posts); the rounds in the order they run: each soarlist round has a
@@ -201,6 +206,7 @@ def one_round(inst, sink, label, extra, posts, n):
     rcpt = VA_LIST if extra is None else SOARLIST_LIST
     want = posts * MEMBERS
     mail0, rcpt0, dot0, _ = sink.counts()
+    log0 = len(inst.postfix_log_lines())
     t0 = time.perf_counter()
     submit(inst, rcpt, tag, posts)
     deadline = time.monotonic() + ROUND_DEADLINE
@@ -217,7 +223,9 @@ def one_round(inst, sink, label, extra, posts, n):
     # everything is delivered: nothing more may come (a recipient twice)
     inst.quiesce()
     mail, rcpts, dot, _ = sink.counts()
-    return wall, dot - dot0, rcpts - rcpt0
+    pipe = [float(m.group(1)) for m in map(PIPE_SENT.search, inst.postfix_log_lines()[log0:])
+            if m]
+    return wall, dot - dot0, rcpts - rcpt0, pipe
 
 
 def main():
@@ -240,7 +248,7 @@ def main():
               % (POST_KB, MEMBERS, CONNECTIONS), flush=True)
         va = None
         for n, (label, extra, posts) in enumerate(ROUNDS):
-            wall, transactions, rcpts = one_round(inst, sink, label, extra, posts, n)
+            wall, transactions, rcpts, pipe = one_round(inst, sink, label, extra, posts, n)
             if extra is None:
                 va = wall
             else:
@@ -250,6 +258,10 @@ def main():
                   % (n + 1, label, posts, wall, transactions, rcpts,
                      "" if extra is None else ", %.2f times the round before" % (wall / va)),
                   flush=True)
+            if pipe:
+                print("        pipe(8) ran soarlist-deliver %d times, for %.2f s median "
+                      "(%.2f s at most)" % (len(pipe), statistics.median(pipe), max(pipe)),
+                      flush=True)
             if rcpts != posts * MEMBERS:
                 print("  FAIL: the sink saw %d recipients, not %d" % (rcpts, posts * MEMBERS))
                 ok = False

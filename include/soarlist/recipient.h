@@ -32,6 +32,11 @@ int recipient_parse(const char *address, struct recipient *r);
 
 void recipient_clear(struct recipient *r);
 
+/* g_auto(Recipient) r = { 0 }; calls recipient_clear() at the end of the
+ * scope. The typedef is for g_auto(), which pastes one identifier. */
+typedef struct recipient Recipient;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Recipient, recipient_clear)
+
 /* The address of role KIND of list LIST at DOMAIN, the inverse of
  * recipient_parse(): LIST@DOMAIN, LIST-owner@DOMAIN, LIST-bounces@DOMAIN
  * (LIST-bounces+EXTENSION@DOMAIN with an EXTENSION, a VERP "user=host"),

@@ -99,7 +99,9 @@ void db_rollback(sqlite3 *db);
  * statement reset and with its bindings cleared. Never finalize it:
  * db_close() does. Reset it when done (db_row() does at the end of the
  * rows; after reading one row, sqlite3_reset()) so that it holds no read
- * snapshot. 0 or -1 with *error. */
+ * snapshot. Asking for the same SQL again resets the statement: not for
+ * a statement that a caller up the stack is still stepping through.
+ * 0 or -1 with *error. */
 int db_stmt(sqlite3 *db, const char *sql, sqlite3_stmt **stmt_r,
 	    GError **error);
 

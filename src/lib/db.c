@@ -289,6 +289,23 @@ check_version(sqlite3 *db, const char *path, GError **error)
 	return 0;
 }
 
+/* Before SQLite starts (the first open): the programs are single-threaded
+ * and each connection is used by one thread, so no mutexes; and no
+ * process-wide count of the memory SQLite holds (sqlite3_memory_used(),
+ * which nothing reads), kept under a mutex at every allocation. Too late
+ * if SQLite already started (SQLITE_MISUSE, ignored): only cheaper. */
+static void
+configure_sqlite(void)
+{
+	static gboolean done;
+
+	if (done)
+		return;
+	done = TRUE;
+	sqlite3_config(SQLITE_CONFIG_SINGLETHREAD);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 sqlite3 *
 db_open(const char *path, enum db_open_mode mode, GError **error)
 {
@@ -297,6 +314,7 @@ db_open(const char *path, enum db_open_mode mode, GError **error)
 	int rc;
 
 	soarlist_schema_get_resource(); /* registers the resource */
+	configure_sqlite();
 	if (mode == DB_EXISTING && access(path, F_OK) != 0) {
 		g_set_error(error, DB_ERROR, DB_ERROR_OPEN,
 			    "database %s does not exist: run 'soarlist sync' "

@@ -33,10 +33,14 @@ int seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id,
 	       const char *message_id, GPtrArray *members,
 	       GPtrArray **rcpts_r, GError **error);
 
-/* After sendmail succeeded: mark the claim sent and forget entries older
- * than SEEN_DAYS. Returns 0 or -1. */
+/* After sendmail succeeded: mark the claim sent. Returns 0 or -1. */
 int seen_commit(sqlite3 *db, gint64 list_id, const char *message_id,
 		GError **error);
+
+/* Forget the entries older than SEEN_DAYS, which block nothing any more:
+ * `soarlist sync` does, from its timer, so that the delivery agent need
+ * not. Returns how many or -1. */
+int seen_expire(sqlite3 *db, GError **error);
 
 /* After a failure: drop our claim so that Postfix's retry is not mistaken
  * for a duplicate. Returns 0 or -1. */

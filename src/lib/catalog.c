@@ -36,19 +36,19 @@ club_id(sqlite3 *db, const struct club_config *club, gint64 *id_r,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_prepare(db, "SELECT id FROM club WHERE slug = ?1", &st,
-		       error) < 0)
+	if (db_stmt(db, "SELECT id FROM club WHERE slug = ?1", &st, error) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, club->slug, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
+	rc = db_row(st, error);
+	if (rc > 0) {
 		*id_r = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
+		sqlite3_reset(st);
 		return 0;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(db, rc, "looking up the club", error);
+	if (rc < 0) {
+		g_prefix_error(error, "looking up the club: ");
+		return -1;
+	}
 	g_set_error(error, DB_ERROR, DB_ERROR_OPEN,
 		    "club %s has never been synced: run 'soarlist sync'",
 		    club->slug);
@@ -66,23 +66,26 @@ catalog_resolve(sqlite3 *db, const struct config *cfg, const char *name,
 	memset(ref_r, 0, sizeof(*ref_r));
 	if (club == NULL)
 		return 0;
-	if (club_id(db, club, &ref_r->club_id, error) < 0)
+	/* the club and the list in one statement; the club alone only to
+	 * tell an unknown list from a club never synced */
+	if (db_stmt(db, "SELECT l.club_id, l.id, l.bypass FROM list l "
+		    "JOIN club c ON c.id = l.club_id "
+		    "WHERE c.slug = ?1 AND l.name = ?2", &st, error) < 0)
 		return -1;
-	if (db_prepare(db, "SELECT id, bypass FROM list "
-		       "WHERE club_id = ?1 AND name = ?2", &st, error) < 0)
-		return -1;
-	sqlite3_bind_int64(st, 1, ref_r->club_id);
+	sqlite3_bind_text(st, 1, club->slug, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
-			return db_fail(db, rc, "looking up the list", error);
-		return 0;
+	rc = db_row(st, error);
+	if (rc <= 0) {
+		if (rc < 0) {
+			g_prefix_error(error, "looking up the list: ");
+			return -1;
+		}
+		return club_id(db, club, &ref_r->club_id, error) < 0 ? -1 : 0;
 	}
-	ref_r->id = sqlite3_column_int64(st, 0);
-	ref_r->bypass = sqlite3_column_int(st, 1) != 0;
-	sqlite3_finalize(st);
+	ref_r->club_id = sqlite3_column_int64(st, 0);
+	ref_r->id = sqlite3_column_int64(st, 1);
+	ref_r->bypass = sqlite3_column_int(st, 2) != 0;
+	sqlite3_reset(st);
 	ref_r->club = club;
 	ref_r->name = g_ascii_strdown(name, -1);
 	ref_r->domain = g_ascii_strdown(domain, -1);
@@ -104,17 +107,15 @@ exists(sqlite3 *db, const char *sql, gint64 id, const char *address,
 
 	if (address == NULL)
 		return 0;
-	if (db_prepare(db, sql, &st, error) < 0)
+	if (db_stmt(db, sql, &st, error) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	sqlite3_bind_text(st, 2, address, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
-		return 1;
-	if (rc == SQLITE_DONE)
-		return 0;
-	return db_fail(db, rc, "membership lookup", error);
+	rc = db_row(st, error);
+	sqlite3_reset(st);
+	if (rc < 0)
+		g_prefix_error(error, "membership lookup: ");
+	return rc;
 }
 
 int
@@ -142,17 +143,16 @@ addresses(sqlite3 *db, const char *sql, gint64 list_id, GError **error)
 	GPtrArray *out;
 	int rc;
 
-	if (db_prepare(db, sql, &st, error) < 0)
+	if (db_stmt(db, sql, &st, error) < 0)
 		return NULL;
 	sqlite3_bind_int64(st, 1, list_id);
 	out = g_ptr_array_new_with_free_func(g_free);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_row(st, error)) > 0)
 		g_ptr_array_add(out, g_strdup((const char *)
 					      sqlite3_column_text(st, 0)));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if (rc < 0) {
 		g_ptr_array_unref(out);
-		db_fail(db, rc, "reading the members", error);
+		g_prefix_error(error, "reading the members: ");
 		return NULL;
 	}
 	return out;
@@ -165,8 +165,8 @@ catalog_members(sqlite3 *db, gint64 list_id, GError **error)
 			 "ORDER BY address", list_id, error);
 }
 
-/* The members of list ?1 who receive its mail: one definition for
- * catalog_recipients() and catalog_has_recipients(). */
+/* The members of list ?1 who receive its mail (catalog_recipients()
+ * filters the same way in C). */
 #define RECIPIENTS_OF_LIST \
 	"FROM list_member m JOIN list l ON l.id = m.list_id " \
 	"WHERE m.list_id = ?1 AND NOT EXISTS (SELECT 1 FROM disabled_address " \
@@ -175,8 +175,38 @@ catalog_members(sqlite3 *db, gint64 list_id, GError **error)
 GPtrArray *
 catalog_recipients(sqlite3 *db, gint64 list_id, GError **error)
 {
-	return addresses(db, "SELECT m.address " RECIPIENTS_OF_LIST
-			 " ORDER BY m.address", list_id, error);
+	g_autoptr(GPtrArray) disabled = NULL;
+	g_autoptr(GHashTable) skip = NULL;
+	GPtrArray *members;
+	guint kept = 0;
+
+	/* the club's disabled addresses (usually none) apart, then the
+	 * members without them: a lookup per member in SQL would cost
+	 * 0.2 M instructions for 300 members */
+	disabled = addresses(db, "SELECT d.address FROM disabled_address d "
+			     "JOIN list l ON d.club_id = l.club_id "
+			     "WHERE l.id = ?1", list_id, error);
+	if (disabled == NULL)
+		return NULL;
+	members = addresses(db, "SELECT address FROM list_member "
+			    "WHERE list_id = ?1 ORDER BY address", list_id,
+			    error);
+	if (members == NULL || disabled->len == 0)
+		return members;
+	/* as SQLite's NOCASE compares: ASCII letters folded */
+	skip = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (guint i = 0; i < disabled->len; i++)
+		g_hash_table_add(skip, g_ascii_strdown(disabled->pdata[i], -1));
+	for (guint i = 0; i < members->len; i++) {
+		g_autofree char *key = g_ascii_strdown(members->pdata[i], -1);
+
+		if (g_hash_table_contains(skip, key))
+			g_free(members->pdata[i]);
+		else
+			members->pdata[kept++] = members->pdata[i];
+	}
+	members->len = kept;
+	return members;
 }
 
 int
@@ -185,15 +215,15 @@ catalog_has_recipients(sqlite3 *db, gint64 list_id, GError **error)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_prepare(db, "SELECT 1 " RECIPIENTS_OF_LIST " LIMIT 1", &st,
-		       error) < 0)
+	if (db_stmt(db, "SELECT 1 " RECIPIENTS_OF_LIST " LIMIT 1", &st,
+		    error) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, list_id);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW || rc == SQLITE_DONE)
-		return rc == SQLITE_ROW;
-	return db_fail(db, rc, "recipient lookup", error);
+	rc = db_row(st, error);
+	sqlite3_reset(st);
+	if (rc < 0)
+		g_prefix_error(error, "recipient lookup: ");
+	return rc;
 }
 
 static void

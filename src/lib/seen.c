@@ -80,79 +80,65 @@ seen_blocks(const char *state, const char *owner, gint64 at, gint64 now,
 	       owner != NULL && owner_alive(owner);
 }
 
+/* The claims on ID of the lists of club CLUB_ID: whether LIST_ID's own
+ * stands (*blocked_r) and the other lists whose claim stands (their ids, a
+ * new array of gint64 in *others_r). One query for both. 0 or -1. */
 static int
-claim_in_txn(sqlite3 *db, gint64 list_id, const char *id, gint64 now,
-	     const char *self, GError **error)
+read_claims(sqlite3 *db, gint64 club_id, gint64 list_id, const char *id,
+	    gint64 now, const char *self, gboolean *blocked_r,
+	    GArray **others_r, GError **error)
 {
+	g_autoptr(GArray) others = g_array_new(FALSE, FALSE, sizeof(gint64));
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_prepare(db, "SELECT state, owner, at FROM recent_message "
-		       "WHERE list_id = ?1 AND message_id = ?2", &st, error) < 0)
+	*blocked_r = FALSE;
+	if (db_stmt(db, "SELECT r.list_id, r.state, r.owner, r.at FROM "
+		    "recent_message r JOIN list l ON l.id = r.list_id "
+		    "WHERE r.message_id = ?1 AND l.club_id = ?2", &st,
+		    error) < 0)
 		return -1;
-	sqlite3_bind_int64(st, 1, list_id);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW &&
-	    seen_blocks((const char *)sqlite3_column_text(st, 0),
-		   (const char *)sqlite3_column_text(st, 1),
-		   sqlite3_column_int64(st, 2), now, self)) {
-		sqlite3_finalize(st);
-		return 0;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, club_id);
+	while ((rc = db_row(st, error)) > 0) {
+		gint64 list = sqlite3_column_int64(st, 0);
+
+		if (!seen_blocks((const char *)sqlite3_column_text(st, 1),
+				 (const char *)sqlite3_column_text(st, 2),
+				 sqlite3_column_int64(st, 3), now, self))
+			continue;
+		if (list == list_id)
+			*blocked_r = TRUE;
+		else
+			g_array_append_val(others, list);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(db, rc, "duplicate check", error);
-	if (db_prepare(db, "INSERT OR REPLACE INTO recent_message "
-		       "(list_id, message_id, state, owner, at) "
-		       "VALUES (?1, ?2, 'sending', ?3, ?4)", &st, error) < 0)
+	if (rc < 0) {
+		g_prefix_error(error, "reading the club's claims: ");
+		return -1;
+	}
+	*others_r = g_steal_pointer(&others);
+	return 0;
+}
+
+static int
+claim(sqlite3 *db, gint64 list_id, const char *id, gint64 now,
+      const char *self, GError **error)
+{
+	sqlite3_stmt *st = NULL;
+
+	if (db_stmt(db, "INSERT OR REPLACE INTO recent_message "
+		    "(list_id, message_id, state, owner, at) "
+		    "VALUES (?1, ?2, 'sending', ?3, ?4)", &st, error) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, list_id);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, self, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, now);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(db, rc, "duplicate claim", error);
-	return 1;
-}
-
-/* The other lists of club CLUB_ID whose claim on ID stands (their ids,
- * a new array of gint64), or NULL with *error. */
-static GArray *
-claiming_lists(sqlite3 *db, gint64 club_id, gint64 list_id, const char *id,
-	       gint64 now, const char *self, GError **error)
-{
-	GArray *out = g_array_new(FALSE, FALSE, sizeof(gint64));
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (db_prepare(db, "SELECT r.list_id, r.state, r.owner, r.at FROM "
-		       "recent_message r JOIN list l ON l.id = r.list_id "
-		       "WHERE r.message_id = ?1 AND l.club_id = ?2 AND "
-		       "r.list_id <> ?3", &st, error) < 0) {
-		g_array_unref(out);
-		return NULL;
+	if (db_run(st, error) < 0) {
+		g_prefix_error(error, "duplicate claim: ");
+		return -1;
 	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, club_id);
-	sqlite3_bind_int64(st, 3, list_id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		gint64 other = sqlite3_column_int64(st, 0);
-
-		if (seen_blocks((const char *)sqlite3_column_text(st, 1),
-				(const char *)sqlite3_column_text(st, 2),
-				sqlite3_column_int64(st, 3), now, self))
-			g_array_append_val(out, other);
-	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_fail(db, rc, "reading the club's claims", error);
-		g_array_unref(out);
-		return NULL;
-	}
-	return out;
+	return 0;
 }
 
 /* Of MEMBERS, those who are on none of the lists OTHERS: *rcpts_r, a new
@@ -161,10 +147,17 @@ static int
 not_served(sqlite3 *db, GArray *others, GPtrArray *members,
 	   GPtrArray **rcpts_r, GError **error)
 {
-	g_autoptr(GHashTable) served = g_hash_table_new_full(
-		g_str_hash, g_str_equal, g_free, NULL);
-	GPtrArray *out = g_ptr_array_new();
+	g_autoptr(GHashTable) served = NULL;
+	GPtrArray *out = g_ptr_array_sized_new(members->len);
 
+	/* the usual case, no other list of the club has the post: all */
+	if (others->len == 0) {
+		for (guint i = 0; i < members->len; i++)
+			g_ptr_array_add(out, members->pdata[i]);
+		*rcpts_r = out;
+		return 0;
+	}
+	served = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	for (guint i = 0; i < others->len; i++) {
 		GPtrArray *m = catalog_recipients(db, g_array_index(others,
 								gint64, i),
@@ -196,28 +189,34 @@ seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id,
 {
 	g_autofree char *self = seen_process_owner(getpid());
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	GArray *others = NULL;
-	int rc;
+	g_autoptr(GArray) others = NULL;
+	gboolean blocked = FALSE;
 
 	*rcpts_r = NULL;
 	if (db_begin_write(db, DB_CHEAP, error) < 0)
 		return -1;
-	rc = claim_in_txn(db, list_id, message_id, now, self, error);
-	if (rc == 1 && members != NULL) {
-		others = claiming_lists(db, club_id, list_id, message_id, now,
-					self, error);
-		if (others == NULL ||
-		    not_served(db, others, members, rcpts_r, error) < 0)
-			rc = -1;
-		if (others != NULL)
-			g_array_unref(others);
+	if (read_claims(db, club_id, list_id, message_id, now, self, &blocked,
+			&others, error) < 0)
+		goto fail;
+	if (blocked) {
+		/* nothing written: ends the transaction */
+		if (db_commit(db, error) < 0)
+			return -1;
+		return 0;
 	}
-	if (rc < 0 || db_exec(db, "COMMIT", error) < 0) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (claim(db, list_id, message_id, now, self, error) < 0 ||
+	    (members != NULL &&
+	     not_served(db, others, members, rcpts_r, error) < 0))
+		goto fail;
+	if (db_commit(db, error) < 0) {
 		g_clear_pointer(rcpts_r, g_ptr_array_unref);
 		return -1;
 	}
-	return rc;
+	return 1;
+fail:
+	db_rollback(db);
+	g_clear_pointer(rcpts_r, g_ptr_array_unref);
+	return -1;
 }
 
 /* Run SQL with ?1 = LIST_ID, ?2 = ID, ?3 = N (or TEXT when non-NULL). */
@@ -226,9 +225,8 @@ run(sqlite3 *db, const char *sql, gint64 list_id, const char *id,
     gint64 n, const char *text, GError **error)
 {
 	sqlite3_stmt *st = NULL;
-	int rc;
 
-	if (db_prepare(db, sql, &st, error) < 0)
+	if (db_stmt(db, sql, &st, error) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, list_id);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -236,10 +234,10 @@ run(sqlite3 *db, const char *sql, gint64 list_id, const char *id,
 		sqlite3_bind_text(st, 3, text, -1, SQLITE_STATIC);
 	else
 		sqlite3_bind_int64(st, 3, n);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
-		return db_fail(db, rc, "recording the Message-ID", error);
+	if (db_run(st, error) < 0) {
+		g_prefix_error(error, "recording the Message-ID: ");
+		return -1;
+	}
 	return 0;
 }
 
@@ -253,15 +251,31 @@ seen_commit(sqlite3 *db, gint64 list_id, const char *message_id,
 		return -1;
 	if (run(db, "UPDATE recent_message SET state = 'sent', at = ?3 "
 		"WHERE list_id = ?1 AND message_id = ?2", list_id, message_id,
-		now, NULL, error) < 0 ||
-	    run(db, "DELETE FROM recent_message WHERE ?1 = ?1 AND ?2 = ?2 "
-		"AND at < ?3", list_id, message_id, now - SEEN_DAYS * 86400,
-		NULL, error) < 0 ||
-	    db_exec(db, "COMMIT", error) < 0) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		now, NULL, error) < 0) {
+		db_rollback(db);
 		return -1;
 	}
-	return 0;
+	return db_commit(db, error);
+}
+
+int
+seen_expire(sqlite3 *db, GError **error)
+{
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	sqlite3_stmt *st = NULL;
+
+	/* a 'sent' entry stands SEEN_DAYS, a 'sending' claim an hour at
+	 * most: anything older blocks nothing (seen_blocks) */
+	if (db_durability(db, DB_CHEAP, error) < 0 ||
+	    db_stmt(db, "DELETE FROM recent_message WHERE at < ?1", &st,
+		    error) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, now - SEEN_DAYS * 86400);
+	if (db_run(st, error) < 0) {
+		g_prefix_error(error, "forgetting old Message-IDs: ");
+		return -1;
+	}
+	return sqlite3_changes(db);
 }
 
 int

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "soarlist/held.h"
 #include "soarlist/maillog.h"
+#include "soarlist/seen.h"
 #include "soarlist/sync.h"
 
 static gboolean opt_quiet, opt_force, opt_dry_run, opt_verbose;
@@ -122,6 +123,18 @@ expire_held(struct cli *cli)
 	}
 }
 
+static void
+expire_seen(struct cli *cli)
+{
+	GError *err = NULL;
+
+	if (seen_expire(cli->db, &err) < 0) {
+		cli_error("warning: forgetting old Message-IDs: %s",
+			  err->message);
+		g_error_free(err);
+	}
+}
+
 /* The exit status for RESULTS: 1 when a club failed, else 75 when the
  * database was busy or locked for some club (the next run does it), else
  * 0. *any_ok_r says whether some club synced. */
@@ -194,9 +207,12 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	if (rc == CLI_TEMPFAIL)
 		cli_error("sync: another process held the database locked: run "
 			  "the command again later (the timer's next run does)");
-	/* the timer that syncs also retires held posts nobody handled */
-	if (!opt_dry_run)
+	/* the timer that syncs also retires held posts nobody handled and
+	 * the Message-IDs past SEEN_DAYS */
+	if (!opt_dry_run) {
 		expire_held(cli);
+		expire_seen(cli);
+	}
 	/* Postfix must know about what was just stored; an unchanged run
 	 * touches nothing (postfix_maps_write writes only what differs) */
 	if (!opt_dry_run && cli->cfg->postfix_dir != NULL && any_ok &&

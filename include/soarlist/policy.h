@@ -68,6 +68,11 @@ const struct club_config *policy_app_sender_club(const struct config *cfg,
 
 void policy_result_clear(struct policy_result *r);
 
+/* g_auto(PolicyResult) pr = { 0 }; calls policy_result_clear() at the end
+ * of the scope. The typedef is for g_auto(), which pastes one identifier. */
+typedef struct policy_result PolicyResult;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PolicyResult, policy_result_clear)
+
 const char *decision_name(enum decision d);
 
 #endif

@@ -52,6 +52,14 @@ GPtrArray *held_list(sqlite3 *db, gint64 list_id, GError **error);
 int held_get(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error);
 void held_row_clear(struct held_row *row);
 
+/* g_auto(HeldRow) row = { 0 } calls held_row_clear() at the end of the
+ * scope; g_autoptr(HeldRow) p = g_new0(struct held_row, 1) calls
+ * held_row_free(), and so does g_autoptr(GPtrArray) for held_list()'s
+ * array. The typedef is for g_auto(), which pastes one identifier. */
+typedef struct held_row HeldRow;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(HeldRow, held_row_clear)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(HeldRow, held_row_free)
+
 /* What held_claim() found. */
 enum held_claim {
 	HELD_CLAIMED, /* this process may act on it, then held_delete() it,

@@ -37,6 +37,11 @@ void auth_evaluate(GMimeHeaderList *headers, const char *authserv_id,
 
 void post_auth_clear(struct post_auth *auth);
 
+/* g_auto(PostAuth) auth = { 0 }; calls post_auth_clear() at the end of the
+ * scope. The typedef is for g_auto(), which pastes one identifier. */
+typedef struct post_auth PostAuth;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(PostAuth, post_auth_clear)
+
 /* TRUE when domains A and B have the same organizational domain (the
  * registrable domain of the Public Suffix List), or are equal; any case. */
 gboolean auth_domains_aligned(const char *a, const char *b);
@@ -55,6 +60,11 @@ struct auth_result {
 char *auth_parse_results(const char *value, GPtrArray *results);
 
 void auth_result_free(gpointer result);
+
+/* g_autoptr(AuthResult) r calls auth_result_free() at the end of the scope
+ * (a GPtrArray of results made with it as free function needs nothing). */
+typedef struct auth_result AuthResult;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuthResult, auth_result_free)
 
 /* The host a Received header's value names after "by", lowercased without
  * a final dot (newly allocated), or NULL. */

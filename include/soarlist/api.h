@@ -43,6 +43,11 @@ char *api_unusable_fix(const struct api_unusable *u);
 /* Free an api_unusable (a GDestroyNotify). */
 void api_unusable_free(gpointer p);
 
+/* g_autoptr(ApiUnusable) u calls api_unusable_free() at the end of the
+ * scope. The typedef is for g_autoptr(), which pastes one identifier. */
+typedef struct api_unusable ApiUnusable;
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ApiUnusable, api_unusable_free)
+
 /* The struct api_unusable for the list NAME (raw, as M2S sent it) that
  * recipient_list_name_is_valid() refuses: why, and what to rename it to.
  * Newly allocated. */
@@ -58,6 +63,16 @@ char *api_printable(const char *s, gsize max);
 struct api_data *api_parse(const char *json, gsize len, GError **error);
 
 void api_data_free(struct api_data **data);
+
+/* g_autoptr(ApiData) d = api_parse(...) calls api_data_free(&d) at the end
+ * of the scope (through a wrapper: g_autoptr() passes the pointer itself). */
+typedef struct api_data ApiData;
+static inline void
+api_data_autoptr_free(struct api_data *data)
+{
+	api_data_free(&data);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(ApiData, api_data_autoptr_free)
 
 /* Distinct member addresses over all lists. */
 guint api_data_member_count(const struct api_data *data);

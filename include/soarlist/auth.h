@@ -61,8 +61,9 @@ char *auth_parse_results(const char *value, GPtrArray *results);
 
 void auth_result_free(gpointer result);
 
-/* g_autoptr(AuthResult) r calls auth_result_free() at the end of the scope
- * (a GPtrArray of results made with it as free function needs nothing). */
+/* g_autoptr(AuthResult) r calls auth_result_free() at the end of the scope.
+ * (For auth_parse_results(), give the GPtrArray auth_result_free as its
+ * free function instead.) */
 typedef struct auth_result AuthResult;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(AuthResult, auth_result_free)
 

@@ -113,6 +113,11 @@ void verdict_set(struct verdict *v, enum outcome outcome, char *line);
 
 void verdict_clear(struct verdict *v);
 
+/* g_auto(Verdict) v = { 0 }; calls verdict_clear() at the end of the
+ * scope. The typedef is for g_auto(), which pastes one identifier. */
+typedef struct verdict Verdict;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Verdict, verdict_clear)
+
 /* The exit status of OUTCOME (sysexits.h) and its log word. */
 int outcome_status(enum outcome outcome);
 const char *outcome_name(enum outcome outcome);

@@ -253,26 +253,63 @@ current_config(const struct config *first, struct config **reloaded,
 	return cfg;
 }
 
-/* The action for one well-formed request, with the current config and a
- * database opened for it: smtpd keeps this connection for minutes, and a
- * database replaced or repaired meanwhile must be seen. */
-static char *
-request_action(const struct config *cfg, GHashTable *attrs)
-{
-	GError *err = NULL;
-	sqlite3 *db = db_open(cfg->database, DB_EXISTING, &err);
-	char *action;
+/* The database connection of this process, kept across requests so that
+ * its statements are compiled once (db_stmt()); smtpd keeps this
+ * connection for minutes, and a database replaced meanwhile (another
+ * file at the path, or another path in a reloaded config) is opened
+ * again. */
+struct conn {
+	sqlite3 *db;
+	char *path;
+	dev_t dev;
+	ino_t ino;
+};
 
+static sqlite3 *
+conn_get(struct conn *c, const char *path)
+{
+	struct stat st;
+	GError *err = NULL;
+
+	if (stat(path, &st) < 0)
+		st = (struct stat){ 0 };
+	if (c->db != NULL && g_strcmp0(c->path, path) == 0 &&
+	    st.st_dev == c->dev && st.st_ino == c->ino)
+		return c->db;
+	db_close(&c->db);
+	g_free(c->path);
+	c->path = g_strdup(path);
+	c->dev = st.st_dev;
+	c->ino = st.st_ino;
+	c->db = db_open(path, DB_EXISTING, &err);
 	/* asked once per RCPT TO: it leaves the WAL to the soarlist commands,
 	 * as the delivery agent does */
-	if (db != NULL && db_agent_mode(db, &err) < 0)
-		db_close(&db);
-	if (db == NULL) {
+	if (c->db != NULL && db_agent_mode(c->db, &err) < 0)
+		db_close(&c->db);
+	if (c->db == NULL) {
 		maillog_warning("policy: %s", err->message);
 		g_error_free(err);
 	}
-	action = policy_server_answer(db, cfg, attrs);
-	db_close(&db);
+	return c->db;
+}
+
+static void
+conn_close(struct conn *c)
+{
+	db_close(&c->db);
+	g_free(c->path);
+}
+
+/* The action for one well-formed request, with the current config. */
+static char *
+request_action(struct conn *c, const struct config *cfg, GHashTable *attrs)
+{
+	char *action = policy_server_answer(conn_get(c, cfg->database), cfg,
+					    attrs);
+
+	/* a connection that failed is opened afresh for the next request */
+	if (g_str_has_prefix(action, "DEFER_IF_PERMIT"))
+		db_close(&c->db);
 	return action;
 }
 
@@ -293,6 +330,7 @@ policy_server_run(const struct config *first, int in_fd, int out_fd)
 	GHashTable *attrs = g_hash_table_new_full(g_str_hash, g_str_equal,
 						  g_free, g_free);
 	struct config *reloaded = NULL;
+	struct conn conn = { 0 };
 	gint64 mtime = config_mtime(first->path);
 	char *buf = g_malloc(MAX_LINE + 1);
 	enum request_status st = REQUEST_END;
@@ -305,7 +343,8 @@ policy_server_run(const struct config *first, int in_fd, int out_fd)
 		char *action;
 
 		if (st == REQUEST_OK) {
-			action = request_action(current_config(first, &reloaded,
+			action = request_action(&conn,
+						current_config(first, &reloaded,
 							       &mtime), attrs);
 		} else {
 			/* never from a sane smtpd: neither let through nor
@@ -317,6 +356,7 @@ policy_server_run(const struct config *first, int in_fd, int out_fd)
 			rc = -1;
 		g_free(action);
 	}
+	conn_close(&conn);
 	config_free(&reloaded);
 	g_hash_table_unref(attrs);
 	g_free(buf);

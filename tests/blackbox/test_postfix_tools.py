@@ -2,6 +2,7 @@
 Postfix: the SMTP access policy service (`soarlist policy`), the generated
 lookup tables (`soarlist postfix-maps`, real postmap) and `soarlist doctor`
 (real postconf against a scratch Postfix configuration directory)."""
+import copy
 import os
 import pwd
 import subprocess
@@ -245,6 +246,37 @@ class Policy(PostfixEnv):
             with open(self.env.config, "a") as f:
                 f.write("\n[list ssc/members]\nposting = sometimes\n")
             # a broken edit: the last good config stays in use
+            self.assertEqual(ask()[0], "action=DUNNO")
+        finally:
+            p.stdin.close()
+            self.assertEqual(p.wait(30), 0)
+
+    def test_database_replaced_during_a_connection(self):
+        # the service keeps its database open across requests (statements
+        # compiled once); a database moved away, then another file put at
+        # its path, is seen without a restart
+        p = subprocess.Popen([harness.SOARLIST, "-c", self.env.config, "policy"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+        def ask():
+            p.stdin.write(request().encode())
+            p.stdin.flush()
+            return p.stdout.readline().decode().strip(), p.stdout.readline()
+
+        try:
+            self.assertEqual(ask()[0], "action=" + REFUSAL)
+            os.rename(self.env.db, self.env.db + ".old")
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(self.env.db + suffix):
+                    os.rename(self.env.db + suffix, self.env.db + ".old" + suffix)
+            self.assertTrue(ask()[0].startswith("action=DEFER_IF_PERMIT 4.3.0 "))
+            # a new database where the old one was, in which M2S
+            # whitelists the stranger (the config is the same)
+            api = copy.deepcopy(harness.SSC_API)
+            api["whitelist"].append("x@stranger.example")
+            self.env.write_api("ssc", api)
+            r = self.env.soarlist("sync")
+            self.assertEqual(r.rc, 0, r.stderr)
             self.assertEqual(ask()[0], "action=DUNNO")
         finally:
             p.stdin.close()

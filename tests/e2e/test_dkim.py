@@ -139,7 +139,7 @@ class DkimE2E(tp.E2E):
         headers and without the incoming DKIM-Signature (DESIGN.md:
         OpenDKIM re-signs outbound); returns {recipient: Delivery}."""
         got = self.assert_one_copy_each(self.wait_delivered(msgid, recipients), recipients)
-        self.assert_verp(got, lst=lst)
+        self.assert_envelope(got, lst=lst)
         for d in got.values():
             self.assert_list_headers(d, lst=lst)
             self.assertEqual(d.header_values("DKIM-Signature"), [],
@@ -347,7 +347,7 @@ class T4Unaffected(DkimE2E):
         self.wait_dkim_result(t.queue_id, "none")
         got = self.assert_one_copy_each(self.wait_delivered(msgid, ["ivan@example.org"]),
                                         ["ivan@example.org"])
-        self.assert_verp(got, lst="instructors")
+        self.assert_envelope(got, lst="instructors")
         self.assert_distributed(t, msgid, "instructors", ["ivan@example.org"])
         self.assertEqual(self.sl_lines(r"not authenticated"), [], self.logs())
 
@@ -357,7 +357,7 @@ class T4Unaffected(DkimE2E):
                              from_="Stranger <%s>" % stranger)
         got = self.assert_one_copy_each(self.wait_delivered(msgid, ["tom@example.net"]),
                                         ["tom@example.net"])
-        self.assert_verp(got, lst="treasurer")
+        self.assert_envelope(got, lst="treasurer")
         self.assert_distributed(t, msgid, "treasurer", ["tom@example.net"])
 
     def test_app_sender_from_app_networks_is_distributed_unsigned(self):

@@ -199,11 +199,16 @@ class E2E(unittest.TestCase):
                          % (lst, domain))
         self.assertEqual(d.header_values("Return-Path"), [])
 
-    def assert_verp(self, delivered, lst="members", domain="ssc.manage2soar.com"):
+    def assert_envelope(self, delivered, lst="members", domain="ssc.manage2soar.com",
+                        verp=False):
+        """The envelope sender of each copy: the list's bounce address
+        (verp = probe, the default, with nobody to probe), or its VERP
+        form naming the member (verp = always)."""
         for r, d in delivered.items():
             local, host = r.split("@")
-            self.assertEqual(d.sender, "%s-bounces+%s=%s@%s" % (lst, local, host, domain),
-                             "envelope sender of the copy to %s" % r)
+            want = ("%s-bounces+%s=%s@%s" % (lst, local, host, domain) if verp
+                    else "%s-bounces@%s" % (lst, domain))
+            self.assertEqual(d.sender, want, "envelope sender of the copy to %s" % r)
 
     def assert_no_bounce(self):
         """No bounce in the Postfix log: call it after quiesce() (as
@@ -240,7 +245,7 @@ class T1MemberPost(E2E):
                  "Disposition-Notification-To: alice@example.org\r\n")
         t = self.post_ok("alice@example.org", LIST, message(msgid=msgid, extra=extra))
         got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
-        self.assert_verp(got)
+        self.assert_envelope(got)
         for d in got.values():
             self.assertEqual(d.header_values("DKIM-Signature"), [])
             self.assertEqual(d.header_values("Disposition-Notification-To"), [])
@@ -261,12 +266,23 @@ class T1MemberPost(E2E):
                          message(from_="Bob <bob@example.com>", to="members@skylinesoaring.org",
                                  msgid=msgid))
         got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
-        self.assert_verp(got, domain="skylinesoaring.org")
+        self.assert_envelope(got, domain="skylinesoaring.org")
         for d in got.values():
             self.assertEqual(d.header("From"),
                              '"Bob via Members" <members-bounces@skylinesoaring.org>')
             self.assert_list_headers(d, domain="skylinesoaring.org")
         self.assert_distributed(t, msgid, "members", MEMBERS, domain="skylinesoaring.org")
+
+
+class T1VerpAlways(E2E):
+    def test_verp_always_gives_each_member_its_own_envelope(self):
+        self.inst.write_soarlist_config("verp = always\n")
+        self.addCleanup(self.inst.write_soarlist_config)
+        msgid = new_msgid()
+        t = self.post_ok("alice@example.org", LIST, message(msgid=msgid))
+        got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
+        self.assert_envelope(got, verp=True)
+        self.assert_distributed(t, msgid, "members", MEMBERS)
 
 
 class T2Bcc(E2E):
@@ -275,7 +291,7 @@ class T2Bcc(E2E):
         data = message(to="undisclosed-recipients:;", msgid=msgid, subject="Blind")
         t = self.post_ok("alice@example.org", LIST, data)
         got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
-        self.assert_verp(got)
+        self.assert_envelope(got)
         for d in got.values():
             self.assertEqual(d.header("From"),
                              '"Alice Example via Members" <%s>' % BOUNCES)
@@ -344,7 +360,7 @@ class T3NonMember(E2E):
         self.assertEqual(t.data.code, 250, t.data)
         got = self.assert_one_copy_each(self.wait_delivered(msgid, ["tom@example.net"]),
                                         ["tom@example.net"])
-        self.assert_verp(got, lst="treasurer")
+        self.assert_envelope(got, lst="treasurer")
         self.assert_no_bounce()
 
 
@@ -356,7 +372,7 @@ class T4Bypass(E2E):
                                  to="treasurer@ssc.manage2soar.com", msgid=msgid))
         got = self.assert_one_copy_each(self.wait_delivered(msgid, ["tom@example.net"]),
                                         ["tom@example.net"])
-        self.assert_verp(got, lst="treasurer")
+        self.assert_envelope(got, lst="treasurer")
         d = got["tom@example.net"]
         self.assertEqual(d.header("From"),
                          '"Stranger via Treasurer" <treasurer-bounces@ssc.manage2soar.com>')
@@ -433,7 +449,7 @@ class T6TransientFailure(E2E):
         os.chmod(db, mode)
         self.inst.flush()
         got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
-        self.assert_verp(got)
+        self.assert_envelope(got)
         for d in got.values():
             self.assertEqual(d.header("From"), '"Alice Example via Members" <%s>' % BOUNCES)
         self.assertEqual(len(self.pf_lines(r" %s: to=<%s>, relay=soarlist, .*status=sent"
@@ -482,10 +498,23 @@ class T6TransientFailure(E2E):
 
 
 class T7Bounce(E2E):
+    def test_bounce_comes_back_to_the_list_and_reaches_soarlist(self):
+        # verp = probe, the default: one transaction for the destination,
+        # the bounce to the plain address, its member read from the DSN
+        self.bounce_comes_back("board-bounces@ssc.manage2soar.com")
+
     def test_bounce_comes_back_to_verp_address_and_reaches_soarlist(self):
+        self.inst.write_soarlist_config("verp = always\n")
+        self.addCleanup(self.inst.write_soarlist_config)
+        self.bounce_comes_back("board-bounces+nosuch=example.net@ssc.manage2soar.com")
+
+    def bounce_comes_back(self, verp):
+        # a permanent failure scores once a day: forget the other test's
+        # (exit 1 when there was nothing to forget)
+        r = self.inst.soarlist("bounces", "reset", NOSUCH)
+        self.assertIn(r.returncode, (0, 1), r.stdout + r.stderr)
         msgid = new_msgid()
         board = "board@ssc.manage2soar.com"
-        verp = "board-bounces+nosuch=example.net@ssc.manage2soar.com"
         t = self.post_ok("bob@example.com", board,
                          message(from_="Bob <bob@example.com>", to=board, msgid=msgid))
         # the real members get their copies
@@ -499,7 +528,7 @@ class T7Bounce(E2E):
         notif = self.pf_lines(r" %s: sender non-delivery notification: (\w+)" % qid)
         self.assertEqual(len(notif), 1, self.logs())
         bqid = notif[0].rsplit(" ", 1)[1]
-        # ... to the VERP address, which the soarlist transport takes
+        # ... to the bounce address, which the soarlist transport takes
         self.wait_for("the bounce delivered to soarlist", lambda: self.pf_lines(
             r" %s: to=<%s>, relay=soarlist, .*status=sent" % (bqid, re.escape(verp))))
         self.assertTrue(self.pf_lines(r" %s: from=<>," % bqid), self.logs())
@@ -525,7 +554,7 @@ class T8App(E2E):
 
     def check_app_post(self, t, msgid):
         got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
-        self.assert_verp(got)
+        self.assert_envelope(got)
         for d in got.values():
             self.assertEqual(d.header("From"), self.APP_FROM)  # not rewritten
             self.assert_list_headers(d)
@@ -651,7 +680,7 @@ class T9NewList(E2E):
             t = self.post_ok("alice@example.org", lst,
                              message(to=lst, msgid=msgid, subject="new list %d" % n))
             got = self.assert_one_copy_each(self.wait_delivered(msgid, members), members)
-            self.assert_verp(got, lst=name)
+            self.assert_envelope(got, lst=name)
             for d in got.values():
                 self.assert_list_headers(d, lst=name)
             self.assertTrue(self.pf_lines(r" %s: to=<%s>, relay=soarlist, .*status=sent"
@@ -696,7 +725,7 @@ class T99HoldApprove(E2E):
                   "Message-ID: %s\r\n\r\napprove\r\n" % (self.OWNER, reply_to, new_msgid()))
         self.post_ok(self.OWNER, reply_to, answer)
         got = self.assert_one_copy_each(self.wait_delivered(msgid, MEMBERS), MEMBERS)
-        self.assert_verp(got)
+        self.assert_envelope(got)
         self.assertTrue(self.sl_lines(r"decision=moderate-approve"), self.logs())
         # the token worked once
         t = self.send(self.OWNER, [reply_to], answer.replace("Message-ID: <", "Message-ID: <x"))

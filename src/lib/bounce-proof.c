@@ -38,16 +38,16 @@ bounce_proof_key(sqlite3 *db, GError **error)
 	GBytes *key = NULL;
 	int rc;
 
-	if (db_prepare(db, "SELECT secret FROM bounce_key WHERE id = 1", &st,
-		       error) < 0)
+	if (db_stmt(db, "SELECT secret FROM bounce_key WHERE id = 1", &st,
+		    error) < 0)
 		return NULL;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW && sqlite3_column_bytes(st, 0) >= 16)
+	rc = db_row(st, error);
+	if (rc > 0 && sqlite3_column_bytes(st, 0) >= 16)
 		key = g_bytes_new(sqlite3_column_blob(st, 0),
 				  (gsize)sqlite3_column_bytes(st, 0));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		db_fail(db, rc, "reading the bounce key", error);
+	sqlite3_reset(st);
+	if (rc < 0) {
+		g_prefix_error(error, "reading the bounce key: ");
 		return NULL;
 	}
 	if (key == NULL)

@@ -90,16 +90,18 @@ held_find_token(sqlite3 *db, const char *token, GError **error)
 	gint64 id = 0;
 	int rc;
 
-	if (db_prepare(db, "SELECT id FROM held_message WHERE token = ?1", &st,
-		       error) < 0)
+	if (db_stmt(db, "SELECT id FROM held_message WHERE token = ?1", &st,
+		    error) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, token, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	rc = db_row(st, error);
+	if (rc > 0)
 		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(db, rc, "looking up the token", error);
+	sqlite3_reset(st);
+	if (rc < 0) {
+		g_prefix_error(error, "looking up the token: ");
+		return -1;
+	}
 	return id;
 }
 
@@ -147,12 +149,12 @@ held_store(sqlite3 *db, const struct list_ref *ref, const struct message *msg,
 	}
 	rowid = sqlite3_last_insert_rowid(db);
 	if (copy_into_blob(db, rowid, msg, error) < 0 ||
-	    db_exec(db, "COMMIT", error) < 0)
+	    db_commit(db, error) < 0)
 		goto fail;
 	*token_r = g_steal_pointer(&token);
 	return rowid;
 fail:
-	sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	db_rollback(db);
 	return -1;
 }
 
@@ -300,15 +302,17 @@ id_was_used(sqlite3 *db, gint64 id, GError **error)
 	sqlite3_stmt *st = NULL;
 	int rc, used = 0;
 
-	if (db_prepare(db, "SELECT seq FROM sqlite_sequence WHERE name = "
-		       "'held_message'", &st, error) < 0)
+	if (db_stmt(db, "SELECT seq FROM sqlite_sequence WHERE name = "
+		    "'held_message'", &st, error) < 0)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
+	rc = db_row(st, error);
+	if (rc > 0)
 		used = id <= sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_fail(db, rc, "reading held post ids", error);
+	sqlite3_reset(st);
+	if (rc < 0) {
+		g_prefix_error(error, "reading held post ids: ");
+		return -1;
+	}
 	return used;
 }
 
@@ -333,8 +337,8 @@ held_claim(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error)
 		rc = id_was_used(db, id, error);
 		rc = rc < 0 ? -1 : rc == 1 ? HELD_HANDLED : HELD_UNKNOWN;
 	}
-	if (rc < 0 || db_exec(db, "COMMIT", error) < 0) {
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (rc < 0 || db_commit(db, error) < 0) {
+		db_rollback(db);
 		held_row_clear(row_r);
 		return -1;
 	}

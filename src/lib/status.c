@@ -22,22 +22,21 @@ status_unusable_lists(sqlite3 *db, const char *slug, GError **error)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_prepare(db, "SELECT u.name, u.reason, u.rename FROM "
-		       "unusable_list u "
-		       "JOIN club c ON c.id = u.club_id WHERE c.slug = ?1 "
-		       "ORDER BY u.name", &st, error) < 0) {
+	if (db_stmt(db, "SELECT u.name, u.reason, u.rename FROM "
+		    "unusable_list u "
+		    "JOIN club c ON c.id = u.club_id WHERE c.slug = ?1 "
+		    "ORDER BY u.name", &st, error) < 0) {
 		g_ptr_array_unref(out);
 		return NULL;
 	}
 	sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	while ((rc = db_row(st, error)) > 0)
 		g_ptr_array_add(out, api_unusable_new(
 			(const char *)sqlite3_column_text(st, 0),
 			(const char *)sqlite3_column_text(st, 1),
 			(const char *)sqlite3_column_text(st, 2)));
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		db_fail(db, rc, "reading the unusable lists", error);
+	if (rc < 0) {
+		g_prefix_error(error, "reading the unusable lists: ");
 		g_ptr_array_unref(out);
 		return NULL;
 	}

@@ -500,12 +500,12 @@ sync_store(sqlite3 *db, const struct config *cfg, const struct api_data *data,
 			if (s.guard->len > 0 && !opts->force)
 				add_note(&s, s.guard->str);
 			rc = 0;
-		} else if (db_exec(db, "COMMIT", error) == 0) {
+		} else if (db_commit(db, error) == 0) {
 			rc = 0;
 		}
 	}
 	if (rc < 0 || opts->dry_run)
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+		db_rollback(db);
 	g_string_free(s.guard, TRUE);
 	return rc;
 }

@@ -138,6 +138,15 @@ struct config *config_load(const char *path, GError **error);
 
 void config_free(struct config **cfg);
 
+/* g_autoptr(Config): config_free() at the end of the scope. */
+typedef struct config Config;
+static inline void
+config_autoptr_free(Config *cfg)
+{
+	config_free(&cfg);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(Config, config_autoptr_free)
+
 /* The club serving DOMAIN (any case), or NULL. Borrowed. */
 const struct club_config *config_club_by_domain(const struct config *cfg,
 						const char *domain);

@@ -59,6 +59,10 @@ int dsn_parse(const struct message *msg, const char *want,
 
 void dsn_clear(struct dsn *dsn);
 
+/* g_auto(Dsn): dsn_clear() at the end of the scope (zeroed is cleared). */
+typedef struct dsn Dsn;
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Dsn, dsn_clear)
+
 /* For a message dsn_parse() found no recipient in: when it looks like a
  * report all the same (a multipart/report, from a mail system, a subject
  * such as "Undelivered Mail"), the Message-ID and X-Soarlist-Proof of the

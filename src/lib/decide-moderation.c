@@ -116,7 +116,7 @@ decide_moderation_reply(sqlite3 *db, const struct decide_input *in,
 		{ "reject", OUTCOME_MODERATE_REJECT },
 		{ "discard", OUTCOME_MODERATE_DISCARD },
 	};
-	struct held_row row;
+	g_auto(HeldRow) row = { 0 };
 	g_autofree char *cmd = NULL;
 	gint64 id = held_find_token(db, v->rcpt.token, error);
 
@@ -129,12 +129,10 @@ decide_moderation_reply(sqlite3 *db, const struct decide_input *in,
 	}
 	/* a token answers for its own list, through its own owners */
 	if (row.list_id != v->list.id) {
-		held_row_clear(&row);
 		refuse(v, "5.7.1 this moderation address is unknown or was "
 			  "used already");
 		return 0;
 	}
-	held_row_clear(&row);
 	if (!is_owner(in, v)) {
 		refuse(v, "5.7.1 only the list's owners may moderate its posts");
 		return 0;

@@ -125,7 +125,7 @@ act_moderate(struct job *j, struct verdict *v)
 		[OUTCOME_MODERATE_REJECT] = MODERATE_REJECT,
 		[OUTCOME_MODERATE_DISCARD] = MODERATE_DISCARD,
 	};
-	struct held_row row;
+	g_auto(HeldRow) row = { 0 };
 	GError *err = NULL;
 
 	if (held_get(j->db, v->held_id, &row, &err) < 0) {
@@ -136,7 +136,6 @@ act_moderate(struct job *j, struct verdict *v)
 	if (moderate(j->cfg, j->db, &row, actions[v->outcome],
 		     v->reject_reason, deliver_approved, &err) < 0)
 		moderation_failed(v, err);
-	held_row_clear(&row);
 }
 
 void

@@ -173,7 +173,7 @@ fail:
 static int
 run(struct job *j, gboolean approved, char **line_r)
 {
-	struct verdict v = { 0 };
+	g_auto(Verdict) v = { 0 };
 	struct decide_input in = {
 		.cfg = j->cfg, .recipient = j->recipient, .sender = j->sender,
 		.msg = &j->msg, .size = j->spool.size, .approved = approved,
@@ -187,7 +187,6 @@ run(struct job *j, gboolean approved, char **line_r)
 	rc = report(j, &v);
 	if (line_r != NULL)
 		*line_r = g_steal_pointer(&v.line);
-	verdict_clear(&v);
 	return rc;
 }
 
@@ -211,11 +210,10 @@ deliver_run(const struct deliver_request *req)
 
 	if (spool_from_fd(req->in_fd, req->cfg->spool_dir, &j.spool,
 			  &err) < 0) {
-		struct verdict v = { 0 };
+		g_auto(Verdict) v = { 0 };
 		act_defer(&v, "list delivery failed", err);
 		g_error_free(err);
 		rc = report(&j, &v);
-		verdict_clear(&v);
 	} else {
 		rc = run(&j, FALSE, NULL);
 	}

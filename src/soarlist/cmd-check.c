@@ -70,8 +70,8 @@ cmd_check(struct cli *cli, int argc, char **argv)
 {
 	struct spool spool = { .fd = -1 };
 	struct message msg = { 0 };
-	struct verdict v = { 0 };
-	struct recipient r = { 0 };
+	g_auto(Verdict) v = { 0 };
+	g_auto(Recipient) r = { 0 };
 	GError *err = NULL;
 	const char *why = NULL;
 	g_autofree char *sender = NULL;
@@ -85,11 +85,9 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (recipient_parse(argv[2], &r) < 0 || r.kind != RECIPIENT_POST) {
-		recipient_clear(&r);
 		cli_error("%s: not a list address (LIST@DOMAIN)", argv[2]);
 		return CLI_USAGE;
 	}
-	recipient_clear(&r);
 	if ((rc = cli_open(cli)) != 0 ||
 	    (argc > 3 && (rc = read_message(cli->cfg, argv[3], &spool,
 					    &msg)) != 0))
@@ -113,7 +111,6 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		}
 	}
 out:
-	verdict_clear(&v);
 	if (argc > 3 && msg.headers != NULL)
 		message_clear(&msg);
 	spool_close(&spool);

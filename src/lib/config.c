@@ -84,7 +84,13 @@ fail(struct loader *l, const char *fmt, ...)
 static char *
 get_string(struct loader *l, const char *key)
 {
-	char *v = g_key_file_get_string(l->kf, l->group, key, NULL);
+	char *v;
+
+	/* most keys are left out: asking first spares GKeyFile making and
+	 * freeing an error for each (a delivery reads the config once) */
+	if (!g_key_file_has_key(l->kf, l->group, key, NULL))
+		return NULL;
+	v = g_key_file_get_string(l->kf, l->group, key, NULL);
 
 	if (v != NULL) {
 		g_strstrip(v);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "soarlist-schema.h"
+#include "soarlist/maillog.h"
 
 #define SCHEMA_PREFIX "/org/manage2soar/soarlist/schema"
 
@@ -357,11 +358,37 @@ fail:
 	return NULL;
 }
 
+/* Run SQL, one statement without results, compiled once per connection
+ * (db_stmt): the transaction and durability statements every write
+ * issues. Returns SQLite's result code. */
+static int
+step_cached(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (db_stmt(db, sql, &st, NULL) < 0)
+		return sqlite3_errcode(db);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		;
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int
+exec_cached(sqlite3 *db, const char *sql, GError **error)
+{
+	int rc = step_cached(db, sql);
+
+	return rc == SQLITE_OK ? 0 : db_fail(db, rc, "database", error);
+}
+
 int
 db_durability(sqlite3 *db, enum db_durability d, GError **error)
 {
-	return db_exec(db, d == DB_SYNCED ? "PRAGMA synchronous = FULL"
-					  : "PRAGMA synchronous = NORMAL", error);
+	return exec_cached(db, d == DB_SYNCED ? "PRAGMA synchronous = FULL"
+					      : "PRAGMA synchronous = NORMAL",
+			   error);
 }
 
 int
@@ -369,13 +396,13 @@ db_begin_write(sqlite3 *db, enum db_durability d, GError **error)
 {
 	if (db_durability(db, d, error) < 0)
 		return -1;
-	return db_exec(db, "BEGIN IMMEDIATE", error);
+	return exec_cached(db, "BEGIN IMMEDIATE", error);
 }
 
 int
 db_begin_read(sqlite3 *db, GError **error)
 {
-	return db_exec(db, "BEGIN", error);
+	return exec_cached(db, "BEGIN", error);
 }
 
 int
@@ -384,7 +411,7 @@ db_commit(sqlite3 *db, GError **error)
 	int rc;
 
 	reset_cached(db);
-	rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+	rc = step_cached(db, "COMMIT");
 	if (rc == SQLITE_OK)
 		return 0;
 	db_fail(db, rc, "committing", error);
@@ -434,6 +461,16 @@ int
 db_command_mode(sqlite3 *db, GError **error)
 {
 	return shared_mode(db, TRUE, error);
+}
+
+void
+db_checkpoint(sqlite3 *db)
+{
+	int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
+					   NULL, NULL);
+
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		maillog_warning("database checkpoint: %s", sqlite3_errmsg(db));
 }
 
 void

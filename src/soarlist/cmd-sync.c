@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "soarlist/db.h"
 #include "soarlist/held.h"
 #include "soarlist/maillog.h"
 #include "soarlist/seen.h"
@@ -137,9 +138,10 @@ expire_seen(struct cli *cli)
 
 /* The exit status for RESULTS: 1 when a club failed, else 75 when the
  * database was busy or locked for some club (the next run does it), else
- * 0. *any_ok_r says whether some club synced. */
+ * 0. *any_ok_r says whether some club synced, *any_stored_r whether one
+ * stored a changed answer. */
 static int
-outcome(GPtrArray *results, gboolean *any_ok_r)
+outcome(GPtrArray *results, gboolean *any_ok_r, gboolean *any_stored_r)
 {
 	gboolean failed = FALSE, busy = FALSE;
 
@@ -147,6 +149,8 @@ outcome(GPtrArray *results, gboolean *any_ok_r)
 		const struct sync_result *r = g_ptr_array_index(results, i);
 		if (r->ok)
 			*any_ok_r = TRUE;
+		if (r->ok && !r->unchanged)
+			*any_stored_r = TRUE;
 		if (r->db_busy)
 			busy = TRUE;
 		else if (!r->ok)
@@ -179,7 +183,7 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	struct sync_options opts = { .progress = on_progress, .user = &p };
 	GError *err = NULL;
 	GPtrArray *results;
-	gboolean any_ok = FALSE;
+	gboolean any_ok = FALSE, any_stored = FALSE;
 	int maps, rc = cli_parse(cli, entries, 0, -1, &argc, &argv);
 
 	if (rc != 0)
@@ -202,7 +206,7 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 			   &err);
 	if (results == NULL)
 		return cli_fail(&err, "sync");
-	rc = outcome(results, &any_ok);
+	rc = outcome(results, &any_ok, &any_stored);
 	g_ptr_array_unref(results);
 	if (rc == CLI_TEMPFAIL)
 		cli_error("sync: another process held the database locked: run "
@@ -219,5 +223,11 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	    (maps = cli_write_postfix_maps(cli, opt_quiet)) != CLI_OK &&
 	    rc == CLI_OK)
 		rc = maps;
+	/* what was stored goes into the database file and the WAL starts
+	 * again: every delivery agent that opens the database alone reads
+	 * the whole WAL to rebuild its index, so it is kept short; an
+	 * unchanged run leaves it alone and syncs nothing (db.h) */
+	if (!opt_dry_run && any_stored)
+		db_checkpoint(cli->db);
 	return rc;
 }

@@ -91,6 +91,23 @@ class Durability(harness.EnvTestCase):
         self.assertEqual(self.soarlist("sync"), [])
         self.assertEqual(self.soarlist("sync"), [])
 
+    def test_sync_that_stores_empties_the_wal(self):
+        # the deliveries' WAL and a changed club go into the database file
+        # and the WAL starts again: an agent opening the database alone
+        # reads the whole WAL to rebuild its index
+        for i in range(3):
+            self.deliver(post(msgid="<w%d@x>" % i), LIST)
+        self.assertGreater(os.path.getsize(self.env.db + "-wal"), 0)
+        api = harness.m2s_answer("ssc")
+        api["lists"]["members"].append("newcomer@example.org")
+        self.env.write_api("ssc", api)
+        self.assertNotEqual(self.soarlist("sync"), [])
+        self.assertEqual(os.path.getsize(self.env.db + "-wal"), 0)
+        # and nothing is lost
+        self.assertEqual(self.env.query("SELECT count(*) FROM recent_message"), [(3,)])
+        self.assertIn("newcomer@example.org",
+                      self.env.soarlist("members", LIST).stdout.split())
+
     def test_commands_keep_the_wal_bounded(self):
         # a sync that writes more than SQLite's 1000 pages checkpoints the
         # WAL (deliveries never do) and truncates it to 4 MB

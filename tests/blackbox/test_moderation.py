@@ -161,6 +161,24 @@ class EmailModeration(harness.EnvTestCase):
         self.assertIn("unknown or was used already", r.stderr)
         self.assertEqual(r.captures, [])
 
+    def test_approval_by_reply_that_cannot_go_out_is_one_line(self):
+        # the approved post is distributed by act(), not by a second run of
+        # the agent: the MTA is told one line, the reply waits (75), the
+        # post stays held, and the log says why on each side
+        addr = self.hold()
+        self.env.set_sendmail_exit(1)
+        r = self.reply(addr, "approve")
+        self.assertEqual(r.rc, 75, r.stderr)
+        self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
+        self.assertRegex(r.stderr, r"^4\.3\.0 cannot act on the held post: not "
+                                   r"distributed \(status 75: 4\.3\.0 cannot reinject")
+        self.assertEqual(self.env.query("SELECT count(*) FROM held_message"), [(1,)])
+        self.env.set_sendmail_exit(0)
+        r = self.reply(addr, "approve")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(r.stderr, "")
+        self.assertEqual(self.env.query("SELECT count(*) FROM held_message"), [(0,)])
+
     def test_owner_rejects_by_reply_with_reason(self):
         addr = self.hold()
         r = self.reply(addr, "Reject board members only, sorry")

@@ -341,8 +341,12 @@ db_open(const char *path, enum db_open_mode mode, GError **error)
 	}
 	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
 	sqlite3_extended_result_codes(db, 1);
-	if (db_exec(db, "PRAGMA foreign_keys = ON", error) < 0)
+	/* through the C interface: no statement to compile */
+	rc = sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, NULL);
+	if (rc != SQLITE_OK) {
+		db_fail(db, rc, "enabling foreign keys", error);
 		goto fail;
+	}
 	if (mode == DB_CREATE) {
 		/* WAL is persistent: set once here, readers inherit it */
 		if (db_exec(db, "PRAGMA journal_mode = WAL", error) < 0 ||
@@ -444,10 +448,13 @@ shared_mode(sqlite3 *db, gboolean autocheckpoint, GError **error)
 					  &persist);
 	if (rc != SQLITE_OK)
 		return db_fail(db, rc, "setting up the connection", error);
-	if (db_exec(db, autocheckpoint ? "PRAGMA journal_size_limit = 4194304"
-				       : "PRAGMA wal_autocheckpoint = 0",
-		    error) < 0)
-		return -1;
+	if (autocheckpoint) {
+		if (db_exec(db, "PRAGMA journal_size_limit = 4194304",
+			    error) < 0)
+			return -1;
+	} else if ((rc = sqlite3_wal_autocheckpoint(db, 0)) != SQLITE_OK) {
+		return db_fail(db, rc, "setting up the connection", error);
+	}
 	return db_durability(db, DB_CHEAP, error);
 }
 

@@ -18,27 +18,27 @@ utf8_char_len(const char *p, gsize left)
 {
 	const char *end;
 
+	if ((unsigned char)*p < 0x80) /* ASCII, the usual case: no call */
+		return 1;
 	if (!g_utf8_validate(p, (gssize)MIN(left, 4), &end) && end == p)
 		return 0;
 	return (gsize)(g_utf8_next_char(p) - p);
 }
 
 /* Append the escape of the character at P (LEN bytes of valid UTF-8, or
- * one invalid byte when LEN is 0) to OUT when it needs one. Returns TRUE
- * when it was escaped. */
+ * one invalid byte when LEN is 0) to OUT (NULL: only tell) when it needs
+ * one. Returns TRUE when it was escaped. */
 static gboolean
 escape_char(GString *out, const unsigned char *p, gsize len)
 {
-	if (len == 0) {
-		g_string_append_printf(out, "\\x%02x", p[0]);
-		return TRUE;
-	}
-	if (len == 1 && (p[0] < 0x20 || p[0] == 0x7f)) {
-		g_string_append_printf(out, "\\x%02x", p[0]);
+	if (len == 0 || (len == 1 && (p[0] < 0x20 || p[0] == 0x7f))) {
+		if (out != NULL)
+			g_string_append_printf(out, "\\x%02x", p[0]);
 		return TRUE;
 	}
 	if (len == 2 && p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
-		g_string_append_printf(out, "\\u%04x", p[1]);
+		if (out != NULL)
+			g_string_append_printf(out, "\\u%04x", p[1]);
 		return TRUE;
 	}
 	return FALSE;
@@ -68,16 +68,14 @@ gboolean
 printable_is_clean(const char *s)
 {
 	gsize n = strlen(s);
-	GString *scratch = g_string_new(NULL);
 	gboolean clean = TRUE;
 
 	for (gsize i = 0; i < n && clean;) {
 		gsize len = utf8_char_len(s + i, n - i);
 
-		clean = !escape_char(scratch, (const unsigned char *)s + i, len);
+		clean = !escape_char(NULL, (const unsigned char *)s + i, len);
 		i += len > 0 ? len : 1;
 	}
-	g_string_free(scratch, TRUE);
 	return clean;
 }
 

@@ -247,15 +247,12 @@ seen_commit(sqlite3 *db, gint64 list_id, const char *message_id,
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
-	if (db_begin_write(db, DB_CHEAP, error) < 0)
+	/* one statement: a transaction of its own */
+	if (db_durability(db, DB_CHEAP, error) < 0)
 		return -1;
-	if (run(db, "UPDATE recent_message SET state = 'sent', at = ?3 "
-		"WHERE list_id = ?1 AND message_id = ?2", list_id, message_id,
-		now, NULL, error) < 0) {
-		db_rollback(db);
-		return -1;
-	}
-	return db_commit(db, error);
+	return run(db, "UPDATE recent_message SET state = 'sent', at = ?3 "
+		   "WHERE list_id = ?1 AND message_id = ?2", list_id,
+		   message_id, now, NULL, error);
 }
 
 int

@@ -121,7 +121,9 @@ int db_run(sqlite3_stmt *st, GError **error);
  * opens the database alone rebuilds the WAL's index by reading all of it,
  * so the delivery agents start faster on a short WAL. Waits for the
  * readers at most the busy timeout; a checkpoint that cannot complete is
- * left for the next (never an error: nothing is lost). */
+ * left for the next (never an error: nothing is lost). The new WAL is
+ * started here, so that the sync of its header falls on this command and
+ * not on the next delivery. */
 void db_checkpoint(sqlite3 *db);
 
 /* Set *error from the connection's last error; RC decides the code

@@ -475,8 +475,22 @@ db_checkpoint(sqlite3 *db)
 {
 	int rc = sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE,
 					   NULL, NULL);
+	g_autofree char *restart = NULL;
 
-	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+	if (rc != SQLITE_OK) {
+		if (rc != SQLITE_BUSY)
+			maillog_warning("database checkpoint: %s",
+					sqlite3_errmsg(db));
+		return;
+	}
+	/* the first write to an empty WAL writes and syncs its header (two
+	 * fdatasyncs): made here, by this command, not by the next delivery
+	 * or the next unchanged sync. Setting the schema version it already
+	 * has is a write that changes nothing. */
+	restart = g_strdup_printf("PRAGMA user_version = %d",
+				  db_schema_version());
+	if (db_durability(db, DB_CHEAP, NULL) < 0 ||
+	    db_exec(db, restart, NULL) < 0)
 		maillog_warning("database checkpoint: %s", sqlite3_errmsg(db));
 }
 

@@ -11,6 +11,7 @@
  */
 #include "soarlist/sync.h"
 
+#include <openssl/evp.h>
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <gio/gio.h>
@@ -384,11 +385,22 @@ fetch_clear(struct fetch *f)
 	g_free(f->redirect);
 }
 
+/* The hex SHA-256 of the answer, which tells an unchanged one: libcrypto's
+ * (several times faster than GLib's on 15 MB of answers a sync, issue
+ * 10), or NULL when it cannot (then the answer is parsed and stored). */
 static char *
 sha256(const GByteArray *body)
 {
-	return g_compute_checksum_for_data(G_CHECKSUM_SHA256, body->data,
-					   body->len);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	GString *hex;
+
+	if (EVP_Digest(body->data, body->len, md, &n, EVP_sha256(), NULL) != 1)
+		return NULL;
+	hex = g_string_sized_new(2 * n);
+	for (unsigned int i = 0; i < n; i++)
+		g_string_append_printf(hex, "%02x", md[i]);
+	return g_string_free(hex, FALSE);
 }
 
 /* Parse and store a successful answer; any failure becomes the result's

@@ -228,59 +228,57 @@ class Policy(PostfixEnv):
         p = self.policy(request())
         self.assertIn(REFUSAL, p.stdout.decode())
 
-    def test_config_edited_during_a_connection(self):
-        # smtpd keeps its connection to the service for minutes
+    def connection(self):
+        """One long-lived connection to the service, as smtpd keeps it for
+        minutes: a function that asks the next request and returns the
+        answer's action line. Closed at the test's end (exit 0)."""
         p = subprocess.Popen([harness.SOARLIST, "-c", self.env.config, "policy"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+        def close():
+            p.stdin.close()
+            self.assertEqual(p.wait(30), 0)
 
         def ask():
             p.stdin.write(request().encode())
             p.stdin.flush()
-            return p.stdout.readline().decode().strip(), p.stdout.readline()
+            line = p.stdout.readline().decode().strip()
+            p.stdout.readline()
+            return line
 
-        try:
-            self.assertEqual(ask()[0], "action=" + REFUSAL)
-            self.env.write_config(extra=self.extra,
-                                  lists={"ssc/members": {"posting": "anyone"}})
-            self.assertEqual(ask()[0], "action=DUNNO")
-            with open(self.env.config, "a") as f:
-                f.write("\n[list ssc/members]\nposting = sometimes\n")
-            # a broken edit: the last good config stays in use
-            self.assertEqual(ask()[0], "action=DUNNO")
-        finally:
-            p.stdin.close()
-            self.assertEqual(p.wait(30), 0)
+        self.addCleanup(close)
+        return ask
+
+    def test_config_edited_during_a_connection(self):
+        ask = self.connection()
+        self.assertEqual(ask(), "action=" + REFUSAL)
+        self.env.write_config(extra=self.extra,
+                              lists={"ssc/members": {"posting": "anyone"}})
+        self.assertEqual(ask(), "action=DUNNO")
+        with open(self.env.config, "a") as f:
+            f.write("\n[list ssc/members]\nposting = sometimes\n")
+        # a broken edit: the last good config stays in use
+        self.assertEqual(ask(), "action=DUNNO")
 
     def test_database_replaced_during_a_connection(self):
         # the service keeps its database open across requests (statements
         # compiled once); a database moved away, then another file put at
         # its path, is seen without a restart
-        p = subprocess.Popen([harness.SOARLIST, "-c", self.env.config, "policy"],
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-
-        def ask():
-            p.stdin.write(request().encode())
-            p.stdin.flush()
-            return p.stdout.readline().decode().strip(), p.stdout.readline()
-
-        try:
-            self.assertEqual(ask()[0], "action=" + REFUSAL)
-            os.rename(self.env.db, self.env.db + ".old")
-            for suffix in ("-wal", "-shm"):
-                if os.path.exists(self.env.db + suffix):
-                    os.rename(self.env.db + suffix, self.env.db + ".old" + suffix)
-            self.assertTrue(ask()[0].startswith("action=DEFER_IF_PERMIT 4.3.0 "))
-            # a new database where the old one was, in which M2S
-            # whitelists the stranger (the config is the same)
-            api = copy.deepcopy(harness.SSC_API)
-            api["whitelist"].append("x@stranger.example")
-            self.env.write_api("ssc", api)
-            r = self.env.soarlist("sync")
-            self.assertEqual(r.rc, 0, r.stderr)
-            self.assertEqual(ask()[0], "action=DUNNO")
-        finally:
-            p.stdin.close()
-            self.assertEqual(p.wait(30), 0)
+        ask = self.connection()
+        self.assertEqual(ask(), "action=" + REFUSAL)
+        os.rename(self.env.db, self.env.db + ".old")
+        for suffix in ("-wal", "-shm"):
+            if os.path.exists(self.env.db + suffix):
+                os.rename(self.env.db + suffix, self.env.db + ".old" + suffix)
+        self.assertTrue(ask().startswith("action=DEFER_IF_PERMIT 4.3.0 "))
+        # a new database where the old one was, in which M2S whitelists
+        # the stranger (the config is the same)
+        api = copy.deepcopy(harness.SSC_API)
+        api["whitelist"].append("x@stranger.example")
+        self.env.write_api("ssc", api)
+        r = self.env.soarlist("sync")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(ask(), "action=DUNNO")
 
     def test_protocol_error(self):
         # a temporary answer (more in test_policy_input.py)

@@ -78,6 +78,11 @@ char *message_id_decode(const char *raw);
  * to OUT_FD. Returns 0 or -1 with errno set. */
 int message_write(const struct message *msg, int out_fd);
 
+/* The MIME part (a whole message: headers, then body) read from STREAM
+ * (taken), parsed through a persistent stream so that its content stays
+ * where it is rather than in memory. NULL when GMime cannot parse it. */
+GMimeObject *message_parse_part(GMimeStream *stream);
+
 /* message_write() with the header block already serialized (HEAD,
  * HEAD_LEN bytes, from header_block_serialize()): what sendmail_send()
  * checked is exactly what is written. */

@@ -390,7 +390,6 @@ parse_entity(struct footer_job *j, GError **error)
 	struct message *msg = j->msg;
 	GString *head = footer_content_headers(msg);
 	GMimeStream *cat, *s;
-	GMimeParser *parser;
 	GMimeObject *obj;
 
 	if (msg->add_separator || msg->body >= msg->end)
@@ -411,12 +410,7 @@ parse_entity(struct footer_job *j, GError **error)
 		g_mime_stream_cat_add_source(GMIME_STREAM_CAT(cat), s);
 		g_object_unref(s);
 	}
-	parser = g_mime_parser_new_with_stream(cat);
-	g_object_unref(cat);
-	g_mime_parser_set_persist_stream(parser, TRUE);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	obj = g_mime_parser_construct_part(parser, NULL);
-	g_object_unref(parser);
+	obj = message_parse_part(cat);
 	if (obj == NULL)
 		g_set_error(error, FOOTER_ERROR, 0,
 			    "GMime could not parse the body");

@@ -174,11 +174,24 @@ find_body(struct message *msg, GError **error)
 }
 
 /* Hand the header section [start, body) to GMime. */
+GMimeObject *
+message_parse_part(GMimeStream *stream)
+{
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeObject *obj;
+
+	g_object_unref(stream);
+	g_mime_parser_set_persist_stream(parser, TRUE);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	obj = g_mime_parser_construct_part(parser, NULL);
+	g_object_unref(parser);
+	return obj;
+}
+
 static int
 parse_headers(struct message *msg, GError **error)
 {
 	GMimeStream *stream;
-	GMimeParser *parser;
 	GMimeObject *top;
 	int dupfd;
 
@@ -193,12 +206,7 @@ parse_headers(struct message *msg, GError **error)
 		return -1;
 	}
 	stream = g_mime_stream_fs_new_with_bounds(dupfd, msg->start, msg->body);
-	parser = g_mime_parser_new_with_stream(stream);
-	g_object_unref(stream);
-	g_mime_parser_set_persist_stream(parser, TRUE);
-	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
-	top = g_mime_parser_construct_part(parser, NULL);
-	g_object_unref(parser);
+	top = message_parse_part(stream);
 	if (top == NULL) {
 		/* find_body() has just read these bytes whole, and GMime
 		 * judges only them: the same bytes get the same refusal on

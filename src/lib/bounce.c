@@ -91,11 +91,17 @@ classify(const struct dsn *d)
 	return subject == 1 || subject == 2 ? FAILURE_MAILBOX : FAILURE_OTHER;
 }
 
+/* The first second inside the bounce window that ends at NOW. */
+static gint64
+bounce_window_start(const struct config *cfg, gint64 now)
+{
+	return now - (gint64)MIN(cfg->bounce_window, (guint64)G_MAXINT64 / 2);
+}
+
 static void
 bind_all(const struct bounce *b, sqlite3_stmt *st)
 {
-	gint64 since = b->now - (gint64)MIN(b->cfg->bounce_window,
-					    (guint64)G_MAXINT64 / 2);
+	gint64 since = bounce_window_start(b->cfg, b->now);
 
 	/* a statement that lacks a parameter answers SQLITE_RANGE: harmless */
 	sqlite3_bind_int64(st, 1, b->ref->club_id);
@@ -711,6 +717,23 @@ bounce_row_free(gpointer p)
 	g_free(r);
 }
 
+/* The cached statement for SQL (db_stmt) with ?1 bound to the start of
+ * the bounce window now and ?2 to CLUB_ID (0: every club); NULL with
+ * *error. The caller binds the rest and reads it with db_row(). */
+static sqlite3_stmt *
+window_stmt(sqlite3 *db, const struct config *cfg, const char *sql,
+	    gint64 club_id, GError **error)
+{
+	sqlite3_stmt *st;
+
+	if (db_stmt(db, sql, &st, error) < 0)
+		return NULL;
+	sqlite3_bind_int64(st, 1, bounce_window_start(
+		cfg, g_get_real_time() / G_USEC_PER_SEC));
+	sqlite3_bind_int64(st, 2, club_id);
+	return st;
+}
+
 GPtrArray *
 bounce_report(sqlite3 *db, const struct config *cfg, gint64 club_id,
 	      gint64 list_id, GError **error)
@@ -740,18 +763,15 @@ bounce_report(sqlite3 *db, const struct config *cfg, gint64 club_id,
 		"a.club_id = ?2) AND (?3 = 0 OR a.address IN (SELECT address FROM "
 		"list_member WHERE list_id = ?3)) ORDER BY d.disabled_at IS NULL, "
 		"s.n IS NULL, c.slug, a.address";
-	sqlite3_stmt *st = NULL;
-	GPtrArray *out;
+	sqlite3_stmt *st = window_stmt(db, cfg, sql, club_id, error);
+	g_autoptr(GPtrArray) out = NULL;
 	int rc;
 
-	if (db_prepare(db, sql, &st, error) < 0)
+	if (st == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, g_get_real_time() / G_USEC_PER_SEC -
-			   (gint64)MIN(cfg->bounce_window, (guint64)G_MAXINT64 / 2));
-	sqlite3_bind_int64(st, 2, club_id);
 	sqlite3_bind_int64(st, 3, list_id);
 	out = g_ptr_array_new_with_free_func(bounce_row_free);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_row(st, error)) > 0) {
 		struct bounce_row *r = g_new0(struct bounce_row, 1);
 		r->club_slug = g_strdup((const char *)sqlite3_column_text(st, 0));
 		r->address = g_strdup((const char *)sqlite3_column_text(st, 1));
@@ -768,13 +788,11 @@ bounce_report(sqlite3 *db, const struct config *cfg, gint64 club_id,
 		r->probe_sent_at = sqlite3_column_int64(st, 11);
 		g_ptr_array_add(out, r);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		g_ptr_array_unref(out);
-		db_fail(db, rc, "reading the bounces", error);
+	if (rc < 0) {
+		g_prefix_error(error, "reading the bounces: ");
 		return NULL;
 	}
-	return out;
+	return g_steal_pointer(&out);
 }
 
 int
@@ -832,18 +850,15 @@ bounce_list_probes(sqlite3 *db, const struct config *cfg, gint64 club_id,
 		"verp_probe_list p JOIN club c ON c.id = p.club_id WHERE p.at >= "
 		"?1 AND (?2 = 0 OR p.club_id = ?2) AND (?3 IS NULL OR p.list = "
 		"?3) ORDER BY c.slug, p.list";
-	sqlite3_stmt *st = NULL;
-	GPtrArray *out;
+	sqlite3_stmt *st = window_stmt(db, cfg, sql, club_id, error);
+	g_autoptr(GPtrArray) out = NULL;
 	int rc;
 
-	if (db_prepare(db, sql, &st, error) < 0)
+	if (st == NULL)
 		return NULL;
-	sqlite3_bind_int64(st, 1, g_get_real_time() / G_USEC_PER_SEC -
-			   (gint64)MIN(cfg->bounce_window, (guint64)G_MAXINT64 / 2));
-	sqlite3_bind_int64(st, 2, club_id);
 	sqlite3_bind_text(st, 3, list, -1, SQLITE_STATIC);
 	out = g_ptr_array_new_with_free_func(bounce_list_probe_free);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = db_row(st, error)) > 0) {
 		struct bounce_list_probe *r = g_new0(struct bounce_list_probe, 1);
 		r->club_slug = g_strdup((const char *)sqlite3_column_text(st, 0));
 		r->list = g_strdup((const char *)sqlite3_column_text(st, 1));
@@ -851,11 +866,9 @@ bounce_list_probes(sqlite3 *db, const struct config *cfg, gint64 club_id,
 		r->sent_at = sqlite3_column_int64(st, 3);
 		g_ptr_array_add(out, r);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
-		g_ptr_array_unref(out);
-		db_fail(db, rc, "reading the VERP probes", error);
+	if (rc < 0) {
+		g_prefix_error(error, "reading the VERP probes: ");
 		return NULL;
 	}
-	return out;
+	return g_steal_pointer(&out);
 }

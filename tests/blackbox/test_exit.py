@@ -182,6 +182,34 @@ class ExitStatus(harness.EnvTestCase):
         r = self.env.deliver(post(), LIST)
         self.assertTempfail(r)
 
+    def test_sendmail_missing_names_the_cause(self):
+        # the failed exec's errno, not a guessed exit status
+        os.unlink(self.env.sendmail)
+        r = self.env.deliver(post(), LIST)
+        self.assertTempfail(r)
+        self.assertIn("cannot execute %s: No such file or directory"
+                      % self.env.sendmail, r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_sendmail_output_quoted_printable(self):
+        # its first line in the reason, escaped, on our one 4.x.x line
+        self.env.write_sendmail("#!/bin/sh\ncat >/dev/null\n"
+                                "printf '5.1.1 \\033[31mno\\nmore\\n' >&2\n"
+                                "exit 1\n")
+        r = self.env.deliver(post(), LIST)
+        self.assertTempfail(r)
+        self.assertTrue(r.stderr.startswith("4."), r.stderr)
+        self.assertIn("exited with status 1: 5.1.1 \\x1b[31mno", r.stderr)
+        self.assertNotIn("\x1b", r.stderr)
+        self.assertNotIn("more", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_sendmail_killed_names_the_signal(self):
+        self.env.write_sendmail("#!/bin/sh\ncat >/dev/null\nkill -9 $$\n")
+        r = self.env.deliver(post(), LIST)
+        self.assertTempfail(r)
+        self.assertIn("was killed by signal 9", r.stderr)
+
     def test_club_never_synced_is_75(self):
         self.env.write_api("new", {"lists": {"members": ["n@example.org"]},
                                    "whitelist": ["n@example.org"], "bypass_lists": []})

@@ -103,7 +103,7 @@ step_address(struct store *s, sqlite3_stmt *st, gint64 owner,
 }
 
 static int
-apply_set(struct store *s, GHashTable *old, GPtrArray *new, gint64 owner,
+apply_set(struct store *s, GHashTable *old, GPtrArray *fresh, gint64 owner,
 	  const char *insert, const char *delete, guint *added, guint *removed,
 	  GError **error)
 {
@@ -118,8 +118,8 @@ apply_set(struct store *s, GHashTable *old, GPtrArray *new, gint64 owner,
 	if (db_prepare(s->db, insert, &ins, error) < 0 ||
 	    db_prepare(s->db, delete, &del, error) < 0)
 		rc = -1;
-	for (guint i = 0; i < new->len && rc == 0; i++) {
-		const char *a = g_ptr_array_index(new, i);
+	for (guint i = 0; i < fresh->len && rc == 0; i++) {
+		const char *a = g_ptr_array_index(fresh, i);
 		char *k = g_ascii_strdown(a, -1);
 		const char *was = g_hash_table_lookup(old, k);
 

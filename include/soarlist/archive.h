@@ -24,8 +24,7 @@ int archive_store(const struct config *cfg, const struct list_ref *ref,
  * (the file's mtime when the name does not start that way). A list with no
  * archive yet exports nothing. Returns the number of messages written, or
  * -1 with *error (OUT may then hold part of the export). */
-int archive_export(const struct config *cfg, const char *slug,
-		   const char *name, gint64 since, gint64 until, FILE *out,
-		   GError **error);
+int archive_export(const struct config *cfg, const char *slug, const char *name,
+		   gint64 since, gint64 until, FILE *out, GError **error);
 
 #endif

@@ -48,8 +48,8 @@ gboolean auth_domains_aligned(const char *a, const char *b);
 
 /* One Authentication-Results result, as parsed by auth_parse_results(). */
 struct auth_result {
-	char *method;  /* lowercased, without its version: "dkim" */
-	char *result;  /* lowercased: "pass" */
+	char *method; /* lowercased, without its version: "dkim" */
+	char *result; /* lowercased: "pass" */
 	char *header_d, *header_i, *smtp_mailfrom, *header_from; /* or NULL */
 };
 

@@ -7,9 +7,9 @@
  * permanent mailbox failure (Action: failed with 5.1.x or 5.2.x, but for
  * 5.1.7/5.1.8 about our sender address and 5.2.3 about the post's size)
  * scores the address at most once per day for its club; delays, 4.x.x and
- * policy or content refusals (5.7.x ...) do not. When BOUNCE_LIST_PROBLEM or more recipients
- * at one receiving domain fail one post with one status, that is a list
- * problem: none of them is scored, and the owners get one notice. At
+ * policy or content refusals (5.7.x ...) do not. When BOUNCE_LIST_PROBLEM or
+ * more recipients at one receiving domain fail one post with one status, that
+ * is a list problem: none of them is scored, and the owners get one notice. At
  * bounce_threshold scores within bounce_window the address is disabled for
  * the club's list mail and the owners get one notice.
  *
@@ -65,14 +65,14 @@ int bounce_process(sqlite3 *db, const struct config *cfg,
 struct bounce_row {
 	char *club_slug;
 	char *address;
-	guint scores;       /* within bounce_window */
-	gint64 last_at;     /* unix time of the latest score; 0: none */
-	char *last_status;  /* of the latest score, or NULL */
-	gint64 disabled_at; /* 0: not disabled */
-	char *reason;       /* why it was disabled, or NULL */
-	guint unverified;   /* unproven DSNs within bounce_window */
-	gint64 unverified_at;      /* unix time of the latest; 0: none */
-	char *unverified_status;   /* of the latest, or NULL */
+	guint scores;            /* within bounce_window */
+	gint64 last_at;          /* unix time of the latest score; 0: none */
+	char *last_status;       /* of the latest score, or NULL */
+	gint64 disabled_at;      /* 0: not disabled */
+	char *reason;            /* why it was disabled, or NULL */
+	guint unverified;        /* unproven DSNs within bounce_window */
+	gint64 unverified_at;    /* unix time of the latest; 0: none */
+	char *unverified_status; /* of the latest, or NULL */
 	gint64 probe_at;      /* to probe with VERP since (unix time); 0: no */
 	gint64 probe_sent_at; /* the probe went out at; 0: not yet */
 };
@@ -83,16 +83,16 @@ struct bounce_row {
  * disabled ones first, then the scored ones, then those with only
  * unverified DSNs, each by club and address. Returns a new array of
  * struct bounce_row * (free with g_ptr_array_unref) or NULL with *error. */
-GPtrArray *bounce_report(sqlite3 *db, const struct config *cfg,
-			 gint64 club_id, gint64 list_id, GError **error);
+GPtrArray *bounce_report(sqlite3 *db, const struct config *cfg, gint64 club_id,
+			 gint64 list_id, GError **error);
 
 /* A list whose next post goes to every member with VERP (a verified
  * bounce named no member of the club), within bounce_window. */
 struct bounce_list_probe {
 	char *club_slug;
-	char *list;      /* its name */
-	gint64 at;       /* asked for at (unix time) */
-	gint64 sent_at;  /* the probe went out at; 0: not yet */
+	char *list;     /* its name */
+	gint64 at;      /* asked for at (unix time) */
+	gint64 sent_at; /* the probe went out at; 0: not yet */
 };
 
 /* The list probes of club CLUB_ID (0: every club) and, when LIST is not
@@ -100,12 +100,12 @@ struct bounce_list_probe {
  * struct bounce_list_probe * (free with g_ptr_array_unref) or NULL with
  * *error. */
 GPtrArray *bounce_list_probes(sqlite3 *db, const struct config *cfg,
-			      gint64 club_id, const char *list,
-			      GError **error);
+			      gint64 club_id, const char *list, GError **error);
 
 /* Re-enable ADDRESS in every club: lift its disabling and forget its
- * scores, unverified DSNs and VERP probe, so that the next bounce starts from zero. Returns the number of
- * rows removed (0: nothing to reset) or -1 with *error. */
+ * scores, unverified DSNs and VERP probe, so that the next bounce starts from
+ * zero. Returns the number of rows removed (0: nothing to reset) or -1 with
+ * *error. */
 int bounce_reset(sqlite3 *db, const char *address, GError **error);
 
 #endif

@@ -15,10 +15,10 @@ struct list_ref {
 	gint64 id;
 	gint64 club_id;
 	const struct club_config *club; /* borrowed from the config */
-	char *name;      /* "members" */
-	char *domain;    /* as addressed, lowercased */
-	char *address;   /* "members@ssc.manage2soar.com" */
-	char *display;   /* "Members", or the display_name override */
+	char *name;                     /* "members" */
+	char *domain;                   /* as addressed, lowercased */
+	char *address;                  /* "members@ssc.manage2soar.com" */
+	char *display; /* "Members", or the display_name override */
 	gboolean bypass;
 	struct list_settings settings; /* strings borrowed from the config */
 };

@@ -9,9 +9,10 @@
 #include <glib.h>
 
 enum posting_policy {
-	POSTING_DEFAULT = 0, /* from M2S: anyone on bypass lists, else whitelist */
-	POSTING_WHITELIST,   /* club whitelist or the list's own members */
-	POSTING_MEMBERS,     /* the list's own members only */
+	POSTING_DEFAULT =
+		0, /* from M2S: anyone on bypass lists, else whitelist */
+	POSTING_WHITELIST, /* club whitelist or the list's own members */
+	POSTING_MEMBERS,   /* the list's own members only */
 	POSTING_ANYONE,
 };
 
@@ -60,8 +61,8 @@ struct list_settings {
 	enum posting_policy posting;
 	enum nonmember_action nonmember_action;
 	enum reply_to_mode reply_to;
-	char *subject_prefix;   /* NULL: none */
-	char *display_name;     /* NULL: derived from the list name */
+	char *subject_prefix; /* NULL: none */
+	char *display_name;   /* NULL: derived from the list name */
 	gboolean from_rewrite;
 	enum from_address from_address;
 	char *list_unsubscribe; /* NULL: no List-Unsubscribe header */
@@ -94,20 +95,20 @@ struct config {
 	char *database;
 	char *sendmail;
 	char *admin;
-	char *dev_redirect; /* NULL when empty */
-	char *api_key_file; /* NULL when unset */
-	char *log_file;     /* NULL: syslog */
-	char *spool_dir;    /* NULL: $TMPDIR or /tmp */
-	char *postfix_dir;  /* NULL: no Postfix tables are written */
-	char *postmap;      /* path of postmap(1) */
-	char *postconf;     /* path of postconf(1) */
+	char *dev_redirect;       /* NULL when empty */
+	char *api_key_file;       /* NULL when unset */
+	char *log_file;           /* NULL: syslog */
+	char *spool_dir;          /* NULL: $TMPDIR or /tmp */
+	char *postfix_dir;        /* NULL: no Postfix tables are written */
+	char *postmap;            /* path of postmap(1) */
+	char *postconf;           /* path of postconf(1) */
 	char *postfix_config_dir; /* NULL: Postfix's default */
 	char *opendkim_config; /* doctor checks its SigningTable if it exists */
-	char *app_login;    /* SASL login owning the noreply@ senders */
-	char *authserv_id;  /* whose Authentication-Results are trusted;
-			     * NULL when unset (then no require_auth = dmarc) */
+	char *app_login;       /* SASL login owning the noreply@ senders */
+	char *authserv_id;     /* whose Authentication-Results are trusted;
+				* NULL when unset (then no require_auth = dmarc) */
 	GPtrArray *app_networks; /* GInetAddressMask *: the app's clients */
-	guint64 sync_max_age; /* seconds; doctor's limit on sync age */
+	guint64 sync_max_age;    /* seconds; doctor's limit on sync age */
 	/* sync: see soarlist.conf(5) */
 	guint max_parallel;        /* transfers at once */
 	guint64 connect_timeout;   /* seconds */
@@ -121,10 +122,10 @@ struct config {
 	guint bounce_threshold;    /* scores that disable an address */
 	guint64 bounce_window;     /* seconds the scores count */
 	enum verp_mode verp;       /* the clubs' default, never INHERIT */
-	GPtrArray *clubs;   /* struct club_config *, in file order */
+	GPtrArray *clubs;          /* struct club_config *, in file order */
 	GHashTable *domain_club; /* lowercased domain -> struct club_config * */
-	GHashTable *lists;  /* "slug/list" -> struct list_settings * */
-	GPtrArray *warnings; /* unknown keys: one line each, not fatal */
+	GHashTable *lists;       /* "slug/list" -> struct list_settings * */
+	GPtrArray *warnings;     /* unknown keys: one line each, not fatal */
 };
 
 /* Which file to read: EXPLICIT (from -c) if non-NULL, else $SOARLIST_CONFIG,

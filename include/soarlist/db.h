@@ -15,10 +15,10 @@
 GQuark db_error_quark(void);
 
 enum db_error_code {
-	DB_ERROR_OPEN,    /* cannot open or not initialised */
-	DB_ERROR_SCHEMA,  /* schema too old or too new */
-	DB_ERROR_BUSY,    /* locked past the busy timeout */
-	DB_ERROR_FAILED,  /* any other SQLite error */
+	DB_ERROR_OPEN,   /* cannot open or not initialised */
+	DB_ERROR_SCHEMA, /* schema too old or too new */
+	DB_ERROR_BUSY,   /* locked past the busy timeout */
+	DB_ERROR_FAILED, /* any other SQLite error */
 };
 
 enum db_open_mode {

@@ -31,9 +31,9 @@ enum outcome {
 	OUTCOME_DROP_LOOP,
 	OUTCOME_DROP_AUTO_SUBMITTED,
 	OUTCOME_DROP_DUPLICATE,
-	OUTCOME_OWNER_FORWARD,    /* -owner mail to the owners */
-	OUTCOME_BOUNCE,           /* -bounces mail: scored, or forwarded */
-	OUTCOME_BOUNCE_FORWARD,   /* -bounces mail that is no DSN */
+	OUTCOME_OWNER_FORWARD,  /* -owner mail to the owners */
+	OUTCOME_BOUNCE,         /* -bounces mail: scored, or forwarded */
+	OUTCOME_BOUNCE_FORWARD, /* -bounces mail that is no DSN */
 	OUTCOME_BOUNCE_SCORED,
 	OUTCOME_BOUNCE_IGNORED,
 	OUTCOME_BOUNCE_DISABLED,
@@ -61,11 +61,11 @@ enum decide_client {
 
 struct decide_input {
 	const struct config *cfg;
-	const char *recipient;      /* as Postfix delivers it, or RCPT TO */
-	const char *sender;         /* envelope sender, "" for the null one */
-	const struct message *msg;  /* NULL at RCPT TO time */
-	gint64 size;                /* bytes; -1 when not known */
-	gboolean approved;          /* a moderator approved it: no policy */
+	const char *recipient;     /* as Postfix delivers it, or RCPT TO */
+	const char *sender;        /* envelope sender, "" for the null one */
+	const struct message *msg; /* NULL at RCPT TO time */
+	gint64 size;               /* bytes; -1 when not known */
+	gboolean approved;         /* a moderator approved it: no policy */
 	enum decide_client client;
 };
 
@@ -74,15 +74,15 @@ struct verdict {
 	/* one printable line: the DSN text of a refusal ("5.7.1 ..."), else
 	 * why (the policy's reason, the held post's reason); may be NULL */
 	char *line;
-	struct recipient rcpt;   /* the parsed recipient */
-	struct list_ref list;    /* resolved (id 0 when not) */
-	char *author;            /* normalised From, or NULL */
-	char *msgid;             /* Message-ID, or NULL */
+	struct recipient rcpt; /* the parsed recipient */
+	struct list_ref list;  /* resolved (id 0 when not) */
+	char *author;          /* normalised From, or NULL */
+	char *msgid;           /* Message-ID, or NULL */
 	/* DISTRIBUTE: who receives it (borrowed from the config or owned
 	 * by MEMBERS); OWNER_FORWARD, BOUNCE: who gets what is no DSN */
 	GPtrArray *rcpts;
-	GPtrArray *members;      /* owns the members' addresses */
-	guint redirected;        /* members behind a dev_redirect copy */
+	GPtrArray *members; /* owns the members' addresses */
+	guint redirected;   /* members behind a dev_redirect copy */
 	/* the Message-ID to claim for the list before sending (one copy per
 	 * person and duplicates, seen.h), or NULL (a dev_redirect copy) */
 	const char *claim;

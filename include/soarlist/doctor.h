@@ -11,8 +11,8 @@
 
 struct doctor_result {
 	gboolean ok;
-	char *what;  /* what was checked, with the essentials found */
-	char *fix;   /* for a failure: what to do, else NULL */
+	char *what; /* what was checked, with the essentials found */
+	char *fix;  /* for a failure: what to do, else NULL */
 };
 
 /* Run every check against CFG. PIPE_USER overrides the user found in

@@ -69,8 +69,8 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC(Dsn, dsn_clear)
  * post it returns. Returns 1 with *message_id_r and *proof_r (newly
  * allocated; either may be NULL), 0 when it does not look like a report
  * (both NULL), or -1 with *error. */
-int dsn_returned(const struct message *msg, char **message_id_r,
-		 char **proof_r, GError **error);
+int dsn_returned(const struct message *msg, char **message_id_r, char **proof_r,
+		 GError **error);
 
 /* The first status code "C.S.D" in TEXT (C 2, 4 or 5; S 0 to 7, D up to
  * three digits; not part of a longer dotted number), searched from byte

@@ -38,7 +38,7 @@ struct held_row {
 	char *list_address; /* LIST@DOMAIN as addressed, from recipient */
 	char *recipient, *sender, *author, *subject, *message_id, *reason;
 	gint64 held_at, size;
-	gboolean busy;      /* another process is acting on it right now */
+	gboolean busy; /* another process is acting on it right now */
 };
 
 void held_row_free(gpointer row);
@@ -75,8 +75,7 @@ enum held_claim {
  * mid-way leaves the post held, never lost. Returns an enum held_claim;
  * with HELD_CLAIMED *row_r is filled (free with held_row_clear); -1 with
  * *error. */
-int held_claim(sqlite3 *db, gint64 id, struct held_row *row_r,
-	       GError **error);
+int held_claim(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error);
 
 /* Give this process's claim on held post ID back: the post is held again.
  * Returns 0 or -1 with *error. */

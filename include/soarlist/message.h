@@ -24,25 +24,25 @@
 struct message {
 	GMimeHeaderList *headers; /* all top-level headers, in order (owned) */
 	int fd;                   /* the spool file (borrowed) */
-	off_t start;              /* first byte of the headers (after "From ") */
-	off_t body;               /* first byte after the headers: the blank
-				   * line and the body, copied verbatim */
-	off_t end;                /* file size */
-	gboolean add_separator;   /* no blank line ended the headers: write
-				   * one before the body */
+	off_t start;            /* first byte of the headers (after "From ") */
+	off_t body;             /* first byte after the headers: the blank
+				 * line and the body, copied verbatim */
+	off_t end;              /* file size */
+	gboolean add_separator; /* no blank line ended the headers: write
+				 * one before the body */
 	/* where message_write() copies the body from: [body, end) of body_fd.
 	 * message_parse() sets body_fd = fd; a footer (footer.c) points it at
 	 * a file of its own holding the new body. */
 	int body_fd;
-	gboolean own_body_fd;     /* body_fd is ours to close */
+	gboolean own_body_fd; /* body_fd is ours to close */
 };
 
 #define MESSAGE_ERROR (message_error_quark())
 GQuark message_error_quark(void);
 
 enum message_error_code {
-	MESSAGE_ERROR_IO,       /* reading the spool failed: temporary */
-	MESSAGE_ERROR_TOO_BIG,  /* header section over MESSAGE_MAX_HEADER */
+	MESSAGE_ERROR_IO,         /* reading the spool failed: temporary */
+	MESSAGE_ERROR_TOO_BIG,    /* header section over MESSAGE_MAX_HEADER */
 	MESSAGE_ERROR_UNPARSABLE, /* a header section no parser accepts (a
 				   * name over MESSAGE_MAX_NAME, or GMime
 				   * refuses it): permanent */

@@ -14,17 +14,18 @@
 
 /* the error domain of an approval the delivery agent did not distribute;
  * the code is its exit status (sysexits) */
-#define MODERATE_STATUS_ERROR (g_quark_from_static_string("soarlist-moderate-status"))
+#define MODERATE_STATUS_ERROR \
+	(g_quark_from_static_string("soarlist-moderate-status"))
 
 /* the error domain of moderate()'s other failures */
 #define MODERATE_ERROR (g_quark_from_static_string("soarlist-moderate"))
 
 enum moderate_error {
-	MODERATE_ERROR_FAILED,    /* the action failed: the post stays held */
-	MODERATE_ERROR_HANDLED,   /* someone else acted on it already */
-	MODERATE_ERROR_BUSY,      /* someone else is acting on it right now */
-	MODERATE_ERROR_REMAINS,   /* the action was done, but the post could
-				   * not be forgotten: do not act again */
+	MODERATE_ERROR_FAILED,  /* the action failed: the post stays held */
+	MODERATE_ERROR_HANDLED, /* someone else acted on it already */
+	MODERATE_ERROR_BUSY,    /* someone else is acting on it right now */
+	MODERATE_ERROR_REMAINS, /* the action was done, but the post could
+				 * not be forgotten: do not act again */
 };
 
 enum moderate_action {

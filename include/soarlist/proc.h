@@ -12,10 +12,10 @@
 /* A started child. PID stays valid (for kill(2)) until proc_finish()
  * reaps it. */
 struct proc {
-	char *prog;	/* argv[0], for messages */
+	char *prog; /* argv[0], for messages */
 	pid_t pid;
-	int in;		/* the write end of its stdin, or -1 */
-	int out;	/* a memory file holding its stdout and stderr */
+	int in;  /* the write end of its stdin, or -1 */
+	int out; /* a memory file holding its stdout and stderr */
 };
 
 /* Start ARGV (ARGV[0] an absolute path) with its stdout and stderr going

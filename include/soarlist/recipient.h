@@ -3,7 +3,8 @@
  * LIST@DOMAIN is a post; LIST-owner@DOMAIN reaches the list owner;
  * LIST-bounces@DOMAIN and LIST-bounces+user=host@DOMAIN (VERP) carry
  * bounces; LIST-request+TOKEN@DOMAIN answers a moderation notice. Any
- * other +extension is ignored, as Postfix ignores it in its lookup tables. Matching is case-insensitive: everything is lowercased.
+ * other +extension is ignored, as Postfix ignores it in its lookup tables.
+ * Matching is case-insensitive: everything is lowercased.
  */
 #ifndef SOARLIST_RECIPIENT_H
 #define SOARLIST_RECIPIENT_H

@@ -30,8 +30,8 @@ gboolean seen_blocks(const char *state, const char *owner, gint64 at,
  * list of the club (one on which the claim of MESSAGE_ID stands): a new
  * array of strings borrowed from MEMBERS; otherwise it is NULL. */
 int seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id,
-	       const char *message_id, GPtrArray *members,
-	       GPtrArray **rcpts_r, GError **error);
+	       const char *message_id, GPtrArray *members, GPtrArray **rcpts_r,
+	       GError **error);
 
 /* After sendmail succeeded: mark the claim sent. Returns 0 or -1. */
 int seen_commit(sqlite3 *db, gint64 list_id, const char *message_id,

@@ -8,8 +8,8 @@
 #include <sys/types.h>
 
 struct spool {
-	int fd;      /* read/write, already unlinked */
-	off_t size;  /* bytes written */
+	int fd;     /* read/write, already unlinked */
+	off_t size; /* bytes written */
 };
 
 /* Read IN_FD to its end into a new unlinked file in DIR (NULL: $TMPDIR or

@@ -30,7 +30,6 @@ GPtrArray *status_collect(sqlite3 *db, const struct config *cfg,
  * Returns a new array of struct api_unusable * (free with
  * g_ptr_array_unref; empty when there are none or the club never synced)
  * or NULL with *error. */
-GPtrArray *status_unusable_lists(sqlite3 *db, const char *slug,
-				 GError **error);
+GPtrArray *status_unusable_lists(sqlite3 *db, const char *slug, GError **error);
 
 #endif

@@ -25,7 +25,7 @@ struct sync_options {
 struct sync_result {
 	const struct club_config *club;
 	gboolean ok;
-	char *error;      /* one line when !ok */
+	char *error; /* one line when !ok */
 	/* the database was busy or locked: !ok, or ok but not recorded in
 	 * the sync history */
 	gboolean db_busy;
@@ -38,7 +38,7 @@ struct sync_result {
 	/* struct api_unusable *: the lists M2S names that have no address
 	 * here (stored for status and doctor); may be NULL */
 	GPtrArray *unusable;
-	GPtrArray *diff;      /* "+3 \u22121 LIST@DOMAIN" per changed list */
+	GPtrArray *diff; /* "+3 \u22121 LIST@DOMAIN" per changed list */
 };
 
 /* Fetch and store the clubs in CFG (all, or those named in ONLY, a
@@ -52,16 +52,18 @@ GPtrArray *sync_run(sqlite3 *db, const struct config *cfg, char **only,
  * of R: only the rows that changed, in one transaction, unless the shrink
  * guard holds it back (then nothing is written and *error says why). Fills
  * R's counts and diff. Returns 0 or -1 with *error. */
-int sync_store(sqlite3 *db, const struct config *cfg, const struct api_data *data,
-	       const char *sha, const struct sync_options *opts,
-	       struct sync_result *r, GError **error);
+int sync_store(sqlite3 *db, const struct config *cfg,
+	       const struct api_data *data, const char *sha,
+	       const struct sync_options *opts, struct sync_result *r,
+	       GError **error);
 
 /* When the club of R last stored an answer whose SHA-256 was SHA (and not
  * OPTS->force), fill R's counts from the database and mark it unchanged:
  * the same bytes cannot hold a change, so they need not even be parsed.
  * Returns 1 then, else 0. */
 int sync_store_unchanged(sqlite3 *db, const char *sha,
-			 const struct sync_options *opts, struct sync_result *r);
+			 const struct sync_options *opts,
+			 struct sync_result *r);
 
 /* Record a sync attempt in sync_run. Returns 0 or -1. */
 int sync_record(sqlite3 *db, const struct sync_result *r, gint64 started,

@@ -65,7 +65,7 @@ main(int argc, char **argv)
 
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_set_summary(ctx, "Deliver the message on stdin to a "
-				     "soarlist mailing list.");
+					  "soarlist mailing list.");
 	if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
 		rc = usage_tempfail(err->message);
 		g_error_free(err);
@@ -93,12 +93,15 @@ main(int argc, char **argv)
 	}
 	maillog_open("soarlist-deliver", cfg->log_file);
 	for (guint i = 0; i < cfg->warnings->len; i++)
-		maillog_warning("%s", (char *)g_ptr_array_index(cfg->warnings, i));
+		maillog_warning("%s",
+				(char *)g_ptr_array_index(cfg->warnings, i));
 	g_mime_init();
 	{
 		struct deliver_request req = {
-			.cfg = cfg, .sender = opt_sender,
-			.recipient = recipient, .in_fd = STDIN_FILENO,
+			.cfg = cfg,
+			.sender = opt_sender,
+			.recipient = recipient,
+			.in_fd = STDIN_FILENO,
 		};
 		rc = deliver_run(&req);
 	}

@@ -58,14 +58,16 @@ static gboolean
 local_ok(const char *address, const char *at, const char **why_r)
 {
 	if (at == address || (size_t)(at - address) > 64) {
-		*why_r = at == address ? "empty local part" : "local part too long";
+		*why_r = at == address ? "empty local part"
+				       : "local part too long";
 		return FALSE;
 	}
 	for (const char *p = address; p < at; p++) {
 		if (!local_char_ok((unsigned char)*p)) {
-			*why_r = (unsigned char)*p <= 0x20 || *p == 0x7f
-				 ? "whitespace or control character"
-				 : "character not allowed in a local part";
+			*why_r =
+				(unsigned char)*p <= 0x20 || *p == 0x7f
+					? "whitespace or control character"
+					: "character not allowed in a local part";
 			return FALSE;
 		}
 	}

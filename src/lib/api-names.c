@@ -75,7 +75,8 @@ problem(const char *lower)
 		if (c == ' ')
 			return g_strdup("it contains a space");
 		if (c >= 0x80)
-			return g_strdup("it contains a letter that is not ASCII");
+			return g_strdup(
+				"it contains a letter that is not ASCII");
 		if (c < 0x20 || c == 0x7f)
 			return g_strdup("it contains a control character");
 		return g_strdup_printf("it contains '%c'", c);
@@ -88,8 +89,8 @@ problem(const char *lower)
 	for (gsize i = 0; i < G_N_ELEMENTS(reserved); i++)
 		if (g_str_has_suffix(lower, reserved[i][0]))
 			return g_strdup_printf("it ends in %s, which soarlist "
-					       "uses for %s", reserved[i][0],
-					       reserved[i][1]);
+					       "uses for %s",
+					       reserved[i][0], reserved[i][1]);
 	return g_strdup("it cannot be a mailbox name");
 }
 

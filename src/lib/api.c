@@ -66,8 +66,7 @@ api_printable(const char *s, gsize max)
 	return out;
 }
 
-static void
-drop(struct api_data *d, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static void drop(struct api_data *d, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static void
 drop(struct api_data *d, const char *fmt, ...)
@@ -101,12 +100,14 @@ addresses(struct api_data *d, const cJSON *array, const char *where,
 		g_hash_table_unref(seen);
 		return FALSE;
 	}
-	cJSON_ArrayForEach(item, array) {
+	cJSON_ArrayForEach(item, array)
+	{
 		const char *why = NULL;
 		char *addr, *key;
 
 		if (!cJSON_IsString(item)) {
-			drop(d, "%s: dropped a value that is not a string", where);
+			drop(d, "%s: dropped a value that is not a string",
+			     where);
 			continue;
 		}
 		addr = address_normalize(item->valuestring, &why);
@@ -157,16 +158,19 @@ list_emails(const cJSON *item, const char *name, struct api_list *l,
 		/* a count that disagrees means a truncated answer */
 		if (cJSON_IsNumber(count) && cJSON_IsArray(emails) &&
 		    count->valuedouble != cJSON_GetArraySize(emails)) {
-			g_set_error(error, API_ERROR, 0, "\"lists\".\"%s\" says "
-				    "count %g but has %d addresses", name,
-				    count->valuedouble,
+			g_set_error(error, API_ERROR, 0,
+				    "\"lists\".\"%s\" says "
+				    "count %g but has %d addresses",
+				    name, count->valuedouble,
 				    cJSON_GetArraySize(emails));
 			return NULL;
 		}
 	}
 	if (!cJSON_IsArray(emails)) {
-		g_set_error(error, API_ERROR, 0, "\"lists\".\"%s\" is neither an "
-			    "array nor an object with \"emails\"", name);
+		g_set_error(error, API_ERROR, 0,
+			    "\"lists\".\"%s\" is neither an "
+			    "array nor an object with \"emails\"",
+			    name);
 		return NULL;
 	}
 	return emails;
@@ -199,7 +203,8 @@ parse_list(struct api_data *d, const cJSON *item, const cJSON *bypass,
 	addresses(d, emails, where, &l->members);
 	g_free(where);
 	for (const cJSON *b = bypass ? bypass->child : NULL; b; b = b->next)
-		if (cJSON_IsString(b) && g_ascii_strcasecmp(b->valuestring, name) == 0)
+		if (cJSON_IsString(b) &&
+		    g_ascii_strcasecmp(b->valuestring, name) == 0)
 			l->bypass = TRUE;
 	g_ptr_array_add(d->lists, l);
 	return TRUE;
@@ -211,15 +216,17 @@ parse_lists(struct api_data *d, const cJSON *lists, const cJSON *bypass,
 {
 	const cJSON *item;
 
-	cJSON_ArrayForEach(item, lists)
-		if (!parse_list(d, item, bypass, error))
-			return FALSE;
+	cJSON_ArrayForEach(item, lists) if (!parse_list(d, item, bypass,
+							error)) return FALSE;
 	g_ptr_array_sort(d->lists, cmp_list);
 	for (guint i = 1; i < d->lists->len; i++) {
-		if (cmp_list(&d->lists->pdata[i - 1], &d->lists->pdata[i]) == 0) {
-			g_set_error(error, API_ERROR, 0, "list \"%s\" appears "
-				    "twice", ((struct api_list *)
-					      d->lists->pdata[i])->name);
+		if (cmp_list(&d->lists->pdata[i - 1], &d->lists->pdata[i]) ==
+		    0) {
+			g_set_error(
+				error, API_ERROR, 0,
+				"list \"%s\" appears "
+				"twice",
+				((struct api_list *)d->lists->pdata[i])->name);
 			return FALSE;
 		}
 	}
@@ -248,8 +255,8 @@ api_parse(const char *json, gsize len, GError **error)
 			    "the answer has no \"lists\" object");
 		goto fail;
 	}
-	if (!cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(root,
-							    "whitelist"))) {
+	if (!cJSON_IsArray(
+		    cJSON_GetObjectItemCaseSensitive(root, "whitelist"))) {
 		g_set_error(error, API_ERROR, 0,
 			    "the answer has no \"whitelist\" array");
 		goto fail;
@@ -287,8 +294,10 @@ api_data_member_count(const struct api_data *data)
 	for (guint i = 0; i < data->lists->len; i++) {
 		const struct api_list *l = g_ptr_array_index(data->lists, i);
 		for (guint k = 0; k < l->members->len; k++)
-			g_hash_table_add(all, g_ascii_strdown(
-				g_ptr_array_index(l->members, k), -1));
+			g_hash_table_add(
+				all,
+				g_ascii_strdown(
+					g_ptr_array_index(l->members, k), -1));
 	}
 	n = g_hash_table_size(all);
 	g_hash_table_unref(all);

@@ -75,7 +75,8 @@ maildir_make(const char *maildir, GError **error)
 	if (make_dir(club_dir, error) < 0 || make_dir(maildir, error) < 0)
 		return -1;
 	for (size_t i = 0; i < G_N_ELEMENTS(subdirs); i++) {
-		g_autofree char *p = g_build_filename(maildir, subdirs[i], NULL);
+		g_autofree char *p = g_build_filename(maildir, subdirs[i],
+						      NULL);
 		if (make_dir(p, error) < 0)
 			return -1;
 	}
@@ -104,9 +105,9 @@ unique_name(void)
 			g_string_append_c(h, *p);
 	}
 	name = g_strdup_printf("%" G_GINT64_FORMAT ".M%" G_GINT64_FORMAT
-			       "P%ld_%u.%s", now / G_USEC_PER_SEC,
-			       now % G_USEC_PER_SEC, (long)getpid(),
-			       name_counter++, h->str);
+			       "P%ld_%u.%s",
+			       now / G_USEC_PER_SEC, now % G_USEC_PER_SEC,
+			       (long)getpid(), name_counter++, h->str);
 	g_string_free(h, TRUE);
 	return name;
 }
@@ -135,13 +136,17 @@ tmp_open(const char *maildir, char **name_r, GError **error)
 		}
 		g_free(name);
 		if (errno != EEXIST) {
-			g_set_error(error, ARCHIVE_ERROR, 0, "cannot create "
-				    "%s: %s", path, g_strerror(errno));
+			g_set_error(error, ARCHIVE_ERROR, 0,
+				    "cannot create "
+				    "%s: %s",
+				    path, g_strerror(errno));
 			return -1;
 		}
 	}
-	g_set_error(error, ARCHIVE_ERROR, 0, "cannot find a unique file name "
-		    "in %s/tmp", maildir);
+	g_set_error(error, ARCHIVE_ERROR, 0,
+		    "cannot find a unique file name "
+		    "in %s/tmp",
+		    maildir);
 	return -1;
 }
 
@@ -164,12 +169,14 @@ archive_store(const struct config *cfg, const struct list_ref *ref,
 	if (cfg->archive_dir == NULL)
 		return 0;
 	if (!component_ok(ref->club->slug) || !component_ok(ref->name)) {
-		g_set_error(error, ARCHIVE_ERROR, 0, "list name %s/%s cannot "
-			    "be a directory name", ref->club->slug, ref->name);
+		g_set_error(error, ARCHIVE_ERROR, 0,
+			    "list name %s/%s cannot "
+			    "be a directory name",
+			    ref->club->slug, ref->name);
 		return -1;
 	}
-	maildir = g_build_filename(cfg->archive_dir, ref->club->slug,
-				   ref->name, NULL);
+	maildir = g_build_filename(cfg->archive_dir, ref->club->slug, ref->name,
+				   NULL);
 	if (make_dir(cfg->archive_dir, error) < 0 ||
 	    maildir_make(maildir, error) < 0 ||
 	    (fd = tmp_open(maildir, &name, error)) < 0)
@@ -269,7 +276,8 @@ scan_dir(const char *dir, gint64 since, gint64 until, GArray *entries,
 		struct stat st;
 
 		if (de->d_name[0] == '.' ||
-		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			    0 ||
 		    !S_ISREG(st.st_mode))
 			continue;
 		if (!name_time(de->d_name, &e.sec, &e.usec)) {
@@ -297,11 +305,11 @@ scan_dir(const char *dir, gint64 since, gint64 until, GArray *entries,
 static void
 put_from_line(FILE *out, gint64 sec)
 {
-	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu",
-					 "Fri", "Sat" };
-	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May",
-					    "Jun", "Jul", "Aug", "Sep", "Oct",
-					    "Nov", "Dec" };
+	static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed",
+					 "Thu", "Fri", "Sat" };
+	static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr",
+					    "May", "Jun", "Jul", "Aug",
+					    "Sep", "Oct", "Nov", "Dec" };
 	time_t t = (time_t)sec;
 	struct tm tm;
 
@@ -356,7 +364,8 @@ quote_feed(struct quote *q, const char *p, size_t len, FILE *out)
 	while (p < end) {
 		if (!q->bol) {
 			const char *nl = memchr(p, '\n', (size_t)(end - p));
-			size_t n = nl ? (size_t)(nl + 1 - p) : (size_t)(end - p);
+			size_t n = nl ? (size_t)(nl + 1 - p)
+				      : (size_t)(end - p);
 			fwrite(p, 1, n, out);
 			p += n;
 			q->bol = nl != NULL;
@@ -387,8 +396,10 @@ export_one(int fd, const char *path, char *buf, FILE *out, GError **error)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			g_set_error(error, ARCHIVE_ERROR, 0, "cannot read %s: "
-				    "%s", path, g_strerror(errno));
+			g_set_error(error, ARCHIVE_ERROR, 0,
+				    "cannot read %s: "
+				    "%s",
+				    path, g_strerror(errno));
 			return -1;
 		}
 		if (n == 0)
@@ -403,8 +414,10 @@ export_one(int fd, const char *path, char *buf, FILE *out, GError **error)
 		fputc('\n', out);
 	fputc('\n', out);
 	if (ferror(out)) {
-		g_set_error(error, ARCHIVE_ERROR, 0, "cannot write the export: "
-			    "%s", g_strerror(errno));
+		g_set_error(error, ARCHIVE_ERROR, 0,
+			    "cannot write the export: "
+			    "%s",
+			    g_strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -418,14 +431,17 @@ export_entries(GArray *entries, FILE *out, GError **error)
 	int count = 0;
 
 	for (guint i = 0; i < entries->len; i++) {
-		const struct entry *e = &g_array_index(entries, struct entry, i);
+		const struct entry *e = &g_array_index(entries, struct entry,
+						       i);
 		int fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 
 		if (fd < 0 && errno == ENOENT)
 			continue; /* moved new/ -> cur/ or expunged meanwhile */
 		if (fd < 0) {
-			g_set_error(error, ARCHIVE_ERROR, 0, "cannot open %s: "
-				    "%s", e->path, g_strerror(errno));
+			g_set_error(error, ARCHIVE_ERROR, 0,
+				    "cannot open %s: "
+				    "%s",
+				    e->path, g_strerror(errno));
 			goto fail;
 		}
 		put_from_line(out, e->sec);
@@ -447,8 +463,8 @@ int
 archive_export(const struct config *cfg, const char *slug, const char *name,
 	       gint64 since, gint64 until, FILE *out, GError **error)
 {
-	g_autoptr(GArray) entries = g_array_new(FALSE, FALSE,
-						sizeof(struct entry));
+	g_autoptr(GArray)
+		entries = g_array_new(FALSE, FALSE, sizeof(struct entry));
 	g_autofree char *maildir = NULL;
 	const char *const subdirs[] = { "new", "cur" };
 	int count;
@@ -458,8 +474,10 @@ archive_export(const struct config *cfg, const char *slug, const char *name,
 		return -1;
 	}
 	if (!component_ok(slug) || !component_ok(name)) {
-		g_set_error(error, ARCHIVE_ERROR, 0, "list name %s/%s cannot "
-			    "be a directory name", slug, name);
+		g_set_error(error, ARCHIVE_ERROR, 0,
+			    "list name %s/%s cannot "
+			    "be a directory name",
+			    slug, name);
 		return -1;
 	}
 	g_array_set_clear_func(entries, entry_clear);
@@ -473,8 +491,10 @@ archive_export(const struct config *cfg, const char *slug, const char *name,
 	g_array_sort(entries, entry_cmp);
 	count = export_entries(entries, out, error);
 	if (count >= 0 && fflush(out) != 0) {
-		g_set_error(error, ARCHIVE_ERROR, 0, "cannot write the export: "
-			    "%s", g_strerror(errno));
+		g_set_error(error, ARCHIVE_ERROR, 0,
+			    "cannot write the export: "
+			    "%s",
+			    g_strerror(errno));
 		return -1;
 	}
 	return count;

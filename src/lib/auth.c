@@ -16,11 +16,11 @@ struct walk {
 	const char *from_domain;   /* NULL: no single From address */
 	const char *sender_domain; /* NULL: null or bad envelope sender */
 	struct post_auth *auth;
-	GString *how;      /* what authenticated the From domain */
-	GString *seen;     /* trusted results that did not */
-	guint other_id;    /* headers of another authserv-id */
-	guint below;       /* ours, but below a foreign Received */
-	guint malformed;   /* unreadable ones */
+	GString *how;    /* what authenticated the From domain */
+	GString *seen;   /* trusted results that did not */
+	guint other_id;  /* headers of another authserv-id */
+	guint below;     /* ours, but below a foreign Received */
+	guint malformed; /* unreadable ones */
 };
 
 static const psl_ctx_t *
@@ -81,21 +81,26 @@ from_domain(GMimeHeaderList *headers, const char **why_r)
 
 	for (int i = 0; i < n; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
-		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "From") == 0 &&
+		if (g_ascii_strcasecmp(g_mime_header_get_name(h), "From") ==
+			    0 &&
 		    froms++ == 0)
 			from = h;
 	}
 	*why_r = froms > 1 ? "the message has several From headers"
-		: "the message has no usable From address";
+			   : "the message has no usable From address";
 	if (froms != 1)
 		return NULL;
 	list = internet_address_list_parse(NULL,
 					   g_mime_header_get_raw_value(from));
 	if (list != NULL && internet_address_list_length(list) == 1 &&
-	    INTERNET_ADDRESS_IS_MAILBOX(internet_address_list_get_address(list, 0))) {
+	    INTERNET_ADDRESS_IS_MAILBOX(
+		    internet_address_list_get_address(list, 0))) {
 		g_autofree char *addr = address_normalize(
-			internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(
-				internet_address_list_get_address(list, 0))), NULL);
+			internet_address_mailbox_get_addr(
+				INTERNET_ADDRESS_MAILBOX(
+					internet_address_list_get_address(list,
+									  0))),
+			NULL);
 		if (addr != NULL)
 			domain = g_strdup(domain_of(addr));
 	} else if (list != NULL && internet_address_list_length(list) > 1) {
@@ -156,8 +161,8 @@ apply(struct walk *w, const struct auth_result *r)
 static void
 read_results(struct walk *w, const char *value, gboolean trusted)
 {
-	g_autoptr(GPtrArray) results = g_ptr_array_new_with_free_func(
-		auth_result_free);
+	g_autoptr(GPtrArray)
+		results = g_ptr_array_new_with_free_func(auth_result_free);
 	g_autofree char *id = auth_parse_results(value, results);
 
 	if (id == NULL) {
@@ -223,18 +228,21 @@ describe(struct walk *w, const char *why_no_from)
 		g_string_printf(d, "From domain %s not authenticated: %s",
 				w->from_domain, w->seen->str);
 	else
-		g_string_printf(d, "From domain %s not authenticated: no "
-				"Authentication-Results of %s", w->from_domain,
-				w->authserv_id);
+		g_string_printf(d,
+				"From domain %s not authenticated: no "
+				"Authentication-Results of %s",
+				w->from_domain, w->authserv_id);
 	if (w->below > 0)
-		g_string_append_printf(d, "; ignored %u of %s below a Received "
-				       "of another host", w->below,
-				       w->authserv_id);
+		g_string_append_printf(d,
+				       "; ignored %u of %s below a Received "
+				       "of another host",
+				       w->below, w->authserv_id);
 	if (w->other_id > 0)
 		g_string_append_printf(d, "; ignored %u of another authserv-id",
 				       w->other_id);
 	if (w->malformed > 0)
-		g_string_append_printf(d, "; ignored %u malformed", w->malformed);
+		g_string_append_printf(d, "; ignored %u malformed",
+				       w->malformed);
 	w->auth->detail = printable_take(g_string_free(d, FALSE));
 }
 
@@ -245,7 +253,8 @@ auth_evaluate(GMimeHeaderList *headers, const char *authserv_id,
 	const char *why = NULL;
 	g_autofree char *from = from_domain(headers, &why);
 	g_autofree char *envelope = sender && *sender
-		? address_normalize(sender, NULL) : NULL;
+					    ? address_normalize(sender, NULL)
+					    : NULL;
 	struct walk w = {
 		.authserv_id = authserv_id ? authserv_id : "",
 		.from_domain = from,

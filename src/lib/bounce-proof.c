@@ -20,9 +20,9 @@ bounce_proof_token(GBytes *key, gint64 period, const char *slug,
 {
 	gsize len = 0;
 	const guchar *k = g_bytes_get_data(key, &len);
-	char *data = g_strdup_printf("soarlist-bounce-proof 1\n%" G_GINT64_FORMAT
-				     "\n%s/%s\n%s", period, slug, list,
-				     message_id ? message_id : "");
+	char *data = g_strdup_printf(
+		"soarlist-bounce-proof 1\n%" G_GINT64_FORMAT "\n%s/%s\n%s",
+		period, slug, list, message_id ? message_id : "");
 	char *mac = g_compute_hmac_for_string(G_CHECKSUM_SHA256, k, len, data,
 					      -1);
 
@@ -51,9 +51,10 @@ bounce_proof_key(sqlite3 *db, GError **error)
 		return NULL;
 	}
 	if (key == NULL)
-		g_set_error(error, DB_ERROR, DB_ERROR_SCHEMA,
-			    "the database has no bounce key (table bounce_key): "
-			    "run 'soarlist sync' to migrate it");
+		g_set_error(
+			error, DB_ERROR, DB_ERROR_SCHEMA,
+			"the database has no bounce key (table bounce_key): "
+			"run 'soarlist sync' to migrate it");
 	return key;
 }
 
@@ -79,9 +80,9 @@ bounce_proof_stamp(sqlite3 *db, const struct list_ref *ref,
 	if (h != NULL)
 		id = g_mime_utils_decode_message_id(
 			g_mime_header_get_raw_value(h));
-	token = bounce_proof_token(key, g_get_real_time() / G_USEC_PER_SEC /
-				   BOUNCE_PROOF_PERIOD, club_slug(ref),
-				   ref->name, id);
+	token = bounce_proof_token(
+		key, g_get_real_time() / G_USEC_PER_SEC / BOUNCE_PROOF_PERIOD,
+		club_slug(ref), ref->name, id);
 	g_mime_header_list_append(headers, BOUNCE_PROOF_HEADER, token, NULL);
 	g_free(token);
 	g_free(id);

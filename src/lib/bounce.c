@@ -121,8 +121,7 @@ bind_all(const struct bounce *b, sqlite3_stmt *st)
 /* Run SQL; with VALUE_R, the first column of its first row (0 if none).
  * Returns 0 or -1 with *error. */
 static int
-step(const struct bounce *b, const char *sql, gint64 *value_r,
-     GError **error)
+step(const struct bounce *b, const char *sql, gint64 *value_r, GError **error)
 {
 	sqlite3_stmt *st = NULL;
 	int rc;
@@ -154,8 +153,9 @@ joined(const struct bounce *b, const char *sql, GError **error)
 	}
 	bind_all(b, st);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_string_append_printf(out, "%s%s", out->len ? ", " : "",
-				       (const char *)sqlite3_column_text(st, 0));
+		g_string_append_printf(
+			out, "%s%s", out->len ? ", " : "",
+			(const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
 		g_string_free(out, TRUE);
@@ -187,8 +187,7 @@ notify(const struct bounce *b, const char *subject, const char *body,
 						  b->ref->domain, NULL);
 	char *from = g_strdup_printf("\"%s bounce processing\" <%s>", display,
 				     owner);
-	int rc = notice_send(b->cfg, "", from, NULL, to, subject, body,
-			     error);
+	int rc = notice_send(b->cfg, "", from, NULL, to, subject, body, error);
 
 	if (rc < 0)
 		g_prefix_error(error, "cannot notify the owners: ");
@@ -221,7 +220,8 @@ notify_disabled(const struct bounce *b, gint64 scores, GError **error)
 		"An address no longer receives mail from the lists of %s:\n"
 		"its mail server refused list mail too often.\n\n"
 		"  Address:     %s\n"
-		"  Bounces:     %" G_GINT64_FORMAT " within %s (one a day counts "
+		"  Bounces:     %" G_GINT64_FORMAT
+		" within %s (one a day counts "
 		"at most)\n"
 		"  Last status: %s\n  Diagnostic:  %s\n  Post:        %s%s%s to "
 		"%s\n\n"
@@ -231,9 +231,9 @@ notify_disabled(const struct bounce *b, gint64 scores, GError **error)
 		"  soarlist bounces reset %s\n",
 		b->ref->club->name, d->recipient, scores, window, d->status,
 		d->diagnostic ? d->diagnostic : "(none)",
-		d->message_id ? "<" : "", d->message_id ? d->message_id
-		: "(unknown)", d->message_id ? ">" : "", b->ref->address,
-		d->recipient);
+		d->message_id ? "<" : "",
+		d->message_id ? d->message_id : "(unknown)",
+		d->message_id ? ">" : "", b->ref->address, d->recipient);
 	int rc = notify(b, subject, body, error);
 
 	g_free(body);
@@ -243,20 +243,21 @@ notify_disabled(const struct bounce *b, gint64 scores, GError **error)
 }
 
 static int
-notify_list_problem(const struct bounce *b, gint64 reenabled,
-		    GError **error)
+notify_list_problem(const struct bounce *b, gint64 reenabled, GError **error)
 {
 	const struct dsn *d = &b->dsn;
-	char *who = joined(b, "SELECT address FROM bounce_seen WHERE "
+	char *who = joined(b,
+			   "SELECT address FROM bounce_seen WHERE "
 			   "club_id = ?1 AND message_id = ?2 AND domain = ?3 "
-			   "AND status = ?4 ORDER BY at, address", error);
+			   "AND status = ?4 ORDER BY at, address",
+			   error);
 	char *subject, *body;
 	int rc;
 
 	if (who == NULL)
 		return -1;
-	subject = g_strdup_printf("%s: %s refused a post (%s)",
-				  b->ref->address, b->domain, d->status);
+	subject = g_strdup_printf("%s: %s refused a post (%s)", b->ref->address,
+				  b->domain, d->status);
 	body = g_strdup_printf(
 		"Several recipients at %s had the same post to %s refused\n"
 		"with the same status. That is a problem with the list's mail "
@@ -269,7 +270,9 @@ notify_list_problem(const struct bounce *b, gint64 reenabled,
 		b->domain, b->ref->address, d->message_id, b->domain, d->status,
 		d->diagnostic ? d->diagnostic : "(none)", who,
 		reenabled > 0 ? "\nAddresses disabled by this post's bounces "
-				"were re-enabled.\n" : "", b->domain);
+				"were re-enabled.\n"
+			      : "",
+		b->domain);
 	rc = notify(b, subject, body, error);
 	g_free(body);
 	g_free(subject);
@@ -285,36 +288,45 @@ list_problem(struct bounce *b, char **detail_r, GError **error)
 {
 	gint64 n = 0, reenabled;
 
-	if (step(b, "INSERT OR IGNORE INTO bounce_seen (club_id, message_id, "
+	if (step(b,
+		 "INSERT OR IGNORE INTO bounce_seen (club_id, message_id, "
 		 "domain, status, address, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 		 NULL, error) < 0 ||
-	    step(b, "SELECT count(*) FROM bounce_seen WHERE club_id = ?1 AND "
-		 "message_id = ?2 AND domain = ?3 AND status = ?4", &n,
-		 error) < 0)
+	    step(b,
+		 "SELECT count(*) FROM bounce_seen WHERE club_id = ?1 AND "
+		 "message_id = ?2 AND domain = ?3 AND status = ?4",
+		 &n, error) < 0)
 		return -1;
 	if (n < BOUNCE_LIST_PROBLEM)
 		return 0;
 	/* an address this post's scores disabled is re-enabled when the
 	 * others do not reach the threshold */
-	if (step(b, "DELETE FROM disabled_address WHERE club_id = ?1 AND "
+	if (step(b,
+		 "DELETE FROM disabled_address WHERE club_id = ?1 AND "
 		 "address IN (SELECT s.address FROM bounce_score s JOIN "
 		 "bounce_seen n ON n.club_id = s.club_id AND n.address = "
 		 "s.address WHERE s.club_id = ?1 AND s.message_id = ?2 AND "
 		 "n.message_id = ?2 AND n.domain = ?3 AND n.status = ?4) AND "
 		 "(SELECT count(*) FROM bounce_score s WHERE s.club_id = ?1 AND "
 		 "s.address = disabled_address.address AND s.at >= ?7 AND "
-		 "s.message_id IS NOT ?2) < ?10", NULL, error) < 0)
+		 "s.message_id IS NOT ?2) < ?10",
+		 NULL, error) < 0)
 		return -1;
 	reenabled = sqlite3_changes(b->db);
-	if (step(b, "DELETE FROM bounce_score WHERE club_id = ?1 AND "
+	if (step(b,
+		 "DELETE FROM bounce_score WHERE club_id = ?1 AND "
 		 "message_id = ?2 AND address IN (SELECT address FROM "
 		 "bounce_seen WHERE club_id = ?1 AND message_id = ?2 AND "
-		 "domain = ?3 AND status = ?4)", NULL, error) < 0 ||
-	    step(b, "DELETE FROM verp_probe WHERE club_id = ?1 AND message_id "
+		 "domain = ?3 AND status = ?4)",
+		 NULL, error) < 0 ||
+	    step(b,
+		 "DELETE FROM verp_probe WHERE club_id = ?1 AND message_id "
 		 "= ?2 AND address IN (SELECT address FROM bounce_seen WHERE "
 		 "club_id = ?1 AND message_id = ?2 AND domain = ?3 AND status "
-		 "= ?4)", NULL, error) < 0 ||
-	    step(b, "INSERT OR IGNORE INTO bounce_list_problem (club_id, "
+		 "= ?4)",
+		 NULL, error) < 0 ||
+	    step(b,
+		 "INSERT OR IGNORE INTO bounce_list_problem (club_id, "
 		 "message_id, domain, status, at) VALUES (?1, ?2, ?3, ?4, ?6)",
 		 NULL, error) < 0)
 		return -1;
@@ -334,19 +346,21 @@ list_problem(struct bounce *b, char **detail_r, GError **error)
 static int
 probe_instead(struct bounce *b, gint64 n, char **detail_r, GError **error)
 {
-	if (step(b, "INSERT INTO verp_probe (club_id, address, status, "
+	if (step(b,
+		 "INSERT INTO verp_probe (club_id, address, status, "
 		 "message_id, at) SELECT ?1, ?5, ?4, ?2, ?6 WHERE NOT EXISTS "
 		 "(SELECT 1 FROM disabled_address WHERE club_id = ?1 AND "
 		 "address = ?5) ON CONFLICT (club_id, address) DO UPDATE SET "
-		 "status = ?4, message_id = ?2, at = ?6, sent_at = NULL", NULL,
-		 error) < 0)
+		 "status = ?4, message_id = ?2, at = ?6, sent_at = NULL",
+		 NULL, error) < 0)
 		return -1;
-	*detail_r = g_strdup_printf("%s %s scored %" G_GINT64_FORMAT " of %u%s",
-				    b->dsn.recipient, b->dsn.status, n,
-				    b->cfg->bounce_threshold,
-				    sqlite3_changes(b->db) > 0
-				    ? ", unconfirmed: its next post is a VERP "
-				      "probe" : " (already disabled)");
+	*detail_r = g_strdup_printf(
+		"%s %s scored %" G_GINT64_FORMAT " of %u%s", b->dsn.recipient,
+		b->dsn.status, n, b->cfg->bounce_threshold,
+		sqlite3_changes(b->db) > 0
+			? ", unconfirmed: its next post is a VERP "
+			  "probe"
+			: " (already disabled)");
 	return BOUNCE_SCORED;
 }
 
@@ -357,8 +371,10 @@ probed(struct bounce *b, GError **error)
 {
 	gint64 n = 0;
 
-	if (step(b, "SELECT count(*) FROM verp_probe WHERE club_id = ?1 AND "
-		 "address = ?5 AND sent_at IS NOT NULL", &n, error) < 0)
+	if (step(b,
+		 "SELECT count(*) FROM verp_probe WHERE club_id = ?1 AND "
+		 "address = ?5 AND sent_at IS NOT NULL",
+		 &n, error) < 0)
 		return -1;
 	return n > 0;
 }
@@ -376,9 +392,11 @@ score(struct bounce *b, char **detail_r, GError **error)
 	int answer = 0;
 	gint64 n = 0;
 
-	if (step(b, "INSERT OR IGNORE INTO bounce_score (club_id, address, "
+	if (step(b,
+		 "INSERT OR IGNORE INTO bounce_score (club_id, address, "
 		 "day, status, message_id, diagnostic, at) VALUES (?1, ?5, ?8, "
-		 "?4, ?2, ?9, ?6)", NULL, error) < 0)
+		 "?4, ?2, ?9, ?6)",
+		 NULL, error) < 0)
 		return -1;
 	inserted = sqlite3_changes(b->db) > 0;
 	if (b->confirmed && (answer = probed(b, error)) < 0)
@@ -388,36 +406,43 @@ score(struct bounce *b, char **detail_r, GError **error)
 					    status);
 		return BOUNCE_IGNORED;
 	}
-	if (step(b, "SELECT count(*) FROM bounce_score WHERE club_id = ?1 "
-		 "AND address = ?5 AND at >= ?7", &n, error) < 0)
+	if (step(b,
+		 "SELECT count(*) FROM bounce_score WHERE club_id = ?1 "
+		 "AND address = ?5 AND at >= ?7",
+		 &n, error) < 0)
 		return -1;
 	/* a confirmed bounce answers the probe, whatever it decides */
-	if (b->confirmed && step(b, "DELETE FROM verp_probe WHERE club_id = "
-				 "?1 AND address = ?5", NULL, error) < 0)
+	if (b->confirmed && step(b,
+				 "DELETE FROM verp_probe WHERE club_id = "
+				 "?1 AND address = ?5",
+				 NULL, error) < 0)
 		return -1;
 	if (n >= b->cfg->bounce_threshold && probe && !b->confirmed)
 		return probe_instead(b, n, detail_r, error);
 	/* disabled: a probe mark (of a list with another setting) is moot */
 	if (n >= b->cfg->bounce_threshold &&
-	    (step(b, "DELETE FROM verp_probe WHERE club_id = ?1 AND address = "
-		  "?5", NULL, error) < 0 ||
-	     step(b, "INSERT OR IGNORE INTO disabled_address (club_id, "
-		  "address, disabled_at, reason) VALUES (?1, ?5, ?6, ?11)", NULL,
-		  error) < 0))
+	    (step(b,
+		  "DELETE FROM verp_probe WHERE club_id = ?1 AND address = "
+		  "?5",
+		  NULL, error) < 0 ||
+	     step(b,
+		  "INSERT OR IGNORE INTO disabled_address (club_id, "
+		  "address, disabled_at, reason) VALUES (?1, ?5, ?6, ?11)",
+		  NULL, error) < 0))
 		return -1;
 	if (n < b->cfg->bounce_threshold || sqlite3_changes(b->db) == 0) {
-		*detail_r = g_strdup_printf("%s %s scored %" G_GINT64_FORMAT
-					    " of %u%s", addr, status, n,
-					    b->cfg->bounce_threshold,
-					    n >= b->cfg->bounce_threshold
-					    ? " (already disabled)" : "");
+		*detail_r = g_strdup_printf(
+			"%s %s scored %" G_GINT64_FORMAT " of %u%s", addr,
+			status, n, b->cfg->bounce_threshold,
+			n >= b->cfg->bounce_threshold ? " (already disabled)"
+						      : "");
 		return BOUNCE_SCORED;
 	}
 	if (notify_disabled(b, n, error) < 0)
 		return -1;
-	*detail_r = g_strdup_printf("%s %s disabled after %" G_GINT64_FORMAT
-				    " bounces%s", addr, status, n,
-				    answer ? " (confirmed by a VERP probe)" : "");
+	*detail_r = g_strdup_printf(
+		"%s %s disabled after %" G_GINT64_FORMAT " bounces%s", addr,
+		status, n, answer ? " (confirmed by a VERP probe)" : "");
 	return BOUNCE_DISABLED;
 }
 
@@ -436,12 +461,16 @@ record(struct bounce *b, enum failure kind, char **detail_r, GError **error)
 		 NULL, error) < 0 ||
 	    step(b, "DELETE FROM bounce_seen WHERE club_id = ?1 AND at < ?7",
 		 NULL, error) < 0 ||
-	    step(b, "DELETE FROM bounce_list_problem WHERE club_id = ?1 AND "
-		 "at < ?7", NULL, error) < 0 ||
+	    step(b,
+		 "DELETE FROM bounce_list_problem WHERE club_id = ?1 AND "
+		 "at < ?7",
+		 NULL, error) < 0 ||
 	    step(b, "DELETE FROM verp_probe WHERE club_id = ?1 AND at < ?7",
 		 NULL, error) < 0 ||
-	    step(b, "DELETE FROM verp_probe_list WHERE club_id = ?1 AND "
-		 "at < ?7", NULL, error) < 0)
+	    step(b,
+		 "DELETE FROM verp_probe_list WHERE club_id = ?1 AND "
+		 "at < ?7",
+		 NULL, error) < 0)
 		rc = -1;
 	if (rc == 0 && b->dsn.message_id != NULL)
 		rc = list_problem(b, detail_r, error);
@@ -471,9 +500,12 @@ club_member(const char *address, gpointer data, GError **error)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_prepare(b->db, "SELECT 1 FROM list_member m JOIN list l ON "
-		       "l.id = m.list_id WHERE l.club_id = ?1 AND m.address = ?2 "
-		       "LIMIT 1", &st, error) < 0)
+	if (db_prepare(
+		    b->db,
+		    "SELECT 1 FROM list_member m JOIN list l ON "
+		    "l.id = m.list_id WHERE l.club_id = ?1 AND m.address = ?2 "
+		    "LIMIT 1",
+		    &st, error) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, b->ref->club_id);
 	sqlite3_bind_text(st, 2, address, -1, SQLITE_STATIC);
@@ -494,20 +526,26 @@ unverified(struct bounce *b, char **detail_r, GError **error)
 	int member = club_member(b->dsn.recipient, b, error);
 
 	if (member < 0 ||
-	    step(b, "DELETE FROM bounce_unverified WHERE club_id = ?1 AND "
-		 "at < ?7", NULL, error) < 0 ||
+	    step(b,
+		 "DELETE FROM bounce_unverified WHERE club_id = ?1 AND "
+		 "at < ?7",
+		 NULL, error) < 0 ||
 	    (member == 1 &&
-	     step(b, "INSERT INTO bounce_unverified (club_id, address, day, "
+	     step(b,
+		  "INSERT INTO bounce_unverified (club_id, address, day, "
 		  "status, message_id, diagnostic, at) VALUES (?1, ?5, ?8, ?4, "
 		  "?2, ?9, ?6) ON CONFLICT (club_id, address, day) DO UPDATE "
 		  "SET count = count + 1, status = ?4, message_id = ?2, "
-		  "diagnostic = ?9, at = ?6", NULL, error) < 0))
+		  "diagnostic = ?9, at = ?6",
+		  NULL, error) < 0))
 		return -1;
 	*detail_r = g_strdup_printf("%s %s unverified: the DSN does not prove "
 				    "it answers a post of the list (%s), not "
-				    "scored%s", b->dsn.recipient, b->dsn.status,
+				    "scored%s",
+				    b->dsn.recipient, b->dsn.status,
 				    b->dsn.proof ? "wrong " BOUNCE_PROOF_HEADER
-				    : "no " BOUNCE_PROOF_HEADER " returned",
+						 : "no " BOUNCE_PROOF_HEADER
+						   " returned",
 				    member ? "" : "; not a member");
 	return BOUNCE_UNVERIFIED;
 }
@@ -519,12 +557,15 @@ mark_list(struct bounce *b, GError **error)
 {
 	if (db_begin_write(b->db, DB_SYNCED, error) < 0)
 		return -1;
-	if (step(b, "DELETE FROM verp_probe_list WHERE club_id = ?1 AND at < "
-		 "?7", NULL, error) < 0 ||
-	    step(b, "INSERT INTO verp_probe_list (club_id, list, message_id, "
+	if (step(b,
+		 "DELETE FROM verp_probe_list WHERE club_id = ?1 AND at < "
+		 "?7",
+		 NULL, error) < 0 ||
+	    step(b,
+		 "INSERT INTO verp_probe_list (club_id, list, message_id, "
 		 "at) VALUES (?1, ?12, ?2, ?6) ON CONFLICT (club_id, list) DO "
-		 "UPDATE SET message_id = ?2, at = ?6, sent_at = NULL", NULL,
-		 error) < 0 ||
+		 "UPDATE SET message_id = ?2, at = ?6, sent_at = NULL",
+		 NULL, error) < 0 ||
 	    db_exec(b->db, "COMMIT", error) < 0) {
 		sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
 		return -1;
@@ -547,7 +588,8 @@ unattributed(struct bounce *b, char **detail_r, GError **error)
 		return -1;
 	*detail_r = g_strdup_printf("%s %s names no member of the club: the "
 				    "list's next post is a VERP probe to every "
-				    "member", b->dsn.recipient, b->dsn.status);
+				    "member",
+				    b->dsn.recipient, b->dsn.status);
 	return 1;
 }
 
@@ -557,8 +599,7 @@ unattributed(struct bounce *b, char **detail_r, GError **error)
  * marked as by unattributed(). It is forwarded to the owners all the
  * same. Returns 0 or -1. */
 static int
-unattributed_text(struct bounce *b, const struct message *msg,
-		  GError **error)
+unattributed_text(struct bounce *b, const struct message *msg, GError **error)
 {
 	int rc = dsn_returned(msg, &b->dsn.message_id, &b->dsn.proof, error);
 
@@ -570,8 +611,8 @@ unattributed_text(struct bounce *b, const struct message *msg,
 	if (rc == 1 && (rc = mark_list(b, error)) == 0)
 		maillog_info("list=<%s> msgid=<%s>: a verified bounce names no "
 			     "member of the club: the list's next post is a "
-			     "VERP probe to every member", b->ref->address,
-			     b->dsn.message_id);
+			     "VERP probe to every member",
+			     b->ref->address, b->dsn.message_id);
 	dsn_clear(&b->dsn);
 	return rc < 0 ? -1 : 0;
 }
@@ -611,18 +652,20 @@ one_recipient(struct bounce *b, char **detail_r, GError **error)
 	int rc;
 
 	b->domain = g_strdup(strrchr(b->dsn.recipient, '@') + 1);
-	b->reason = g_strdup_printf("%s %s", b->dsn.status, b->dsn.diagnostic
-				    ? b->dsn.diagnostic : "(no diagnostic)");
+	b->reason = g_strdup_printf("%s %s", b->dsn.status,
+				    b->dsn.diagnostic ? b->dsn.diagnostic
+						      : "(no diagnostic)");
 	if (kind == FAILURE_NONE) {
 		*detail_r = g_strdup_printf("%s %s %s: not scored",
 					    b->dsn.recipient, b->dsn.status,
 					    b->dsn.action);
 		rc = BOUNCE_IGNORED;
 	} else if ((rc = bounce_proof_check(b->db, b->ref, b->dsn.message_id,
-					    b->dsn.proof, b->now,
-					    error)) == 1) {
+					    b->dsn.proof, b->now, error)) ==
+		   1) {
 		rc = probe && !b->confirmed && kind == FAILURE_MAILBOX
-		     ? unattributed(b, detail_r, error) : 0;
+			     ? unattributed(b, detail_r, error)
+			     : 0;
 		if (rc == 1)
 			rc = BOUNCE_IGNORED;
 		else if (rc == 0)
@@ -640,10 +683,14 @@ static int
 rank(int outcome)
 {
 	switch (outcome) {
-	case BOUNCE_DISABLED: return 4;
-	case BOUNCE_SCORED: return 3;
-	case BOUNCE_UNVERIFIED: return 2;
-	default: return 1;
+	case BOUNCE_DISABLED:
+		return 4;
+	case BOUNCE_SCORED:
+		return 3;
+	case BOUNCE_UNVERIFIED:
+		return 2;
+	default:
+		return 1;
 	}
 }
 
@@ -652,7 +699,9 @@ bounce_process(sqlite3 *db, const struct config *cfg,
 	       const struct list_ref *ref, const struct recipient *rcpt,
 	       const struct message *msg, char **detail_r, GError **error)
 {
-	struct bounce b = { .db = db, .cfg = cfg, .ref = ref,
+	struct bounce b = { .db = db,
+			    .cfg = cfg,
+			    .ref = ref,
 			    .now = g_get_real_time() / G_USEC_PER_SEC };
 	char *want = verp_address(rcpt->verp);
 	GString *details = g_string_new(NULL);
@@ -728,8 +777,9 @@ window_stmt(sqlite3 *db, const struct config *cfg, const char *sql,
 
 	if (db_stmt(db, sql, &st, error) < 0)
 		return NULL;
-	sqlite3_bind_int64(st, 1, bounce_window_start(
-		cfg, g_get_real_time() / G_USEC_PER_SEC));
+	sqlite3_bind_int64(
+		st, 1,
+		bounce_window_start(cfg, g_get_real_time() / G_USEC_PER_SEC));
 	sqlite3_bind_int64(st, 2, club_id);
 	return st;
 }
@@ -773,17 +823,19 @@ bounce_report(sqlite3 *db, const struct config *cfg, gint64 club_id,
 	out = g_ptr_array_new_with_free_func(bounce_row_free);
 	while ((rc = db_row(st, error)) > 0) {
 		struct bounce_row *r = g_new0(struct bounce_row, 1);
-		r->club_slug = g_strdup((const char *)sqlite3_column_text(st, 0));
+		r->club_slug = g_strdup(
+			(const char *)sqlite3_column_text(st, 0));
 		r->address = g_strdup((const char *)sqlite3_column_text(st, 1));
 		r->scores = (guint)sqlite3_column_int64(st, 2);
 		r->last_at = sqlite3_column_int64(st, 3);
-		r->last_status = g_strdup((const char *)sqlite3_column_text(st, 4));
+		r->last_status = g_strdup(
+			(const char *)sqlite3_column_text(st, 4));
 		r->disabled_at = sqlite3_column_int64(st, 5);
 		r->reason = g_strdup((const char *)sqlite3_column_text(st, 6));
 		r->unverified = (guint)sqlite3_column_int64(st, 7);
 		r->unverified_at = sqlite3_column_int64(st, 8);
-		r->unverified_status =
-			g_strdup((const char *)sqlite3_column_text(st, 9));
+		r->unverified_status = g_strdup(
+			(const char *)sqlite3_column_text(st, 9));
 		r->probe_at = sqlite3_column_int64(st, 10);
 		r->probe_sent_at = sqlite3_column_int64(st, 11);
 		g_ptr_array_add(out, r);
@@ -859,8 +911,10 @@ bounce_list_probes(sqlite3 *db, const struct config *cfg, gint64 club_id,
 	sqlite3_bind_text(st, 3, list, -1, SQLITE_STATIC);
 	out = g_ptr_array_new_with_free_func(bounce_list_probe_free);
 	while ((rc = db_row(st, error)) > 0) {
-		struct bounce_list_probe *r = g_new0(struct bounce_list_probe, 1);
-		r->club_slug = g_strdup((const char *)sqlite3_column_text(st, 0));
+		struct bounce_list_probe *r = g_new0(struct bounce_list_probe,
+						     1);
+		r->club_slug = g_strdup(
+			(const char *)sqlite3_column_text(st, 0));
 		r->list = g_strdup((const char *)sqlite3_column_text(st, 1));
 		r->at = sqlite3_column_int64(st, 2);
 		r->sent_at = sqlite3_column_int64(st, 3);

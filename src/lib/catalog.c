@@ -19,7 +19,8 @@ list_ref_owners(const struct list_ref *ref, const struct config *cfg,
 		GPtrArray *out)
 {
 	char **owners = ref->settings.owners ? ref->settings.owners
-		       : ref->club != NULL ? ref->club->owners : NULL;
+			: ref->club != NULL  ? ref->club->owners
+					     : NULL;
 
 	if (owners == NULL) {
 		g_ptr_array_add(out, cfg->admin);
@@ -68,9 +69,11 @@ catalog_resolve(sqlite3 *db, const struct config *cfg, const char *name,
 		return 0;
 	/* the club and the list in one statement; the club alone only to
 	 * tell an unknown list from a club never synced */
-	if (db_stmt(db, "SELECT l.club_id, l.id, l.bypass FROM list l "
+	if (db_stmt(db,
+		    "SELECT l.club_id, l.id, l.bypass FROM list l "
 		    "JOIN club c ON c.id = l.club_id "
-		    "WHERE c.slug = ?1 AND l.name = ?2", &st, error) < 0)
+		    "WHERE c.slug = ?1 AND l.name = ?2",
+		    &st, error) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, club->slug, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -122,18 +125,20 @@ int
 catalog_is_member(sqlite3 *db, gint64 list_id, const char *address,
 		  GError **error)
 {
-	return exists(db, "SELECT 1 FROM list_member "
-		      "WHERE list_id = ?1 AND address = ?2", list_id, address,
-		      error);
+	return exists(db,
+		      "SELECT 1 FROM list_member "
+		      "WHERE list_id = ?1 AND address = ?2",
+		      list_id, address, error);
 }
 
 int
 catalog_is_whitelisted(sqlite3 *db, gint64 club_id, const char *address,
 		       GError **error)
 {
-	return exists(db, "SELECT 1 FROM whitelist "
-		      "WHERE club_id = ?1 AND address = ?2", club_id, address,
-		      error);
+	return exists(db,
+		      "SELECT 1 FROM whitelist "
+		      "WHERE club_id = ?1 AND address = ?2",
+		      club_id, address, error);
 }
 
 static GPtrArray *
@@ -148,8 +153,8 @@ addresses(sqlite3 *db, const char *sql, gint64 list_id, GError **error)
 	sqlite3_bind_int64(st, 1, list_id);
 	out = g_ptr_array_new_full(64, g_free);
 	while ((rc = db_row(st, error)) > 0)
-		g_ptr_array_add(out, g_strdup((const char *)
-					      sqlite3_column_text(st, 0)));
+		g_ptr_array_add(out, g_strdup((const char *)sqlite3_column_text(
+					     st, 0)));
 	if (rc < 0) {
 		g_ptr_array_unref(out);
 		g_prefix_error(error, "reading the members: ");
@@ -161,8 +166,10 @@ addresses(sqlite3 *db, const char *sql, gint64 list_id, GError **error)
 GPtrArray *
 catalog_members(sqlite3 *db, gint64 list_id, GError **error)
 {
-	return addresses(db, "SELECT address FROM list_member WHERE list_id = ?1 "
-			 "ORDER BY address", list_id, error);
+	return addresses(db,
+			 "SELECT address FROM list_member WHERE list_id = ?1 "
+			 "ORDER BY address",
+			 list_id, error);
 }
 
 /* The members of list ?1 who receive its mail (catalog_recipients()
@@ -183,14 +190,17 @@ catalog_recipients(sqlite3 *db, gint64 list_id, GError **error)
 	/* the club's disabled addresses (usually none) apart, then the
 	 * members without them: a lookup per member in SQL would cost
 	 * 0.2 M instructions for 300 members */
-	disabled = addresses(db, "SELECT address FROM disabled_address WHERE "
-			     "club_id = (SELECT club_id FROM list WHERE id = ?1)",
-			     list_id, error);
+	disabled = addresses(
+		db,
+		"SELECT address FROM disabled_address WHERE "
+		"club_id = (SELECT club_id FROM list WHERE id = ?1)",
+		list_id, error);
 	if (disabled == NULL)
 		return NULL;
-	members = addresses(db, "SELECT address FROM list_member "
-			    "WHERE list_id = ?1 ORDER BY address", list_id,
-			    error);
+	members = addresses(db,
+			    "SELECT address FROM list_member "
+			    "WHERE list_id = ?1 ORDER BY address",
+			    list_id, error);
 	if (members == NULL || disabled->len == 0)
 		return members;
 	/* as SQLite's NOCASE compares: ASCII letters folded */
@@ -215,8 +225,8 @@ catalog_has_recipients(sqlite3 *db, gint64 list_id, GError **error)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_stmt(db, "SELECT 1 " RECIPIENTS_OF_LIST " LIMIT 1", &st,
-		    error) < 0)
+	if (db_stmt(db, "SELECT 1 " RECIPIENTS_OF_LIST " LIMIT 1", &st, error) <
+	    0)
 		return -1;
 	sqlite3_bind_int64(st, 1, list_id);
 	rc = db_row(st, error);
@@ -244,18 +254,21 @@ catalog_all_lists(sqlite3 *db, GError **error)
 	GPtrArray *out;
 	int rc;
 
-	if (db_prepare(db, "SELECT c.slug, l.name, l.description, l.id, "
+	if (db_prepare(db,
+		       "SELECT c.slug, l.name, l.description, l.id, "
 		       "l.bypass, (SELECT count(*) FROM list_member m "
 		       "WHERE m.list_id = l.id) FROM list l JOIN club c ON "
-		       "c.id = l.club_id ORDER BY c.slug, l.name", &st,
-		       error) < 0)
+		       "c.id = l.club_id ORDER BY c.slug, l.name",
+		       &st, error) < 0)
 		return NULL;
 	out = g_ptr_array_new_with_free_func(catalog_list_free);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		struct catalog_list *l = g_new0(struct catalog_list, 1);
-		l->club_slug = g_strdup((const char *)sqlite3_column_text(st, 0));
+		l->club_slug = g_strdup(
+			(const char *)sqlite3_column_text(st, 0));
 		l->name = g_strdup((const char *)sqlite3_column_text(st, 1));
-		l->description = g_strdup((const char *)sqlite3_column_text(st, 2));
+		l->description = g_strdup(
+			(const char *)sqlite3_column_text(st, 2));
 		l->id = sqlite3_column_int64(st, 3);
 		l->bypass = sqlite3_column_int(st, 4) != 0;
 		l->members = (guint)sqlite3_column_int(st, 5);

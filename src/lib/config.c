@@ -18,23 +18,50 @@
 #define CONFIG_ERROR (g_quark_from_static_string("soarlist-config"))
 
 static const char *const global_keys[] = {
-	"database", "sendmail", "admin", "dev_redirect", "api_key_file",
-	"log_file", "spool_dir", "postfix_dir", "postmap", "postconf",
-	"postfix_config_dir", "app_login", "app_networks", "sync_max_age", "max_parallel",
-	"connect_timeout", "timeout", "retries", "max_response_size",
-	"max_shrink", "ca_file", "archive_dir", "bounce_threshold",
-	"bounce_window", "hold_days", "opendkim_config", "authserv_id", "verp",
+	"database",
+	"sendmail",
+	"admin",
+	"dev_redirect",
+	"api_key_file",
+	"log_file",
+	"spool_dir",
+	"postfix_dir",
+	"postmap",
+	"postconf",
+	"postfix_config_dir",
+	"app_login",
+	"app_networks",
+	"sync_max_age",
+	"max_parallel",
+	"connect_timeout",
+	"timeout",
+	"retries",
+	"max_response_size",
+	"max_shrink",
+	"ca_file",
+	"archive_dir",
+	"bounce_threshold",
+	"bounce_window",
+	"hold_days",
+	"opendkim_config",
+	"authserv_id",
+	"verp",
 	NULL,
 };
 static const char *const club_keys[] = {
-	"name", "api_url", "api_key_file", "domains", "owners",
-	"require_auth", "unauthenticated_action", "verp", NULL,
+	"name",   "api_url",      "api_key_file",           "domains",
+	"owners", "require_auth", "unauthenticated_action", "verp",
+	NULL,
 };
 static const char *const list_keys[] = {
-	"posting", "nonmember_action", "reply_to", "subject_prefix",
-	"display_name", "from_rewrite", "from_address", "list_unsubscribe",
-	"max_size", "footer", "owners", "moderated", "require_auth",
-	"unauthenticated_action", "verp", NULL,
+	"posting",      "nonmember_action",
+	"reply_to",     "subject_prefix",
+	"display_name", "from_rewrite",
+	"from_address", "list_unsubscribe",
+	"max_size",     "footer",
+	"owners",       "moderated",
+	"require_auth", "unauthenticated_action",
+	"verp",         NULL,
 };
 
 struct loader {
@@ -57,8 +84,7 @@ config_path(const char *explicit_path)
 	return SOARLIST_DEFAULT_CONFIG;
 }
 
-static int
-fail(struct loader *l, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static int fail(struct loader *l, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static int
 fail(struct loader *l, const char *fmt, ...)
@@ -117,9 +143,11 @@ check_keys(struct loader *l, const char *const *known)
 
 	for (gsize i = 0; i < n; i++)
 		if (!g_strv_contains(known, keys[i]))
-			g_ptr_array_add(l->cfg->warnings,
-					g_strdup_printf("%s: [%s]: unknown key '%s' ignored",
-							l->cfg->path, l->group, keys[i]));
+			g_ptr_array_add(
+				l->cfg->warnings,
+				g_strdup_printf(
+					"%s: [%s]: unknown key '%s' ignored",
+					l->cfg->path, l->group, keys[i]));
 	g_strfreev(keys);
 }
 
@@ -182,16 +210,28 @@ get_size(struct loader *l, const char *key, guint64 *out)
 	n = g_ascii_strtoull(v, &end, 10);
 	if (end != v && *end != '\0' && end[1] == '\0') {
 		switch (g_ascii_tolower(*end)) {
-		case 'k': mult = 1024; end++; break;
-		case 'm': mult = 1024 * 1024; end++; break;
-		case 'g': mult = 1024 * 1024 * 1024; end++; break;
-		default: break;
+		case 'k':
+			mult = 1024;
+			end++;
+			break;
+		case 'm':
+			mult = 1024 * 1024;
+			end++;
+			break;
+		case 'g':
+			mult = 1024 * 1024 * 1024;
+			end++;
+			break;
+		default:
+			break;
 		}
 	}
 	if (end == v || *end != '\0' || errno != 0 || !g_ascii_isdigit(*v) ||
 	    n > G_MAXUINT64 / mult) {
-		fail(l, "%s = %s: expected a size in bytes (suffix k, M or G "
-		     "allowed)", key, v);
+		fail(l,
+		     "%s = %s: expected a size in bytes (suffix k, M or G "
+		     "allowed)",
+		     key, v);
 		g_free(v);
 		return -1;
 	}
@@ -242,17 +282,31 @@ get_duration(struct loader *l, const char *key, guint64 *out)
 	n = g_ascii_strtoull(v, &end, 10);
 	if (end != v && end[0] != '\0' && end[1] == '\0') {
 		switch (*end) {
-		case 's': end++; break;
-		case 'm': mult = 60; end++; break;
-		case 'h': mult = 3600; end++; break;
-		case 'd': mult = 86400; end++; break;
-		default: break;
+		case 's':
+			end++;
+			break;
+		case 'm':
+			mult = 60;
+			end++;
+			break;
+		case 'h':
+			mult = 3600;
+			end++;
+			break;
+		case 'd':
+			mult = 86400;
+			end++;
+			break;
+		default:
+			break;
 		}
 	}
 	if (end == v || *end != '\0' || !g_ascii_isdigit(*v) || n == 0 ||
 	    n > G_MAXUINT32) {
-		fail(l, "%s = %s: expected a duration such as 3600, 90m, 2h "
-		     "or 1d", key, v);
+		fail(l,
+		     "%s = %s: expected a duration such as 3600, 90m, 2h "
+		     "or 1d",
+		     key, v);
 		g_free(v);
 		return -1;
 	}
@@ -273,8 +327,8 @@ get_uint(struct loader *l, const char *key, guint min, guint max, guint *out)
 	n = g_ascii_strtoull(v, &end, 10);
 	if (end == v || *end != '\0' || !g_ascii_isdigit(*v) || n < min ||
 	    n > max) {
-		fail(l, "%s = %s: expected a whole number from %u to %u", key, v,
-		     min, max);
+		fail(l, "%s = %s: expected a whole number from %u to %u", key,
+		     v, min, max);
 		g_free(v);
 		return -1;
 	}
@@ -305,7 +359,8 @@ load_sync(struct loader *l)
 	    get_uint(l, "max_shrink", 0, 100, &cfg->max_shrink) < 0 ||
 	    get_path(l, "ca_file", NULL, &cfg->ca_file) < 0 ||
 	    get_path(l, "archive_dir", NULL, &cfg->archive_dir) < 0 ||
-	    get_uint(l, "bounce_threshold", 1, 1000, &cfg->bounce_threshold) < 0 ||
+	    get_uint(l, "bounce_threshold", 1, 1000, &cfg->bounce_threshold) <
+		    0 ||
 	    get_uint(l, "hold_days", 1, 365, &cfg->hold_days) < 0 ||
 	    get_duration(l, "bounce_window", &cfg->bounce_window) < 0)
 		return -1;
@@ -353,10 +408,13 @@ load_app_networks(struct loader *l)
 			continue;
 		m = parse_network(*w);
 		if (m == NULL)
-			return fail(l, "app_networks: '%s' is not a network "
-				    "(write 192.0.2.10, 192.0.2.0/24 or "
-				    "[2001:db8::]/64; tables and host names are "
-				    "not supported)", *w);
+			return fail(
+				l,
+				"app_networks: '%s' is not a network "
+				"(write 192.0.2.10, 192.0.2.0/24 or "
+				"[2001:db8::]/64; tables and host names are "
+				"not supported)",
+				*w);
 		g_ptr_array_add(cfg->app_networks, m);
 	}
 	return 0;
@@ -371,8 +429,8 @@ load_postfix(struct loader *l)
 	if (get_path(l, "postfix_dir", NULL, &cfg->postfix_dir) < 0 ||
 	    get_path(l, "postmap", "/usr/sbin/postmap", &cfg->postmap) < 0 ||
 	    get_path(l, "postconf", "/usr/sbin/postconf", &cfg->postconf) < 0 ||
-	    get_path(l, "postfix_config_dir", NULL,
-		     &cfg->postfix_config_dir) < 0 ||
+	    get_path(l, "postfix_config_dir", NULL, &cfg->postfix_config_dir) <
+		    0 ||
 	    get_duration(l, "sync_max_age", &cfg->sync_max_age) < 0 ||
 	    get_path(l, "opendkim_config", "/etc/opendkim.conf",
 		     &cfg->opendkim_config) < 0)
@@ -380,14 +438,16 @@ load_postfix(struct loader *l)
 	cfg->app_login = get_string(l, "app_login");
 	if (cfg->app_login == NULL)
 		cfg->app_login = g_strdup("m2s");
-	if (strpbrk(cfg->app_login, " \t,") != NULL || has_control(cfg->app_login))
+	if (strpbrk(cfg->app_login, " \t,") != NULL ||
+	    has_control(cfg->app_login))
 		return fail(l, "app_login = %s: no spaces or commas allowed",
 			    cfg->app_login);
 	cfg->authserv_id = get_string(l, "authserv_id");
 	if (cfg->authserv_id != NULL &&
 	    (strpbrk(cfg->authserv_id, " \t;()\"=") != NULL ||
 	     has_control(cfg->authserv_id)))
-		return fail(l, "authserv_id = %s: one word, as the verifier "
+		return fail(l,
+			    "authserv_id = %s: one word, as the verifier "
 			    "writes it (OpenDKIM's AuthservID)",
 			    cfg->authserv_id);
 	return load_app_networks(l);
@@ -481,8 +541,8 @@ slug_ok(const char *slug)
 	if (*slug == '\0' || strlen(slug) > 64 || slug[0] == '-')
 		return FALSE;
 	for (const char *p = slug; *p; p++)
-		if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) &&
-		    *p != '-' && *p != '_')
+		if (!g_ascii_islower(*p) && !g_ascii_isdigit(*p) && *p != '-' &&
+		    *p != '_')
 			return FALSE;
 	return TRUE;
 }
@@ -518,8 +578,8 @@ get_addresses(struct loader *l, const char *key, char ***out)
 		char *addr = address_normalize(g_strstrip(v[i]), &why);
 
 		if (addr == NULL) {
-			fail(l, "%s: '%s' is not a valid address: %s", key, v[i],
-			     why);
+			fail(l, "%s: '%s' is not a valid address: %s", key,
+			     v[i], why);
 			g_ptr_array_set_free_func(a, g_free);
 			g_ptr_array_unref(a);
 			g_strfreev(v);
@@ -586,8 +646,10 @@ load_club(struct loader *l, const char *slug)
 	struct club_config *c;
 
 	if (!slug_ok(slug))
-		return fail(l, "club slug '%s' must be lowercase letters, "
-			    "digits, '-' or '_'", slug);
+		return fail(l,
+			    "club slug '%s' must be lowercase letters, "
+			    "digits, '-' or '_'",
+			    slug);
 	if (config_club_by_slug(l->cfg, slug) != NULL)
 		return fail(l, "club '%s' defined twice", slug);
 	check_keys(l, club_keys);
@@ -605,12 +667,14 @@ load_club(struct loader *l, const char *slug)
 	if (!g_str_has_prefix(c->api_url, "https://") &&
 	    !g_str_has_prefix(c->api_url, "http://") &&
 	    !g_str_has_prefix(c->api_url, "file://"))
-		return fail(l, "api_url = %s: must start with https://, http:// "
-			    "or file://", c->api_url);
+		return fail(l,
+			    "api_url = %s: must start with https://, http:// "
+			    "or file://",
+			    c->api_url);
 	c->api_key_file = get_string(l, "api_key_file");
 	if (get_addresses(l, "owners", &c->owners) < 0 ||
-	    get_auth_settings(l, &c->require_auth,
-			      &c->unauthenticated_action) < 0 ||
+	    get_auth_settings(l, &c->require_auth, &c->unauthenticated_action) <
+		    0 ||
 	    get_verp(l, &c->verp) < 0)
 		return -1;
 	if (c->verp == VERP_INHERIT)
@@ -687,11 +751,12 @@ get_footer(struct loader *l, char **out)
 static int
 load_list_values(struct loader *l, struct list_settings *s)
 {
-	static const char *const posting[] = {
-		"default", "whitelist", "members", "anyone", NULL };
-	static const char *const nonmember[] = {
-		"reject", "discard", "hold", NULL };
-	static const char *const reply_to[] = { "sender", "list", "none", NULL };
+	static const char *const posting[] = { "default", "whitelist",
+					       "members", "anyone", NULL };
+	static const char *const nonmember[] = { "reject", "discard", "hold",
+						 NULL };
+	static const char *const reply_to[] = { "sender", "list", "none",
+						NULL };
 	static const char *const from_addr[] = { "bounces", "list", NULL };
 	int p = (int)s->posting, n = (int)s->nonmember_action;
 	int r = (int)s->reply_to, f = (int)s->from_address;
@@ -708,8 +773,8 @@ load_list_values(struct loader *l, struct list_settings *s)
 	    get_text(l, "list_unsubscribe", &s->list_unsubscribe) < 0 ||
 	    get_footer(l, &s->footer) < 0 ||
 	    get_addresses(l, "owners", &s->owners) < 0 ||
-	    get_auth_settings(l, &s->require_auth,
-			      &s->unauthenticated_action) < 0 ||
+	    get_auth_settings(l, &s->require_auth, &s->unauthenticated_action) <
+		    0 ||
 	    get_verp(l, &s->verp) < 0)
 		return -1;
 	s->posting = (enum posting_policy)p;
@@ -720,12 +785,14 @@ load_list_values(struct loader *l, struct list_settings *s)
 	    !g_str_has_prefix(s->list_unsubscribe, "https://") &&
 	    !g_str_has_prefix(s->list_unsubscribe, "http://") &&
 	    !g_str_has_prefix(s->list_unsubscribe, "mailto:"))
-		return fail(l, "list_unsubscribe = %s: must be an https://, "
-			    "http:// or mailto: URL", s->list_unsubscribe);
+		return fail(l,
+			    "list_unsubscribe = %s: must be an https://, "
+			    "http:// or mailto: URL",
+			    s->list_unsubscribe);
 	if (s->list_unsubscribe != NULL &&
 	    strpbrk(s->list_unsubscribe, " <>\"") != NULL)
 		return fail(l, "list_unsubscribe contains spaces, quotes or "
-			    "angle brackets");
+			       "angle brackets");
 	return 0;
 }
 
@@ -737,7 +804,8 @@ load_list(struct loader *l, const char *id)
 	struct list_settings *s;
 
 	if (slash == NULL || !recipient_list_name_is_valid(slash + 1))
-		return fail(l, "expected [list CLUB/LIST] with a valid list "
+		return fail(l,
+			    "expected [list CLUB/LIST] with a valid list "
 			    "name (lowercase letters, digits, '.', '_', '-')");
 	slug = g_strndup(id, (gsize)(slash - id));
 	if (config_club_by_slug(l->cfg, slug) == NULL) {
@@ -778,7 +846,8 @@ load_groups(struct loader *l)
 				if (pass == 1)
 					rc = load_list(l, g + 5);
 			} else if (pass == 0) {
-				rc = fail(l, "unknown group (expected [soarlist], "
+				rc = fail(l,
+					  "unknown group (expected [soarlist], "
 					  "[club SLUG] or [list SLUG/LIST])");
 			}
 		}
@@ -798,7 +867,8 @@ check_authserv_id(struct loader *l)
 	gpointer key, value;
 
 	for (guint i = 0; i < l->cfg->clubs->len && who == NULL; i++) {
-		const struct club_config *c = g_ptr_array_index(l->cfg->clubs, i);
+		const struct club_config *c = g_ptr_array_index(l->cfg->clubs,
+								i);
 		if (c->require_auth == REQUIRE_AUTH_DMARC)
 			who = c->slug;
 	}
@@ -810,10 +880,12 @@ check_authserv_id(struct loader *l)
 	if (who == NULL || l->cfg->authserv_id != NULL)
 		return 0;
 	l->group = "soarlist";
-	return fail(l, "authserv_id is missing: %s has require_auth = dmarc, "
+	return fail(l,
+		    "authserv_id is missing: %s has require_auth = dmarc, "
 		    "which trusts only the Authentication-Results of this "
 		    "server's verifier; set authserv_id to the authserv-id it "
-		    "writes (OpenDKIM: AuthservID)", who);
+		    "writes (OpenDKIM: AuthservID)",
+		    who);
 }
 
 struct config *
@@ -922,8 +994,8 @@ config_list_settings(const struct config *cfg, const char *slug,
 		settings_r->require_auth = club ? club->require_auth
 						: REQUIRE_AUTH_NONE;
 	if (settings_r->unauthenticated_action == UNAUTH_INHERIT)
-		settings_r->unauthenticated_action = club
-			? club->unauthenticated_action : UNAUTH_HOLD;
+		settings_r->unauthenticated_action =
+			club ? club->unauthenticated_action : UNAUTH_HOLD;
 	if (settings_r->verp == VERP_INHERIT)
 		settings_r->verp = club ? club->verp : cfg->verp;
 }
@@ -932,10 +1004,13 @@ const char *
 verp_mode_name(enum verp_mode v)
 {
 	switch (v) {
-	case VERP_ALWAYS: return "always";
-	case VERP_NEVER: return "never";
+	case VERP_ALWAYS:
+		return "always";
+	case VERP_NEVER:
+		return "never";
 	case VERP_PROBE:
-	case VERP_INHERIT: break;
+	case VERP_INHERIT:
+		break;
 	}
 	return "probe";
 }
@@ -956,10 +1031,14 @@ const char *
 posting_policy_name(enum posting_policy p)
 {
 	switch (p) {
-	case POSTING_WHITELIST: return "whitelist";
-	case POSTING_MEMBERS: return "members";
-	case POSTING_ANYONE: return "anyone";
-	case POSTING_DEFAULT: break;
+	case POSTING_WHITELIST:
+		return "whitelist";
+	case POSTING_MEMBERS:
+		return "members";
+	case POSTING_ANYONE:
+		return "anyone";
+	case POSTING_DEFAULT:
+		break;
 	}
 	return "default";
 }
@@ -968,9 +1047,12 @@ const char *
 nonmember_action_name(enum nonmember_action a)
 {
 	switch (a) {
-	case NONMEMBER_DISCARD: return "discard";
-	case NONMEMBER_HOLD: return "hold";
-	case NONMEMBER_REJECT: break;
+	case NONMEMBER_DISCARD:
+		return "discard";
+	case NONMEMBER_HOLD:
+		return "hold";
+	case NONMEMBER_REJECT:
+		break;
 	}
 	return "reject";
 }

@@ -17,7 +17,10 @@
 
 #define SCHEMA_PREFIX "/org/manage2soar/soarlist/schema"
 
+/* the quark's name is one token: the formatter must not space it */
+/* clang-format off */
 G_DEFINE_QUARK(soarlist-db-error-quark, db_error)
+/* clang-format on */
 
 int
 db_fail(sqlite3 *db, int rc, const char *what, GError **error)
@@ -248,7 +251,8 @@ migrate(sqlite3 *db, GError **error)
 	if (v > db_schema_version()) {
 		g_set_error(error, DB_ERROR, DB_ERROR_SCHEMA,
 			    "schema version %d is newer than this soarlist "
-			    "(%d)", v, db_schema_version());
+			    "(%d)",
+			    v, db_schema_version());
 		goto rollback;
 	}
 	for (int i = 0; names != NULL && names[i] != NULL; i++) {
@@ -284,7 +288,8 @@ check_version(sqlite3 *db, const char *path, GError **error)
 		g_set_error(error, DB_ERROR, DB_ERROR_SCHEMA,
 			    "database %s has schema version %d, this program "
 			    "needs %d: run 'soarlist sync' with a matching "
-			    "version", path, v, db_schema_version());
+			    "version",
+			    path, v, db_schema_version());
 		return -1;
 	}
 	return 0;
@@ -319,7 +324,8 @@ db_open(const char *path, enum db_open_mode mode, GError **error)
 	if (mode == DB_EXISTING && access(path, F_OK) != 0) {
 		g_set_error(error, DB_ERROR, DB_ERROR_OPEN,
 			    "database %s does not exist: run 'soarlist sync' "
-			    "first", path);
+			    "first",
+			    path);
 		return NULL;
 	}
 	if (mode == DB_CREATE) {
@@ -390,8 +396,9 @@ exec_cached(sqlite3 *db, const char *sql, GError **error)
 int
 db_durability(sqlite3 *db, enum db_durability d, GError **error)
 {
-	return exec_cached(db, d == DB_SYNCED ? "PRAGMA synchronous = FULL"
-					      : "PRAGMA synchronous = NORMAL",
+	return exec_cached(db,
+			   d == DB_SYNCED ? "PRAGMA synchronous = FULL"
+					  : "PRAGMA synchronous = NORMAL",
 			   error);
 }
 
@@ -449,8 +456,8 @@ shared_mode(sqlite3 *db, gboolean autocheckpoint, GError **error)
 	if (rc != SQLITE_OK)
 		return db_fail(db, rc, "setting up the connection", error);
 	if (autocheckpoint) {
-		if (db_exec(db, "PRAGMA journal_size_limit = 4194304",
-			    error) < 0)
+		if (db_exec(db, "PRAGMA journal_size_limit = 4194304", error) <
+		    0)
 			return -1;
 	} else if ((rc = sqlite3_wal_autocheckpoint(db, 0)) != SQLITE_OK) {
 		return db_fail(db, rc, "setting up the connection", error);

@@ -57,12 +57,12 @@ reply_text(const struct message *msg)
 		g_object_unref(m);
 	if (text != NULL)
 		return text;
-raw: {
+raw : {
 	char buf[8192];
 	ssize_t n = pread(msg->body_fd, buf, sizeof(buf) - 1, msg->body);
 	buf[n > 0 ? n : 0] = '\0';
 	return g_strdup(buf);
-	}
+}
 }
 
 /* The moderator's command: the first line of the reply's text that is
@@ -134,7 +134,8 @@ decide_moderation_reply(sqlite3 *db, const struct decide_input *in,
 		return 0;
 	}
 	if (!is_owner(in, v)) {
-		refuse(v, "5.7.1 only the list's owners may moderate its posts");
+		refuse(v,
+		       "5.7.1 only the list's owners may moderate its posts");
 		return 0;
 	}
 	cmd = command_line(in->msg);
@@ -146,7 +147,8 @@ decide_moderation_reply(sqlite3 *db, const struct decide_input *in,
 			v->held_id = id;
 			if (words[i].outcome == OUTCOME_MODERATE_REJECT &&
 			    cmd[n] != '\0')
-				v->reject_reason = g_strdup(g_strstrip(cmd + n));
+				v->reject_reason = g_strdup(
+					g_strstrip(cmd + n));
 			return 0;
 		}
 	}

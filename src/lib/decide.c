@@ -76,7 +76,7 @@ decide_forward(const struct decide_input *in, struct verdict *v)
 {
 	g_autofree char *marker = recipient_format(
 		v->rcpt.kind == RECIPIENT_BOUNCES ? RECIPIENT_BOUNCES
-						   : RECIPIENT_OWNER,
+						  : RECIPIENT_OWNER,
 		v->list.name, v->list.domain, NULL);
 	GMimeHeaderList *headers = in->msg->headers;
 	int n = g_mime_header_list_get_count(headers);
@@ -98,9 +98,10 @@ decide_forward(const struct decide_input *in, struct verdict *v)
 		g_ptr_array_add(v->rcpts, in->cfg->dev_redirect);
 	else
 		list_ref_owners(&v->list, in->cfg, v->rcpts);
-	verdict_set(v, v->rcpt.kind == RECIPIENT_BOUNCES ? OUTCOME_BOUNCE
-							 : OUTCOME_OWNER_FORWARD,
-		   NULL);
+	verdict_set(v,
+		    v->rcpt.kind == RECIPIENT_BOUNCES ? OUTCOME_BOUNCE
+						      : OUTCOME_OWNER_FORWARD,
+		    NULL);
 }
 
 /* The posting policy's verdict, as the agent reads the message (with its
@@ -120,7 +121,7 @@ decide_policy(sqlite3 *db, const struct decide_input *in, struct verdict *v,
 
 	if (in->approved) {
 		verdict_set(v, OUTCOME_DISTRIBUTE,
-			   g_strdup("approved by a moderator"));
+			    g_strdup("approved by a moderator"));
 		return 0;
 	}
 	if (in->msg != NULL)
@@ -139,8 +140,8 @@ decide_policy(sqlite3 *db, const struct decide_input *in, struct verdict *v,
 
 /* Who receives a post the policy let through, and what to claim. */
 static int
-decide_recipients(sqlite3 *db, const struct decide_input *in,
-		  struct verdict *v, GError **error)
+decide_recipients(sqlite3 *db, const struct decide_input *in, struct verdict *v,
+		  GError **error)
 {
 	const struct config *cfg = in->cfg;
 
@@ -149,9 +150,12 @@ decide_recipients(sqlite3 *db, const struct decide_input *in,
 		return -1;
 	if (v->members->len == 0) {
 		/* not a silent drop: the sender learns nobody got it */
-		verdict_set(v, OUTCOME_NO_MEMBERS, g_strdup_printf(
-			"5.2.1 %s has no members: nobody would receive "
-			"this post", v->list.address));
+		verdict_set(
+			v, OUTCOME_NO_MEMBERS,
+			g_strdup_printf(
+				"5.2.1 %s has no members: nobody would receive "
+				"this post",
+				v->list.address));
 		return 0;
 	}
 	v->rcpts = g_ptr_array_new();
@@ -187,10 +191,12 @@ decide_post(sqlite3 *db, const struct decide_input *in, struct verdict *v,
 		return 0;
 	}
 	if (max > 0 && in->size >= 0 && (guint64)in->size > max) {
-		verdict_set(v, OUTCOME_TOO_BIG, g_strdup_printf(
-			"5.3.4 message of %" G_GINT64_FORMAT " bytes exceeds "
-			"the %" G_GUINT64_FORMAT "-byte limit of %s", in->size,
-			max, v->list.address));
+		verdict_set(v, OUTCOME_TOO_BIG,
+			    g_strdup_printf("5.3.4 message of %" G_GINT64_FORMAT
+					    " bytes exceeds "
+					    "the %" G_GUINT64_FORMAT
+					    "-byte limit of %s",
+					    in->size, max, v->list.address));
 		return 0;
 	}
 	if (decide_policy(db, in, v, error) < 0)
@@ -229,8 +235,10 @@ decide(sqlite3 *db, const struct decide_input *in, struct verdict *v,
 static void
 nouser(const struct decide_input *in, struct verdict *v)
 {
-	verdict_set(v, OUTCOME_NOUSER, g_strdup_printf("5.1.1 <%s>: no such "
-						      "list", in->recipient));
+	verdict_set(v, OUTCOME_NOUSER,
+		    g_strdup_printf("5.1.1 <%s>: no such "
+				    "list",
+				    in->recipient));
 }
 
 gboolean
@@ -240,9 +248,12 @@ decide_address(const struct decide_input *in, struct verdict *v)
 
 	if (in->client == CLIENT_OTHER &&
 	    policy_app_sender_club(cfg, in->sender) != NULL) {
-		verdict_set(v, OUTCOME_REFUSE, g_strdup_printf(
-			"5.7.1 <%s> is reserved for the Manage2Soar "
-			"application", in->sender));
+		verdict_set(
+			v, OUTCOME_REFUSE,
+			g_strdup_printf(
+				"5.7.1 <%s> is reserved for the Manage2Soar "
+				"application",
+				in->sender));
 		return TRUE;
 	}
 	if (recipient_parse(in->recipient, &v->rcpt) < 0 ||

@@ -31,9 +31,11 @@ first_lines(const struct message *msg, int lines)
 	while (cte != NULL && g_ascii_isspace(*cte))
 		cte++;
 	if ((ct != NULL && g_ascii_strncasecmp(ct, "text/plain", 10) != 0) ||
-	    (cte != NULL && g_ascii_strncasecmp(cte, "quoted-printable", 16) == 0) ||
+	    (cte != NULL &&
+	     g_ascii_strncasecmp(cte, "quoted-printable", 16) == 0) ||
 	    (cte != NULL && g_ascii_strncasecmp(cte, "base64", 6) == 0))
-		return g_strdup("  (not plain text: see it with soarlist held)\n");
+		return g_strdup(
+			"  (not plain text: see it with soarlist held)\n");
 	n = pread(msg->body_fd, buf, sizeof(buf) - 1, msg->body);
 	buf[n > 0 ? n : 0] = '\0';
 	v = g_strsplit(g_strstrip(buf), "\n", lines + 1);
@@ -51,21 +53,20 @@ static int
 notify_owners(struct job *j, const struct verdict *v, gint64 id,
 	      const char *token, GError **error)
 {
-	g_autofree char *reply = recipient_format(RECIPIENT_REQUEST,
-						  v->list.name, v->list.domain,
-						  token);
+	g_autofree char *reply = recipient_format(
+		RECIPIENT_REQUEST, v->list.name, v->list.domain, token);
 	g_autoptr(GPtrArray) rcpts = g_ptr_array_new();
 	g_autofree char *lines = first_lines(&j->msg, 10);
 	g_autofree char *display = g_strdelimit(g_strdup(v->list.display),
-						 "\"\\", '\'');
+						"\"\\", '\'');
 	g_autofree char *owner = recipient_format(RECIPIENT_OWNER, v->list.name,
 						  v->list.domain, NULL);
 	g_autofree char *from = g_strdup_printf("\"%s moderation\" <%s>",
 						display, owner);
 	const char *subject = message_header(&j->msg, "Subject");
-	g_autofree char *subj = g_strdup_printf("Held post %" G_GINT64_FORMAT
-						" for %s: %s", id, v->list.address,
-						subject ? subject : "(no subject)");
+	g_autofree char *subj = g_strdup_printf(
+		"Held post %" G_GINT64_FORMAT " for %s: %s", id,
+		v->list.address, subject ? subject : "(no subject)");
 	g_autofree char *body = g_strdup_printf(
 		"A post to %s is held for moderation.\n\n"
 		"  Id:       %" G_GINT64_FORMAT "\n  From:     %s\n"
@@ -84,8 +85,7 @@ notify_owners(struct job *j, const struct verdict *v, gint64 id,
 	list_ref_owners(&v->list, j->cfg, rcpts);
 	/* null envelope sender: a notice that bounces must not come back as
 	 * a bounce of the list (and score an owner) */
-	return notice_send(j->cfg, "", from, reply, rcpts, subj, body,
-			   error);
+	return notice_send(j->cfg, "", from, reply, rcpts, subj, body, error);
 }
 
 /* moderate() failed with ERR (freed here): the answer to the owner. One
@@ -96,21 +96,28 @@ static void
 moderation_failed(struct verdict *v, GError *err)
 {
 	if (g_error_matches(err, MODERATE_ERROR, MODERATE_ERROR_HANDLED)) {
-		verdict_set(v, OUTCOME_MODERATE_REFUSED, g_strdup(
-			"5.7.1 the held post was already handled by another "
-			"moderator"));
+		verdict_set(
+			v, OUTCOME_MODERATE_REFUSED,
+			g_strdup(
+				"5.7.1 the held post was already handled by another "
+				"moderator"));
 	} else if (g_error_matches(err, MODERATE_ERROR, MODERATE_ERROR_BUSY)) {
-		act_defer(v, "another moderator is acting on the held post "
-			  "right now", NULL);
+		act_defer(v,
+			  "another moderator is acting on the held post "
+			  "right now",
+			  NULL);
 	} else if (g_error_matches(err, MODERATE_ERROR,
 				   MODERATE_ERROR_REMAINS)) {
 		/* done: a retry of this reply would do it again */
 		verdict_set(v, v->outcome, g_strdup(err->message));
 	} else if (err->domain == MODERATE_STATUS_ERROR &&
 		   (err->code == EX_NOPERM || err->code == EX_NOUSER)) {
-		verdict_set(v, OUTCOME_MODERATE_REFUSED, g_strdup_printf(
-			"5.7.1 the held post cannot be distributed (status "
-			"%d); it stays held", err->code));
+		verdict_set(
+			v, OUTCOME_MODERATE_REFUSED,
+			g_strdup_printf(
+				"5.7.1 the held post cannot be distributed (status "
+				"%d); it stays held",
+				err->code));
 	} else {
 		act_defer(v, "cannot act on the held post", err);
 	}
@@ -133,8 +140,8 @@ act_moderate(struct job *j, struct verdict *v)
 		g_error_free(err);
 		return;
 	}
-	if (moderate(j->cfg, j->db, &row, actions[v->outcome],
-		     v->reject_reason, deliver_approved, &err) < 0)
+	if (moderate(j->cfg, j->db, &row, actions[v->outcome], v->reject_reason,
+		     deliver_approved, &err) < 0)
 		moderation_failed(v, err);
 }
 
@@ -142,8 +149,11 @@ void
 act_hold(struct job *j, struct verdict *v)
 {
 	struct held_info info = {
-		.recipient = j->recipient, .sender = j->sender,
-		.author = v->author, .message_id = v->msgid, .reason = v->line,
+		.recipient = j->recipient,
+		.sender = j->sender,
+		.author = v->author,
+		.message_id = v->msgid,
+		.reason = v->line,
 		.subject = message_header(&j->msg, "Subject"),
 	};
 	GError *err = NULL;
@@ -158,11 +168,12 @@ act_hold(struct job *j, struct verdict *v)
 	/* the post is safe in the database: a notice that fails only costs
 	 * the owners a mail, and is logged */
 	if (notify_owners(j, v, id, token, &err) < 0) {
-		maillog_warning("list=<%s> held id=%" G_GINT64_FORMAT ": cannot "
-				"notify the owners: %s", v->list.address, id,
-				err->message);
+		maillog_warning("list=<%s> held id=%" G_GINT64_FORMAT
+				": cannot "
+				"notify the owners: %s",
+				v->list.address, id, err->message);
 		g_clear_error(&err);
 	}
-	verdict_set(v, OUTCOME_HOLD, g_strdup_printf("held id=%" G_GINT64_FORMAT,
-						    id));
+	verdict_set(v, OUTCOME_HOLD,
+		    g_strdup_printf("held id=%" G_GINT64_FORMAT, id));
 }

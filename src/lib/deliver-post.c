@@ -37,8 +37,10 @@ claim(struct job *j, struct verdict *v)
 	g_ptr_array_unref(v->rcpts);
 	v->rcpts = once;
 	if (once->len == 0)
-		verdict_set(v, OUTCOME_DROP_DUPLICATE, g_strdup(
-			"every member has it through another list of the club"));
+		verdict_set(
+			v, OUTCOME_DROP_DUPLICATE,
+			g_strdup(
+				"every member has it through another list of the club"));
 	return TRUE;
 }
 
@@ -48,7 +50,8 @@ send_post(struct job *j, struct verdict *v)
 {
 	GError *err = NULL;
 	struct rewrite_input in = {
-		.list = &v->list, .envelope_sender = j->sender,
+		.list = &v->list,
+		.envelope_sender = j->sender,
 		.redirected_members = v->redirected,
 	};
 
@@ -62,8 +65,8 @@ send_post(struct job *j, struct verdict *v)
 	 * post (bounce-proof.h) */
 	if (bounce_proof_stamp(j->db, &v->list, j->msg.headers, &err) < 0) {
 		maillog_warning("list=<%s> msgid=<%s>: its bounces will not be "
-				"verified: %s", v->list.address, v->msgid,
-				err->message);
+				"verified: %s",
+				v->list.address, v->msgid, err->message);
 		g_clear_error(&err);
 	}
 	if (verp_send(j->cfg, j->db, &v->list, v->rcpts, &j->msg, &err) < 0) {
@@ -74,8 +77,8 @@ send_post(struct job *j, struct verdict *v)
 	/* sendmail has the message: from here on, success is final */
 	if (archive_store(j->cfg, &v->list, &j->msg, &err) < 0) {
 		maillog_warning("list=<%s> msgid=<%s>: distributed, but not "
-				"archived: %s", v->list.address, v->msgid,
-				err->message);
+				"archived: %s",
+				v->list.address, v->msgid, err->message);
 		g_error_free(err);
 	}
 }

@@ -30,9 +30,9 @@
 void
 act_defer(struct verdict *v, const char *what, const GError *err)
 {
-	verdict_set(v, OUTCOME_DEFER, g_strdup_printf("4.3.0 %s%s%s", what,
-						     err ? ": " : "",
-						     err ? err->message : ""));
+	verdict_set(v, OUTCOME_DEFER,
+		    g_strdup_printf("4.3.0 %s%s%s", what, err ? ": " : "",
+				    err ? err->message : ""));
 }
 
 /* The one claim of a post, settled: recorded when the post went out (or
@@ -109,7 +109,8 @@ static int
 report(const struct job *j, const struct verdict *v)
 {
 	guint recipients = v->outcome == OUTCOME_DISTRIBUTE ||
-					   v->outcome == OUTCOME_OWNER_FORWARD ||
+					   v->outcome ==
+						   OUTCOME_OWNER_FORWARD ||
 					   v->outcome == OUTCOME_BOUNCE_FORWARD
 				   ? (v->rcpts ? v->rcpts->len : 0)
 				   : 0;
@@ -133,13 +134,15 @@ static void
 intake_failed(struct verdict *v, GError *err)
 {
 	if (g_error_matches(err, MESSAGE_ERROR, MESSAGE_ERROR_TOO_BIG))
-		verdict_set(v, OUTCOME_TOO_BIG, g_strdup_printf(
-			"5.3.4 message refused: %s", err->message));
+		verdict_set(v, OUTCOME_TOO_BIG,
+			    g_strdup_printf("5.3.4 message refused: %s",
+					    err->message));
 	else if (g_error_matches(err, MESSAGE_ERROR, MESSAGE_ERROR_UNPARSABLE))
 		/* the same on every retry: bounce it (pipe(8) maps 65 to a
 		 * bounce) rather than keep it queued for days */
-		verdict_set(v, OUTCOME_UNPARSABLE, g_strdup_printf(
-			"5.6.0 message refused: %s", err->message));
+		verdict_set(v, OUTCOME_UNPARSABLE,
+			    g_strdup_printf("5.6.0 message refused: %s",
+					    err->message));
 	else
 		act_defer(v, "list delivery failed", err);
 	g_error_free(err);
@@ -175,8 +178,12 @@ run(struct job *j, gboolean approved, char **line_r)
 {
 	g_auto(Verdict) v = { 0 };
 	struct decide_input in = {
-		.cfg = j->cfg, .recipient = j->recipient, .sender = j->sender,
-		.msg = &j->msg, .size = j->spool.size, .approved = approved,
+		.cfg = j->cfg,
+		.recipient = j->recipient,
+		.sender = j->sender,
+		.msg = &j->msg,
+		.size = j->spool.size,
+		.approved = approved,
 	};
 	int rc;
 
@@ -202,14 +209,17 @@ job_clear(struct job *j, gboolean own_db)
 int
 deliver_run(const struct deliver_request *req)
 {
-	struct job j = { .cfg = req->cfg, .sender = req->sender,
-			 .recipient = req->recipient, .tell_mta = TRUE,
-			 .t0 = g_get_monotonic_time(), .spool = { .fd = -1 } };
+	struct job j = { .cfg = req->cfg,
+			 .sender = req->sender,
+			 .recipient = req->recipient,
+			 .tell_mta = TRUE,
+			 .t0 = g_get_monotonic_time(),
+			 .spool = { .fd = -1 } };
 	GError *err = NULL;
 	int rc;
 
-	if (spool_from_fd(req->in_fd, req->cfg->spool_dir, &j.spool,
-			  &err) < 0) {
+	if (spool_from_fd(req->in_fd, req->cfg->spool_dir, &j.spool, &err) <
+	    0) {
 		g_auto(Verdict) v = { 0 };
 		act_defer(&v, "list delivery failed", err);
 		g_error_free(err);
@@ -225,9 +235,12 @@ int
 deliver_approved(const struct config *cfg, sqlite3 *db,
 		 const struct held_row *row, GError **error)
 {
-	struct job j = { .cfg = cfg, .sender = row->sender,
-			 .recipient = row->recipient, .tell_mta = FALSE,
-			 .t0 = g_get_monotonic_time(), .db = db,
+	struct job j = { .cfg = cfg,
+			 .sender = row->sender,
+			 .recipient = row->recipient,
+			 .tell_mta = FALSE,
+			 .t0 = g_get_monotonic_time(),
+			 .db = db,
 			 .spool = { .fd = -1 } };
 	struct stat st;
 	g_autofree char *line = NULL;
@@ -239,17 +252,18 @@ deliver_approved(const struct config *cfg, sqlite3 *db,
 	if (j.spool.fd < 0 || held_extract(db, row->id, j.spool.fd, error) < 0)
 		goto fail;
 	if (fstat(j.spool.fd, &st) < 0) {
-		g_set_error(error, MODERATE_ERROR, MODERATE_ERROR_FAILED,
-			    "%s", g_strerror(errno));
+		g_set_error(error, MODERATE_ERROR, MODERATE_ERROR_FAILED, "%s",
+			    g_strerror(errno));
 		goto fail;
 	}
 	j.spool.size = st.st_size;
 	rc = run(&j, TRUE, &line);
 	job_clear(&j, FALSE);
 	if (rc != EX_OK) {
-		g_set_error(error, MODERATE_STATUS_ERROR, rc, "not distributed "
-			    "(status %d: %s); the post stays held", rc,
-			    line ? line : "no reason given");
+		g_set_error(error, MODERATE_STATUS_ERROR, rc,
+			    "not distributed "
+			    "(status %d: %s); the post stays held",
+			    rc, line ? line : "no reason given");
 		return -1;
 	}
 	return 0;

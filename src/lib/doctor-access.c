@@ -71,10 +71,11 @@ denied(const struct doctor_user *u, const char *path, const struct stat *st,
 {
 	struct passwd *pw = getpwuid(st->st_uid);
 	gboolean dir = S_ISDIR(st->st_mode);
-	const char *verb = mode == 1 ? (dir ? "search" : "execute")
-			 : mode == 4 ? "read"
-			 : mode == 6 ? "read and write"
-			 : dir ? "write into" : "use";
+	const char *verb = mode == 1   ? (dir ? "search" : "execute")
+			   : mode == 4 ? "read"
+			   : mode == 6 ? "read and write"
+			   : dir       ? "write into"
+				       : "use";
 
 	return g_strdup_printf("%s (mode %04o, owner %s) does not let %s %s it",
 			       path, (unsigned)(st->st_mode & 07777),
@@ -157,10 +158,15 @@ check_program(struct doctor *d, const struct doctor_service *s,
 	char *why = NULL;
 
 	if (doctor_user_privileged(d, s->user)) {
-		doctor_add(d, FALSE, g_strdup_printf("master.cf service %s has "
-			"user=%s: %s refuses to run a command as root or as "
-			"Postfix's mail_owner", s->name, s->user, s->command),
-			g_strdup_printf("set user= of %s to the owner of the "
+		doctor_add(
+			d, FALSE,
+			g_strdup_printf(
+				"master.cf service %s has "
+				"user=%s: %s refuses to run a command as root or as "
+				"Postfix's mail_owner",
+				s->name, s->user, s->command),
+			g_strdup_printf(
+				"set user= of %s to the owner of the "
 				"database (soarlist), then postfix reload",
 				s->name));
 		return;
@@ -168,21 +174,31 @@ check_program(struct doctor *d, const struct doctor_service *s,
 	if (u == NULL)
 		return; /* the access check says why */
 	if (!doctor_user_may(u, s->argv[0], 1, &why))
-		doctor_add(d, FALSE, g_strdup_printf("master.cf service %s "
-			"argv=%s: %s", s->name, s->argv[0], why),
-			g_strdup_printf("install the program where %s can run "
+		doctor_add(
+			d, FALSE,
+			g_strdup_printf("master.cf service %s "
+					"argv=%s: %s",
+					s->name, s->argv[0], why),
+			g_strdup_printf(
+				"install the program where %s can run "
 				"it (meson install puts it under /usr/local) "
 				"and make argv= name it; then postfix reload",
 				u->name));
 	else if (!same_file(conf, d->cfg->path))
-		doctor_add(d, FALSE, g_strdup_printf("master.cf service %s reads "
-			"the config %s, not %s", s->name, conf, d->cfg->path),
-			g_strdup_printf("run soarlist -c %s doctor, or make "
-				"argv= of %s say -c %s; then postfix reload",
-				conf, s->name, d->cfg->path));
+		doctor_add(d, FALSE,
+			   g_strdup_printf("master.cf service %s reads "
+					   "the config %s, not %s",
+					   s->name, conf, d->cfg->path),
+			   g_strdup_printf(
+				   "run soarlist -c %s doctor, or make "
+				   "argv= of %s say -c %s; then postfix reload",
+				   conf, s->name, d->cfg->path));
 	else
-		doctor_add(d, TRUE, g_strdup_printf("master.cf service %s: %s "
-			"may execute %s", s->name, u->name, s->argv[0]), NULL);
+		doctor_add(d, TRUE,
+			   g_strdup_printf("master.cf service %s: %s "
+					   "may execute %s",
+					   s->name, u->name, s->argv[0]),
+			   NULL);
 	g_free(why);
 }
 
@@ -236,17 +252,21 @@ check_user(struct doctor *d, const char *role, const struct doctor_user *u,
 		if (c->api_key_file != NULL)
 			need(u, c->api_key_file, 4, bad);
 	}
-	doctor_add(d, bad->len == 0, bad->len == 0
-		? g_strdup_printf("%s user %s can read the config%s and read and "
-				  "write the database", role, u->name,
+	doctor_add(
+		d, bad->len == 0,
+		bad->len == 0
+			? g_strdup_printf(
+				  "%s user %s can read the config%s and read and "
+				  "write the database",
+				  role, u->name,
 				  keys ? " and the key files" : "")
-		: g_strdup_printf("%s user %s cannot: %s", role, u->name,
-				  bad->str),
+			: g_strdup_printf("%s user %s cannot: %s", role,
+					  u->name, bad->str),
 		g_strdup_printf("let %s read the config%s and own the database "
 				"and its directory (chown %s %s %s*), every "
-				"directory above them searchable", u->name,
-				keys ? " and the key files" : "", u->name, dir,
-				d->cfg->database));
+				"directory above them searchable",
+				u->name, keys ? " and the key files" : "",
+				u->name, dir, d->cfg->database));
 	g_string_free(bad, TRUE);
 	g_free(conf);
 	g_free(dir);
@@ -255,8 +275,8 @@ check_user(struct doctor *d, const char *role, const struct doctor_user *u,
 static void
 user_missing(struct doctor *d, const char *role, const char *name)
 {
-	doctor_add(d, FALSE, g_strdup_printf("%s user %s does not exist", role,
-					     name),
+	doctor_add(d, FALSE,
+		   g_strdup_printf("%s user %s does not exist", role, name),
 		   g_strdup("create it (adduser --system --group soarlist) or "
 			    "correct user= of the service in master.cf"));
 }
@@ -267,8 +287,9 @@ user_missing(struct doctor *d, const char *role, const char *name)
 void
 doctor_check_access(struct doctor *d)
 {
-	const char *pipe = d->user_arg ? d->user_arg
-		: d->deliver ? d->deliver->user : NULL;
+	const char *pipe = d->user_arg  ? d->user_arg
+			   : d->deliver ? d->deliver->user
+					: NULL;
 	const char *policy = d->policy ? d->policy->user : NULL;
 
 	/* a privileged user= is reported by the programs check; -u is not */

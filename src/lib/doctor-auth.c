@@ -38,9 +38,9 @@ conf_true(const char *conf, const char *key)
 {
 	g_autofree char *v = doctor_opendkim_value(conf, key);
 
-	return v != NULL && (g_ascii_strcasecmp(v, "yes") == 0 ||
-			     g_ascii_strcasecmp(v, "true") == 0 ||
-			     strcmp(v, "1") == 0);
+	return v != NULL &&
+	       (g_ascii_strcasecmp(v, "yes") == 0 ||
+		g_ascii_strcasecmp(v, "true") == 0 || strcmp(v, "1") == 0);
 }
 
 /* The authserv-id OpenDKIM writes: AuthservID, HOSTNAME meaning the host
@@ -58,26 +58,29 @@ opendkim_authserv_id(const char *conf, const char *myhostname)
 }
 
 static void
-check_authserv_id(struct doctor *d, const char *conf,
-		  const char *myhostname)
+check_authserv_id(struct doctor *d, const char *conf, const char *myhostname)
 {
 	const char *ours = d->cfg->authserv_id;
 	g_autofree char *theirs = opendkim_authserv_id(conf, myhostname);
 	gboolean job = conf_true(conf, "AuthservIDWithJobID");
 	gboolean ok = !job && g_ascii_strcasecmp(theirs, ours) == 0;
 
-	doctor_add(d, ok, ok
-		? g_strdup_printf("OpenDKIM writes the authserv-id soarlist "
-				  "trusts (%s)", ours)
-		: g_strdup_printf("OpenDKIM writes authserv-id %s%s, soarlist "
-				  "trusts %s: every post to a list with "
-				  "require_auth = dmarc counts as "
-				  "unauthenticated", theirs,
-				  job ? "/JOBID (AuthservIDWithJobID)" : "",
-				  ours),
-		g_strdup_printf("set AuthservID %s (and no AuthservIDWithJobID) "
-				"in %s, or authserv_id = %s in soarlist.conf",
-				ours, d->cfg->opendkim_config, theirs));
+	doctor_add(
+		d, ok,
+		ok ? g_strdup_printf("OpenDKIM writes the authserv-id soarlist "
+				     "trusts (%s)",
+				     ours)
+		   : g_strdup_printf(
+			     "OpenDKIM writes authserv-id %s%s, soarlist "
+			     "trusts %s: every post to a list with "
+			     "require_auth = dmarc counts as "
+			     "unauthenticated",
+			     theirs, job ? "/JOBID (AuthservIDWithJobID)" : "",
+			     ours),
+		g_strdup_printf(
+			"set AuthservID %s (and no AuthservIDWithJobID) "
+			"in %s, or authserv_id = %s in soarlist.conf",
+			ours, d->cfg->opendkim_config, theirs));
 }
 
 static void
@@ -89,22 +92,29 @@ check_forgery(struct doctor *d, const char *conf, const char *myhostname)
 	gboolean removed = conf_true(conf, "RemoveARAll") &&
 			   !conf_true(conf, "KeepAuthResults");
 
-	doctor_add(d, below || removed, below
-		? g_strdup_printf("Authentication-Results a client sends stand "
-				  "below Postfix's own Received (by %s, not %s): "
-				  "never trusted", myhostname ? myhostname : "?",
-				  ours)
+	doctor_add(
+		d, below || removed,
+		below ? g_strdup_printf(
+				"Authentication-Results a client sends stand "
+				"below Postfix's own Received (by %s, not %s): "
+				"never trusted",
+				myhostname ? myhostname : "?", ours)
 		: removed
-		? g_strdup_printf("OpenDKIM removes the Authentication-Results "
-				  "a client sends as %s (RemoveARAll)", ours)
-		: g_strdup_printf("OpenDKIM keeps the Authentication-Results a "
+			? g_strdup_printf(
+				  "OpenDKIM removes the Authentication-Results "
+				  "a client sends as %s (RemoveARAll)",
+				  ours)
+			: g_strdup_printf(
+				  "OpenDKIM keeps the Authentication-Results a "
 				  "client sends as %s with spf= or dmarc= "
 				  "results (no RemoveARAll), and Postfix's "
 				  "Received names %s too: a forged one would "
-				  "count", ours, ours),
-		g_strdup_printf("set RemoveARAll yes (and no KeepAuthResults) in "
-				"%s, then restart opendkim",
-				d->cfg->opendkim_config));
+				  "count",
+				  ours, ours),
+		g_strdup_printf(
+			"set RemoveARAll yes (and no KeepAuthResults) in "
+			"%s, then restart opendkim",
+			d->cfg->opendkim_config));
 }
 
 static void
@@ -116,20 +126,29 @@ check_verifying(struct doctor *d, const char *conf)
 	gboolean verifies = mode == NULL || strchr(mode, 'v') != NULL;
 	gboolean used = milters != NULL && *milters != '\0';
 
-	doctor_add(d, verifies && used, verifies && used
-		? g_strdup_printf("OpenDKIM verifies incoming mail (Mode %s, "
-				  "smtpd_milters)", mode ? mode : "sv")
+	doctor_add(
+		d, verifies && used,
+		verifies && used
+			? g_strdup_printf(
+				  "OpenDKIM verifies incoming mail (Mode %s, "
+				  "smtpd_milters)",
+				  mode ? mode : "sv")
 		: !verifies
-		? g_strdup_printf("OpenDKIM Mode %s does not verify: no "
+			? g_strdup_printf(
+				  "OpenDKIM Mode %s does not verify: no "
 				  "Authentication-Results for require_auth = "
-				  "dmarc", mode)
-		: g_strdup("smtpd_milters is empty: no milter verifies incoming "
-			   "mail, so every post to a list with require_auth = "
-			   "dmarc counts as unauthenticated"),
+				  "dmarc",
+				  mode)
+			: g_strdup(
+				  "smtpd_milters is empty: no milter verifies incoming "
+				  "mail, so every post to a list with require_auth = "
+				  "dmarc counts as unauthenticated"),
 		!verifies
-		? g_strdup_printf("set Mode sv in %s", d->cfg->opendkim_config)
-		: g_strdup("set smtpd_milters to the OpenDKIM socket in "
-			   "main.cf, then postfix reload"));
+			? g_strdup_printf("set Mode sv in %s",
+					  d->cfg->opendkim_config)
+			: g_strdup(
+				  "set smtpd_milters to the OpenDKIM socket in "
+				  "main.cf, then postfix reload"));
 }
 
 void
@@ -143,12 +162,18 @@ doctor_check_auth(struct doctor *d)
 		return;
 	if (d->cfg->opendkim_config == NULL ||
 	    !g_file_get_contents(d->cfg->opendkim_config, &conf, NULL, NULL)) {
-		doctor_add(d, TRUE, g_strdup_printf(
-			"%s has require_auth = dmarc; no OpenDKIM configuration "
-			"(%s): the verifier writing authserv-id %s is not "
-			"checked", who, d->cfg->opendkim_config
-			? d->cfg->opendkim_config : "none",
-			d->cfg->authserv_id), NULL);
+		doctor_add(
+			d, TRUE,
+			g_strdup_printf(
+				"%s has require_auth = dmarc; no OpenDKIM configuration "
+				"(%s): the verifier writing authserv-id %s is not "
+				"checked",
+				who,
+				d->cfg->opendkim_config
+					? d->cfg->opendkim_config
+					: "none",
+				d->cfg->authserv_id),
+			NULL);
 		return;
 	}
 	myhostname = doctor_postconf(d, "-hx", "myhostname", NULL);

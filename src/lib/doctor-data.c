@@ -16,17 +16,18 @@ doctor_check_database(struct doctor *d)
 	sqlite3 *db = db_open(d->cfg->database, DB_EXISTING, &err);
 
 	if (db == NULL) {
-		doctor_add(d, FALSE, g_strdup_printf("database: %s",
-						     err->message),
+		doctor_add(d, FALSE,
+			   g_strdup_printf("database: %s", err->message),
 			   g_strdup("run 'soarlist sync' (as the pipe user) to "
 				    "create or migrate it; check database = in "
 				    "[soarlist]"));
 		g_error_free(err);
 		return;
 	}
-	doctor_add(d, TRUE, g_strdup_printf("database %s opens, schema "
-					    "version %d", d->cfg->database,
-					    db_schema_version()),
+	doctor_add(d, TRUE,
+		   g_strdup_printf("database %s opens, schema "
+				   "version %d",
+				   d->cfg->database, db_schema_version()),
 		   NULL);
 	db_close(&db);
 }
@@ -38,9 +39,9 @@ doctor_check_sendmail(struct doctor *d)
 	gboolean ok = g_file_test(path, G_FILE_TEST_IS_REGULAR) &&
 		      access(path, X_OK) == 0;
 
-	doctor_add(d, ok, g_strdup_printf("sendmail %s %s", path,
-					  ok ? "is executable"
-					     : "is not executable"),
+	doctor_add(d, ok,
+		   g_strdup_printf("sendmail %s %s", path,
+				   ok ? "is executable" : "is not executable"),
 		   g_strdup("install postfix, or set sendmail = in [soarlist] "
 			    "to Postfix's sendmail"));
 }
@@ -73,12 +74,14 @@ doctor_check_tables(struct doctor *d)
 	GString *bad = g_string_new(NULL);
 
 	if (d->db == NULL) {
-		doctor_add(d, FALSE, g_strdup("tables: cannot be compared with "
-					      "an unreadable database"),
+		doctor_add(d, FALSE,
+			   g_strdup("tables: cannot be compared with "
+				    "an unreadable database"),
 			   g_strdup("fix the database first (see above)"));
 	} else if (d->cfg->postfix_dir == NULL) {
-		doctor_add(d, FALSE, g_strdup("postfix_dir is not set: no "
-					      "lookup tables for Postfix"),
+		doctor_add(d, FALSE,
+			   g_strdup("postfix_dir is not set: no "
+				    "lookup tables for Postfix"),
 			   g_strdup("set postfix_dir = /var/lib/soarlist/"
 				    "postfix in [soarlist] and run 'soarlist "
 				    "postfix-maps'"));
@@ -111,26 +114,31 @@ sync_result(struct doctor *d, const struct club_config *c, sqlite3_stmt *st,
 	gint64 age = g_get_real_time() / G_USEC_PER_SEC;
 
 	if (!found) {
-		doctor_add(d, FALSE, g_strdup_printf("club %s has never been "
-						     "synced", c->slug),
+		doctor_add(d, FALSE,
+			   g_strdup_printf("club %s has never been "
+					   "synced",
+					   c->slug),
 			   g_strdup("run 'soarlist sync'"));
 		return;
 	}
 	if (sqlite3_column_int(st, 0) != 1) {
-		doctor_add(d, FALSE, g_strdup_printf("club %s: last sync "
-			"failed: %s", c->slug,
-			(const char *)sqlite3_column_text(st, 2)),
+		doctor_add(d, FALSE,
+			   g_strdup_printf(
+				   "club %s: last sync "
+				   "failed: %s",
+				   c->slug,
+				   (const char *)sqlite3_column_text(st, 2)),
 			   g_strdup("fix the cause, then run 'soarlist sync'"));
 		return;
 	}
 	age -= sqlite3_column_int64(st, 1);
-	doctor_add(d, (guint64)age <= d->cfg->sync_max_age,
-		   g_strdup_printf("club %s: last sync succeeded %"
-				   G_GINT64_FORMAT " s ago (limit %"
-				   G_GUINT64_FORMAT " s)", c->slug, age,
-				   d->cfg->sync_max_age),
-		   g_strdup("check that 'soarlist sync' runs (systemctl status "
-			    "soarlist-sync.timer, or its cron entry)"));
+	doctor_add(
+		d, (guint64)age <= d->cfg->sync_max_age,
+		g_strdup_printf("club %s: last sync succeeded %" G_GINT64_FORMAT
+				" s ago (limit %" G_GUINT64_FORMAT " s)",
+				c->slug, age, d->cfg->sync_max_age),
+		g_strdup("check that 'soarlist sync' runs (systemctl status "
+			 "soarlist-sync.timer, or its cron entry)"));
 }
 
 /* The newest sync of each club succeeded, within sync_max_age. */
@@ -140,9 +148,10 @@ doctor_check_syncs(struct doctor *d)
 	sqlite3_stmt *st = NULL;
 
 	if (d->db == NULL ||
-	    db_prepare(d->db, "SELECT ok, finished_at, error FROM sync_run "
-		       "WHERE club_slug = ?1 ORDER BY id DESC LIMIT 1", &st,
-		       NULL) < 0)
+	    db_prepare(d->db,
+		       "SELECT ok, finished_at, error FROM sync_run "
+		       "WHERE club_slug = ?1 ORDER BY id DESC LIMIT 1",
+		       &st, NULL) < 0)
 		return; /* the database check has said why */
 	for (guint i = 0; i < d->cfg->clubs->len; i++) {
 		const struct club_config *c = g_ptr_array_index(d->cfg->clubs,

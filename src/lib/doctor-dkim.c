@@ -51,8 +51,8 @@ table_keys(const char *path)
 	for (char **l = lines; *l != NULL; l++) {
 		char *s = g_strstrip(*l);
 		if (*s != '\0' && *s != '#')
-			g_ptr_array_add(keys, g_ascii_strdown(s, strcspn(s,
-								" \t")));
+			g_ptr_array_add(keys,
+					g_ascii_strdown(s, strcspn(s, " \t")));
 	}
 	g_ptr_array_add(keys, NULL);
 	g_strfreev(lines);
@@ -108,8 +108,8 @@ refile_or_plain(char **keys, gboolean refile, const char *address,
 
 /* Is every From address of club C's lists at DOMAIN found in the table? */
 static gboolean
-domain_signed(char **keys, gboolean refile,
-	      const struct club_config *c, const char *domain, GPtrArray *lists)
+domain_signed(char **keys, gboolean refile, const struct club_config *c,
+	      const char *domain, GPtrArray *lists)
 {
 	gboolean ok = TRUE;
 	guint n = 0;
@@ -155,8 +155,9 @@ signing_table(const char *conf, char ***keys_r, gboolean *refile_r,
 	if (v == NULL) {
 		v = doctor_opendkim_value(conf, "Domain");
 		if (v != NULL && *v != '/' && !g_str_has_prefix(v, "file:")) {
-			*keys_r = g_strsplit_set(g_str_has_prefix(v, "csl:")
-							 ? v + 4 : v, ", ", -1);
+			*keys_r = g_strsplit_set(
+				g_str_has_prefix(v, "csl:") ? v + 4 : v, ", ",
+				-1);
 			for (char **k = *keys_r; *k != NULL; k++)
 				g_strstrip(*k);
 			return v;
@@ -197,10 +198,13 @@ check_milter(struct doctor *d)
 	char *m = doctor_postconf(d, "-hx", "non_smtpd_milters", NULL);
 
 	if (m == NULL || *m == '\0')
-		doctor_add(d, FALSE, g_strdup_printf("OpenDKIM is configured "
-			"(%s), but non_smtpd_milters is empty: list mail, which "
-			"soarlist hands to sendmail, leaves unsigned",
-			d->cfg->opendkim_config),
+		doctor_add(
+			d, FALSE,
+			g_strdup_printf(
+				"OpenDKIM is configured "
+				"(%s), but non_smtpd_milters is empty: list mail, which "
+				"soarlist hands to sendmail, leaves unsigned",
+				d->cfg->opendkim_config),
 			g_strdup("set non_smtpd_milters = $smtpd_milters (the "
 				 "OpenDKIM socket) in main.cf, then postfix "
 				 "reload"));
@@ -221,8 +225,11 @@ doctor_check_dkim(struct doctor *d)
 	mode = doctor_opendkim_value(conf, "Mode");
 	if (mode != NULL && strchr(mode, 's') == NULL) {
 		/* a verifier only (require_auth): signing is not its job */
-		doctor_add(d, TRUE, g_strdup_printf("OpenDKIM %s: Mode %s "
-			"verifies only; it signs no list mail", path, mode),
+		doctor_add(
+			d, TRUE,
+			g_strdup_printf("OpenDKIM %s: Mode %s "
+					"verifies only; it signs no list mail",
+					path, mode),
 			NULL);
 		g_free(mode);
 		g_free(conf);
@@ -231,25 +238,39 @@ doctor_check_dkim(struct doctor *d)
 	g_free(mode);
 	table = signing_table(conf, &keys, &refile, &file);
 	if (table == NULL || keys == NULL) {
-		doctor_add(d, table != NULL && file == NULL, table == NULL
-			? g_strdup_printf("OpenDKIM %s has neither SigningTable "
-					  "nor Domain: it signs nothing", path)
+		doctor_add(
+			d, table != NULL && file == NULL,
+			table == NULL
+				? g_strdup_printf(
+					  "OpenDKIM %s has neither SigningTable "
+					  "nor Domain: it signs nothing",
+					  path)
 			: file != NULL
-			? g_strdup_printf("OpenDKIM %s: cannot read %s", table,
-					  file)
-			: g_strdup_printf("OpenDKIM SigningTable %s: not read "
-					  "(only refile: and files are)", table),
-			g_strdup_printf("give %s a SigningTable that lists every "
-					"club domain", path));
+				? g_strdup_printf("OpenDKIM %s: cannot read %s",
+						  table, file)
+				: g_strdup_printf(
+					  "OpenDKIM SigningTable %s: not read "
+					  "(only refile: and files are)",
+					  table),
+			g_strdup_printf(
+				"give %s a SigningTable that lists every "
+				"club domain",
+				path));
 	} else {
 		missing = unsigned_domains(d, keys, refile);
-		doctor_add(d, missing->len == 0, missing->len == 0
-			? g_strdup_printf("OpenDKIM %s signs every club domain",
+		doctor_add(
+			d, missing->len == 0,
+			missing->len == 0
+				? g_strdup_printf(
+					  "OpenDKIM %s signs every club domain",
 					  table)
-			: g_strdup_printf("OpenDKIM %s does not sign club "
-					  "domain(s):%s", table, missing->str),
+				: g_strdup_printf(
+					  "OpenDKIM %s does not sign club "
+					  "domain(s):%s",
+					  table, missing->str),
 			g_strdup_printf("add them to %s (and their keys to the "
-					"KeyTable), then restart opendkim", table));
+					"KeyTable), then restart opendkim",
+					table));
 		g_string_free(missing, TRUE);
 	}
 	check_milter(d);

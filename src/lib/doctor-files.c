@@ -13,8 +13,7 @@
 #define SHOWN 5 /* paths named in one line; the rest are counted */
 
 static void
-note(GString *bad, guint *n, const char *fmt, const char *path,
-     unsigned value)
+note(GString *bad, guint *n, const char *fmt, const char *path, unsigned value)
 {
 	if (++*n <= SHOWN) {
 		g_string_append_c(bad, ' ');
@@ -56,14 +55,19 @@ doctor_check_table_owner(struct doctor *d)
 	note_more(bad, n);
 	if (!doctor_user_may(d->pipe_user, dir, 3, &why))
 		g_string_append_printf(bad, "%s %s", bad->len ? ";" : "", why);
-	doctor_add(d, bad->len == 0, bad->len == 0
-		? g_strdup_printf("tables in %s belong to the pipe user %s",
-				  dir, d->pipe_user->name)
-		: g_strdup_printf("tables not owned or writable by the pipe "
-				  "user %s:%s", d->pipe_user->name, bad->str),
-		g_strdup_printf("chown -R %s %s, and run soarlist sync and "
-				"postfix-maps only as %s", d->pipe_user->name,
-				dir, d->pipe_user->name));
+	doctor_add(d, bad->len == 0,
+		   bad->len == 0
+			   ? g_strdup_printf(
+				     "tables in %s belong to the pipe user %s",
+				     dir, d->pipe_user->name)
+			   : g_strdup_printf(
+				     "tables not owned or writable by the pipe "
+				     "user %s:%s",
+				     d->pipe_user->name, bad->str),
+		   g_strdup_printf("chown -R %s %s, and run soarlist sync and "
+				   "postfix-maps only as %s",
+				   d->pipe_user->name, dir,
+				   d->pipe_user->name));
 	g_free(why);
 	g_string_free(bad, TRUE);
 }
@@ -123,7 +127,8 @@ private_keys(const struct config *cfg, GString *bad, guint *n, GString *fix)
 
 	for (guint i = 0; i <= cfg->clubs->len; i++) {
 		const struct club_config *c = i < cfg->clubs->len
-			? cfg->clubs->pdata[i] : NULL;
+						      ? cfg->clubs->pdata[i]
+						      : NULL;
 		const char *key = c != NULL ? c->api_key_file
 					    : cfg->api_key_file;
 		if (key == NULL || !g_hash_table_add(seen, (gpointer)key))
@@ -144,7 +149,8 @@ private_keys(const struct config *cfg, GString *bad, guint *n, GString *fix)
 void
 doctor_check_private(struct doctor *d)
 {
-	static const char *const suffixes[] = { "", "-wal", "-shm", "-journal" };
+	static const char *const suffixes[] = { "", "-wal", "-shm",
+						"-journal" };
 	const char *archive = d->cfg->archive_dir;
 	GString *bad = g_string_new(NULL), *fix = g_string_new(NULL);
 	GString *keys = g_string_new(NULL);
@@ -164,19 +170,22 @@ doctor_check_private(struct doctor *d)
 				       fix->len ? "; " : "", archive);
 	nkeys = private_keys(d->cfg, bad, &n, keys);
 	if (keys->len > 0)
-		g_string_append_printf(fix, "%schmod 0600%s", fix->len ? "; " : "",
-				       keys->str);
+		g_string_append_printf(fix, "%schmod 0600%s",
+				       fix->len ? "; " : "", keys->str);
 	note_more(bad, n);
-	doctor_add(d, n == 0, n == 0
-		? g_strdup_printf("database%s%s closed to others and not "
-				  "writable by the group",
-				  archive == NULL ? ""
-				  : nkeys > 0 ? ", archive" : " and archive",
-				  nkeys > 0 ? " and key files" : "")
-		: g_strdup_printf("database, archive or key files open to "
-				  "others or writable by the group:%s",
-				  bad->str),
-		g_string_free(fix, FALSE));
+	doctor_add(d, n == 0,
+		   n == 0 ? g_strdup_printf(
+				    "database%s%s closed to others and not "
+				    "writable by the group",
+				    archive == NULL ? ""
+				    : nkeys > 0     ? ", archive"
+						    : " and archive",
+				    nkeys > 0 ? " and key files" : "")
+			  : g_strdup_printf(
+				    "database, archive or key files open to "
+				    "others or writable by the group:%s",
+				    bad->str),
+		   g_string_free(fix, FALSE));
 	g_string_free(keys, TRUE);
 	g_string_free(bad, TRUE);
 }

@@ -32,16 +32,16 @@ struct doctor_user {
 
 struct doctor {
 	const struct config *cfg;
-	sqlite3 *db;            /* NULL when it does not open */
-	GPtrArray *out;         /* struct doctor_result * */
-	GPtrArray *services;    /* struct doctor_service *; NULL: postconf -M
-				 * failed (services_error says why) */
+	sqlite3 *db;         /* NULL when it does not open */
+	GPtrArray *out;      /* struct doctor_result * */
+	GPtrArray *services; /* struct doctor_service *; NULL: postconf -M
+			      * failed (services_error says why) */
 	char *services_error;
 	GPtrArray *policy_uses; /* "PARAM NAME PERMIT": check_policy_service
 				 * unix:private/NAME in restriction list PARAM
-				 * (main.cf, or SERVICE/TYPE/PARAM in master.cf),
-				 * after PERMIT, the first permit* before it in
-				 * PARAM, or "-" */
+				 * (main.cf, or SERVICE/TYPE/PARAM in
+				 * master.cf), after PERMIT, the first permit*
+				 * before it in PARAM, or "-" */
 	const char *user_arg;   /* -u USER, or NULL */
 	/* the services running soarlist (borrowed from services, or NULL) */
 	const struct doctor_service *deliver; /* "soarlist" unix pipe */
@@ -92,21 +92,21 @@ gboolean doctor_user_may(const struct doctor_user *u, const char *path,
 			 int mode, char **why_r);
 
 /* The groups of checks, one file each; each adds its own results. */
-void doctor_check_database(struct doctor *d);     /* doctor-data.c */
+void doctor_check_database(struct doctor *d); /* doctor-data.c */
 void doctor_check_sendmail(struct doctor *d);
 void doctor_check_tables(struct doctor *d);
 void doctor_check_syncs(struct doctor *d);
-void doctor_check_running(struct doctor *d);      /* doctor-postfix.c */
+void doctor_check_running(struct doctor *d); /* doctor-postfix.c */
 void doctor_check_transport(struct doctor *d);
 void doctor_check_policy(struct doctor *d);
 void doctor_check_maincf(struct doctor *d);
-void doctor_check_programs(struct doctor *d);     /* doctor-access.c */
+void doctor_check_programs(struct doctor *d); /* doctor-access.c */
 void doctor_check_access(struct doctor *d);
-void doctor_check_table_owner(struct doctor *d);  /* doctor-files.c */
+void doctor_check_table_owner(struct doctor *d); /* doctor-files.c */
 void doctor_check_private(struct doctor *d);
-void doctor_check_routing(struct doctor *d);      /* doctor-routing.c */
-void doctor_check_dkim(struct doctor *d);         /* doctor-dkim.c */
-void doctor_check_auth(struct doctor *d);         /* doctor-auth.c */
+void doctor_check_routing(struct doctor *d); /* doctor-routing.c */
+void doctor_check_dkim(struct doctor *d);    /* doctor-dkim.c */
+void doctor_check_auth(struct doctor *d);    /* doctor-auth.c */
 
 /* doctor-dkim.c: the value of KEY in opendkim.conf TEXT (any case; the
  * last one, as opendkim reads it), or NULL. Newly allocated. */

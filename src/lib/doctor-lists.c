@@ -33,8 +33,9 @@ check_club(sqlite3 *db, const struct club_config *club, GPtrArray *out)
 	int n;
 
 	if (names == NULL) {
-		add(out, FALSE, g_strdup_printf("list names of club %s: %s",
-						club->slug, err->message),
+		add(out, FALSE,
+		    g_strdup_printf("list names of club %s: %s", club->slug,
+				    err->message),
 		    g_strdup("run 'soarlist sync' (it upgrades the database), "
 			     "then doctor again"));
 		g_error_free(err);
@@ -45,10 +46,11 @@ check_club(sqlite3 *db, const struct club_config *club, GPtrArray *out)
 
 		char *fix = api_unusable_fix(u);
 
-		add(out, FALSE, g_strdup_printf("club %s: M2S list \"%s\" has no "
-						"address (%s), its posts cannot "
-						"be delivered", club->slug,
-						u->name, u->why),
+		add(out, FALSE,
+		    g_strdup_printf("club %s: M2S list \"%s\" has no "
+				    "address (%s), its posts cannot "
+				    "be delivered",
+				    club->slug, u->name, u->why),
 		    g_strdup_printf("%s, then soarlist sync", fix));
 		g_free(fix);
 	}
@@ -75,7 +77,9 @@ doctor_check_list_names(struct sqlite3 *db, const struct config *cfg,
 			bad += (guint)n;
 	}
 	if (bad == 0 && !failed)
-		add(out, TRUE, g_strdup_printf("list names: every list M2S names "
-					       "has an address (%u clubs)",
-					       cfg->clubs->len), NULL);
+		add(out, TRUE,
+		    g_strdup_printf("list names: every list M2S names "
+				    "has an address (%u clubs)",
+				    cfg->clubs->len),
+		    NULL);
 }

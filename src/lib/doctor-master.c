@@ -12,10 +12,15 @@
 
 /* The SMTP restriction lists where a policy service may be named. */
 static const char *const restriction_params[] = {
-	"smtpd_client_restrictions", "smtpd_helo_restrictions",
-	"smtpd_sender_restrictions", "smtpd_relay_restrictions",
-	"smtpd_recipient_restrictions", "smtpd_data_restrictions",
-	"smtpd_end_of_data_restrictions", "smtpd_etrn_restrictions", NULL,
+	"smtpd_client_restrictions",
+	"smtpd_helo_restrictions",
+	"smtpd_sender_restrictions",
+	"smtpd_relay_restrictions",
+	"smtpd_recipient_restrictions",
+	"smtpd_data_restrictions",
+	"smtpd_end_of_data_restrictions",
+	"smtpd_etrn_restrictions",
+	NULL,
 };
 
 /* argv= and every word after it, as a new NULL-terminated vector. */
@@ -136,8 +141,9 @@ policy_targets(const char *list, GPtrArray *out)
 		if (g_str_has_prefix(n, "unix:"))
 			n += 5;
 		if (g_str_has_prefix(n, "private/"))
-			g_ptr_array_add(out, g_strdup_printf("%s %s %s", t[0],
-				n + 8, permit ? permit : "-"));
+			g_ptr_array_add(out,
+					g_strdup_printf("%s %s %s", t[0], n + 8,
+							permit ? permit : "-"));
 	}
 	g_strfreev(t);
 }
@@ -152,7 +158,8 @@ policy_uses(const struct doctor *d)
 	char **lines = g_strsplit(p ? p : "", "\n", -1);
 
 	for (int i = 0; restriction_params[i] != NULL; i++) {
-		char *v = doctor_postconf(d, "-hx", restriction_params[i], NULL);
+		char *v = doctor_postconf(d, "-hx", restriction_params[i],
+					  NULL);
 		char *l = g_strdup_printf("%s = %s", restriction_params[i],
 					  v ? v : "");
 		policy_targets(l, out);
@@ -211,7 +218,8 @@ find_ours(struct doctor *d)
 	for (guint i = 0; i < d->services->len; i++) {
 		const struct doctor_service *s = d->services->pdata[i];
 		if (doctor_service_is_policy(s) &&
-		    (d->policy == NULL || !doctor_policy_used(d, d->policy->name)))
+		    (d->policy == NULL ||
+		     !doctor_policy_used(d, d->policy->name)))
 			d->policy = s;
 	}
 	if (d->user_arg != NULL)

@@ -46,12 +46,13 @@ doctor_check_running(struct doctor *d)
 	char *cmd = NULL, *why = NULL;
 	gboolean ok = postfix_running(d, &cmd, &why);
 
-	doctor_add(d, ok, ok ? g_strdup_printf("Postfix is running (%s)", cmd)
-			     : g_strdup_printf("Postfix is not running (%s: %s)",
-					       cmd, why),
+	doctor_add(d, ok,
+		   ok ? g_strdup_printf("Postfix is running (%s)", cmd)
+		      : g_strdup_printf("Postfix is not running (%s: %s)", cmd,
+					why),
 		   g_strdup_printf("start it: postfix%s%s start (or systemctl "
-				   "start postfix)", dir ? " -c " : "",
-				   dir ? dir : ""));
+				   "start postfix)",
+				   dir ? " -c " : "", dir ? dir : ""));
 	g_free(why);
 	g_free(cmd);
 }
@@ -66,11 +67,15 @@ check_stray_deliver(struct doctor *d)
 
 		if (s == d->deliver || !doctor_service_is_deliver(s))
 			continue;
-		doctor_add(d, FALSE, g_strdup_printf("master.cf service %s runs "
-			"soarlist-deliver, but the transport table routes list "
-			"mail to " POSTFIX_TRANSPORT ":, never to %s:", s->name,
-			s->name),
-			g_strdup("name it " POSTFIX_TRANSPORT " in master.cf (or "
+		doctor_add(
+			d, FALSE,
+			g_strdup_printf(
+				"master.cf service %s runs "
+				"soarlist-deliver, but the transport table routes list "
+				"mail to " POSTFIX_TRANSPORT ":, never to %s:",
+				s->name, s->name),
+			g_strdup("name it " POSTFIX_TRANSPORT
+				 " in master.cf (or "
 				 "remove it), then postfix reload"));
 	}
 }
@@ -78,8 +83,9 @@ check_stray_deliver(struct doctor *d)
 static void
 check_limit(struct doctor *d)
 {
-	char *limit = doctor_postconf(d, "-hx", POSTFIX_TRANSPORT
-				      "_destination_recipient_limit", NULL);
+	char *limit = doctor_postconf(
+		d, "-hx", POSTFIX_TRANSPORT "_destination_recipient_limit",
+		NULL);
 
 	doctor_add(d, g_strcmp0(limit, "1") == 0,
 		   g_strdup_printf("soarlist pipe transport in master.cf, "
@@ -95,11 +101,13 @@ static char *
 no_transport(const struct doctor_service *s)
 {
 	if (s == NULL)
-		return g_strdup("postconf -M shows no soarlist pipe transport, "
-				"and the transport table routes list mail to "
-				POSTFIX_TRANSPORT ":");
+		return g_strdup(
+			"postconf -M shows no soarlist pipe transport, "
+			"and the transport table routes list mail to " POSTFIX_TRANSPORT
+			":");
 	return g_strdup_printf("postconf -M shows no soarlist pipe transport: "
-			       "master.cf service " POSTFIX_TRANSPORT " runs %s "
+			       "master.cf service " POSTFIX_TRANSPORT
+			       " runs %s "
 			       "%s, not pipe with argv=.../soarlist-deliver",
 			       s->command, s->argv ? s->argv[0] : "(no argv=)");
 }
@@ -111,21 +119,24 @@ void
 doctor_check_transport(struct doctor *d)
 {
 	if (d->services == NULL) {
-		doctor_add(d, FALSE, g_strdup_printf("postconf -M failed: %s",
-						     d->services_error),
+		doctor_add(d, FALSE,
+			   g_strdup_printf("postconf -M failed: %s",
+					   d->services_error),
 			   g_strdup("check postconf = and postfix_config_dir = "
 				    "in [soarlist]"));
 		return;
 	}
 	if (d->deliver == NULL)
-		doctor_add(d, FALSE, no_transport(doctor_service_find(
-					     d, POSTFIX_TRANSPORT)),
-			   g_strdup("add the soarlist entry of contrib/postfix/"
-				    "master.cf.fragment to master.cf, then "
-				    "postfix reload"));
+		doctor_add(
+			d, FALSE,
+			no_transport(doctor_service_find(d, POSTFIX_TRANSPORT)),
+			g_strdup("add the soarlist entry of contrib/postfix/"
+				 "master.cf.fragment to master.cf, then "
+				 "postfix reload"));
 	else if (d->deliver->user == NULL)
-		doctor_add(d, FALSE, g_strdup("master.cf service soarlist has "
-					      "no user="),
+		doctor_add(d, FALSE,
+			   g_strdup("master.cf service soarlist has "
+				    "no user="),
 			   g_strdup("add user=soarlist (the owner of the "
 				    "database) to it, then postfix reload"));
 	else
@@ -143,21 +154,33 @@ check_policy_use(struct doctor *d, const char *use)
 	gboolean ok = FALSE;
 
 	if (s == NULL)
-		doctor_add(d, FALSE, g_strdup_printf("%s: check_policy_service "
-			"unix:private/%s has no master.cf service %s (Postfix "
-			"defers every recipient it checks)", u[0], u[1], u[1]),
-			g_strdup_printf("correct the name, or add the "
+		doctor_add(
+			d, FALSE,
+			g_strdup_printf(
+				"%s: check_policy_service "
+				"unix:private/%s has no master.cf service %s (Postfix "
+				"defers every recipient it checks)",
+				u[0], u[1], u[1]),
+			g_strdup_printf(
+				"correct the name, or add the "
 				"soarlist-policy entry of contrib/postfix/"
 				"master.cf.fragment to master.cf as %s; then "
-				"postfix reload", u[1]));
+				"postfix reload",
+				u[1]));
 	else if (doctor_service_is_policy(s) && strcmp(u[2], "-") != 0)
-		doctor_add(d, FALSE, g_strdup_printf("%s: %s comes before "
-			"check_policy_service unix:private/%s: posts those "
-			"clients send that soarlist refuses are accepted, then "
-			"bounced (backscatter)", u[0], u[2], u[1]),
-			g_strdup_printf("put check_policy_service unix:private/%s "
+		doctor_add(
+			d, FALSE,
+			g_strdup_printf(
+				"%s: %s comes before "
+				"check_policy_service unix:private/%s: posts those "
+				"clients send that soarlist refuses are accepted, then "
+				"bounced (backscatter)",
+				u[0], u[2], u[1]),
+			g_strdup_printf(
+				"put check_policy_service unix:private/%s "
 				"first in %s (see contrib/postfix/main.cf."
-				"fragment), then postfix reload", u[1], u[0]));
+				"fragment), then postfix reload",
+				u[1], u[0]));
 	else
 		ok = TRUE;
 	g_strfreev(u);
@@ -167,12 +190,18 @@ check_policy_use(struct doctor *d, const char *use)
 static void
 policy_unused(struct doctor *d, const struct doctor_service *s)
 {
-	doctor_add(d, FALSE, g_strdup_printf("master.cf service %s runs "
-		"soarlist policy, but no check_policy_service in main.cf names "
-		"it: strangers are not refused at RCPT TO", s->name),
-		g_strdup_printf("add check_policy_service unix:private/%s to "
+	doctor_add(
+		d, FALSE,
+		g_strdup_printf(
+			"master.cf service %s runs "
+			"soarlist policy, but no check_policy_service in main.cf names "
+			"it: strangers are not refused at RCPT TO",
+			s->name),
+		g_strdup_printf(
+			"add check_policy_service unix:private/%s to "
 			"smtpd_recipient_restrictions (see contrib/postfix/"
-			"main.cf.fragment), then postfix reload", s->name));
+			"main.cf.fragment), then postfix reload",
+			s->name));
 }
 
 /* master.cf has a spawn service running soarlist policy, main.cf names
@@ -199,16 +228,19 @@ doctor_check_policy(struct doctor *d)
 		}
 	}
 	if (n == 0)
-		doctor_add(d, FALSE, g_strdup("postconf -M shows no soarlist "
-					      "policy service (spawn, argv=.../"
-					      "soarlist policy)"),
+		doctor_add(d, FALSE,
+			   g_strdup("postconf -M shows no soarlist "
+				    "policy service (spawn, argv=.../"
+				    "soarlist policy)"),
 			   g_strdup("add the soarlist-policy entry of contrib/"
 				    "postfix/master.cf.fragment to master.cf, "
 				    "then postfix reload"));
 	else if (bad == 0)
-		doctor_add(d, TRUE, g_strdup_printf("policy service %s in "
-						    "master.cf, used by main.cf",
-						    d->policy->name), NULL);
+		doctor_add(d, TRUE,
+			   g_strdup_printf("policy service %s in "
+					   "master.cf, used by main.cf",
+					   d->policy->name),
+			   NULL);
 }
 
 /* main.cf uses the tables (sender_logins is optional: only with SASL). */
@@ -234,10 +266,13 @@ doctor_check_maincf(struct doctor *d)
 		g_free(want);
 		g_free(v);
 	}
-	doctor_add(d, bad->len == 0, bad->len == 0
-		   ? g_strdup("main.cf uses the tables")
-		   : g_strdup_printf("main.cf does not use soarlist's tables "
-				     "for:%s", bad->str),
+	doctor_add(d, bad->len == 0,
+		   bad->len == 0
+			   ? g_strdup("main.cf uses the tables")
+			   : g_strdup_printf(
+				     "main.cf does not use soarlist's tables "
+				     "for:%s",
+				     bad->str),
 		   g_strdup("merge contrib/postfix/main.cf.fragment into "
 			    "main.cf, then postfix reload"));
 	g_string_free(bad, TRUE);

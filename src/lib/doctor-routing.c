@@ -24,8 +24,9 @@ deliverable(struct doctor *d, const char *address)
 	if (recipient_parse(address, &r) < 0)
 		return FALSE;
 	found = r.kind == RECIPIENT_POST
-		? catalog_resolve(d->db, d->cfg, r.list, r.domain, &ref, NULL)
-		: 0;
+			? catalog_resolve(d->db, d->cfg, r.list, r.domain, &ref,
+					  NULL)
+			: 0;
 	if (found == 1)
 		list_ref_clear(&ref);
 	recipient_clear(&r);
@@ -41,11 +42,16 @@ check_addresses(struct doctor *d, const char *where, const char *key,
 	for (char *const *a = addresses; a && *a; a++) {
 		if (deliverable(d, *a))
 			continue;
-		doctor_add(d, FALSE, g_strdup_printf("%s %s = %s: a club domain "
-			"where no mailbox takes it (it is no list there): mail "
-			"to it loops back into soarlist", where, key, *a),
+		doctor_add(
+			d, FALSE,
+			g_strdup_printf(
+				"%s %s = %s: a club domain "
+				"where no mailbox takes it (it is no list there): mail "
+				"to it loops back into soarlist",
+				where, key, *a),
 			g_strdup_printf("in %s %s, use an address outside the "
-				"club domains (or a list address)", where, key));
+					"club domains (or a list address)",
+					where, key));
 		bad++;
 	}
 	return bad;
@@ -77,7 +83,9 @@ doctor_check_routing(struct doctor *d)
 		g_free(where);
 	}
 	if (bad == 0)
-		doctor_add(d, TRUE, g_strdup("admin and owner addresses lead "
-					     "out of the club domains or to "
-					     "lists"), NULL);
+		doctor_add(d, TRUE,
+			   g_strdup("admin and owner addresses lead "
+				    "out of the club domains or to "
+				    "lists"),
+			   NULL);
 }

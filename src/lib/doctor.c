@@ -29,21 +29,11 @@ check_list_names(struct doctor *d)
 /* In this order: what later checks rely on (the database, the services
  * found in master.cf) comes first. */
 static void (*const checks[])(struct doctor *) = {
-	doctor_check_database,
-	doctor_check_sendmail,
-	doctor_check_running,
-	doctor_check_transport,
-	doctor_check_policy,
-	doctor_check_maincf,
-	doctor_check_programs,
-	doctor_check_access,
-	doctor_check_tables,
-	doctor_check_table_owner,
-	doctor_check_private,
-	doctor_check_routing,
-	doctor_check_dkim,
-	doctor_check_auth,
-	check_list_names,
+	doctor_check_database,    doctor_check_sendmail, doctor_check_running,
+	doctor_check_transport,   doctor_check_policy,   doctor_check_maincf,
+	doctor_check_programs,    doctor_check_access,   doctor_check_tables,
+	doctor_check_table_owner, doctor_check_private,  doctor_check_routing,
+	doctor_check_dkim,        doctor_check_auth,     check_list_names,
 	doctor_check_syncs,
 };
 

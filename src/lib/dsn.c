@@ -21,8 +21,8 @@
 #define DSN_MAX_DEPTH 8       /* multiparts inside multiparts */
 #define DSN_MAX_CANDIDATES 50 /* addresses of a text DSN we look up */
 #define DSN_LINE_MAX 200
-#define DSN_NEAR 1024           /* from a text DSN's address to its code */
-#define DSN_MAX_RECIPIENTS 100  /* failed blocks of one DSN we read */
+#define DSN_NEAR 1024          /* from a text DSN's address to its code */
+#define DSN_MAX_RECIPIENTS 100 /* failed blocks of one DSN we read */
 
 /* What the walk through the MIME structure found. */
 struct scan {
@@ -208,8 +208,8 @@ read_block(const char *text, gsize len, const char *want, struct dsn *b,
 		char *status = field(h, "Status");
 		char *action = field(h, "Action");
 		diag = field(h, "Diagnostic-Code");
-		if (status == NULL || dsn_find_status(status, 0, "245",
-						      &b->status) < 0)
+		if (status == NULL ||
+		    dsn_find_status(status, 0, "245", &b->status) < 0)
 			dsn_find_status(diag ? diag : "", 0, "45", &b->status);
 		b->action = action ? g_ascii_strdown(action, -1) : NULL;
 		if (diag != NULL)
@@ -261,7 +261,7 @@ static void
 default_action(struct dsn *d)
 {
 	if (d->action == NULL)
-		d->action = g_strdup(d->status[0] == '5' ? "failed"
+		d->action = g_strdup(d->status[0] == '5'   ? "failed"
 				     : d->status[0] == '4' ? "delayed"
 							   : "delivered");
 }
@@ -379,8 +379,7 @@ scan_returned(GMimeHeaderList *h, struct scan *s)
 	s->message_id = f ? message_id_decode(g_mime_header_get_raw_value(f))
 			  : NULL;
 	f = g_mime_header_list_get_header(h, BOUNCE_PROOF_HEADER);
-	s->proof = valid_proof(f ? g_strdup(g_mime_header_get_value(f))
-				 : NULL);
+	s->proof = valid_proof(f ? g_strdup(g_mime_header_get_value(f)) : NULL);
 }
 
 static void
@@ -394,8 +393,10 @@ scan_leaf(GMimeObject *obj, struct scan *s)
 					 "global-delivery-status"))) {
 		s->fields = part_content(GMIME_PART(obj));
 	} else if (g_mime_content_type_is_type(ct, "text", "rfc822-headers") ||
-		   g_mime_content_type_is_type(ct, "message", "rfc822-headers") ||
-		   g_mime_content_type_is_type(ct, "message", "global-headers")) {
+		   g_mime_content_type_is_type(ct, "message",
+					       "rfc822-headers") ||
+		   g_mime_content_type_is_type(ct, "message",
+					       "global-headers")) {
 		char *text = part_content(GMIME_PART(obj));
 		GMimeHeaderList *h = parse_fields(text, strlen(text));
 
@@ -422,13 +423,15 @@ scan_walk(GMimeObject *obj, struct scan *s, int depth)
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
 		for (int i = 0; i < g_mime_multipart_get_count(mp); i++)
-			scan_walk(g_mime_multipart_get_part(mp, i), s, depth + 1);
+			scan_walk(g_mime_multipart_get_part(mp, i), s,
+				  depth + 1);
 	} else if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *m = g_mime_message_part_get_message(
 			GMIME_MESSAGE_PART(obj));
 		if (m != NULL)
-			scan_returned(g_mime_object_get_header_list(
-					      GMIME_OBJECT(m)), s);
+			scan_returned(
+				g_mime_object_get_header_list(GMIME_OBJECT(m)),
+				s);
 	} else if (GMIME_IS_PART(obj)) {
 		scan_leaf(obj, s);
 	}
@@ -464,17 +467,21 @@ static gboolean
 from_mail_system(const struct message *msg)
 {
 	static const char *const locals[] = { "mailer-daemon", "postmaster",
-		"mail-daemon", "mailerdaemon", "mdaemon", NULL };
+					      "mail-daemon",   "mailerdaemon",
+					      "mdaemon",       NULL };
 	GMimeHeader *h = g_mime_header_list_get_header(msg->headers, "From");
 	InternetAddressList *l = h ? internet_address_list_parse(
-		NULL, g_mime_header_get_raw_value(h)) : NULL;
+					     NULL,
+					     g_mime_header_get_raw_value(h))
+				   : NULL;
 	InternetAddress *ia;
 	gboolean yes = FALSE;
 
 	if (l == NULL)
 		return FALSE;
 	ia = internet_address_list_length(l) > 0
-		? internet_address_list_get_address(l, 0) : NULL;
+		     ? internet_address_list_get_address(l, 0)
+		     : NULL;
 	if (ia != NULL && INTERNET_ADDRESS_IS_MAILBOX(ia)) {
 		const char *addr = internet_address_mailbox_get_addr(
 			INTERNET_ADDRESS_MAILBOX(ia));
@@ -491,11 +498,15 @@ from_mail_system(const struct message *msg)
 static gboolean
 subject_is_report(const struct message *msg)
 {
-	static const char *const words[] = { "undeliver", "delivery status",
-		"delivery fail", "failure notice", "returned mail",
-		"non-delivery", "nondeliver", "could not be delivered",
-		"delivery has failed", "mail delivery", "delivery problem",
-		"delayed", "delivery delay", NULL };
+	static const char *const words[] = {
+		"undeliver",           "delivery status",
+		"delivery fail",       "failure notice",
+		"returned mail",       "non-delivery",
+		"nondeliver",          "could not be delivered",
+		"delivery has failed", "mail delivery",
+		"delivery problem",    "delayed",
+		"delivery delay",      NULL
+	};
 	const char *subject = message_header(msg, "Subject");
 	char *s = g_ascii_strdown(subject ? subject : "", -1);
 	gboolean yes = FALSE;
@@ -566,7 +577,8 @@ report_text(const char *text)
 	static const char *const markers[] = {
 		"------ This is a copy of ",
 		"--- Below this line is a copy of the message",
-		"------ Original message ------", NULL };
+		"------ Original message ------", NULL
+	};
 	size_t end = strlen(text);
 
 	for (int i = 0; markers[i] != NULL; i++) {
@@ -581,9 +593,9 @@ report_text(const char *text)
 static char *
 text_message_id(const char *text, gsize from)
 {
-	GRegex *re = g_regex_new("^message-id:[ \\t]*(<[^>\\r\\n]+>)",
-				 G_REGEX_RAW | G_REGEX_CASELESS | G_REGEX_MULTILINE,
-				 0, NULL);
+	GRegex *re = g_regex_new(
+		"^message-id:[ \\t]*(<[^>\\r\\n]+>)",
+		G_REGEX_RAW | G_REGEX_CASELESS | G_REGEX_MULTILINE, 0, NULL);
 	GMatchInfo *mi = NULL;
 	char *id = NULL;
 
@@ -601,9 +613,10 @@ text_message_id(const char *text, gsize from)
 static char *
 text_proof(const char *text, gsize from)
 {
-	GRegex *re = g_regex_new("^" BOUNCE_PROOF_HEADER ":[ \\t]*([0-9A-Fa-f]+)"
-				 "[ \\t\\r]*$", G_REGEX_RAW | G_REGEX_CASELESS |
-				 G_REGEX_MULTILINE, 0, NULL);
+	GRegex *re = g_regex_new(
+		"^" BOUNCE_PROOF_HEADER ":[ \\t]*([0-9A-Fa-f]+)"
+		"[ \\t\\r]*$",
+		G_REGEX_RAW | G_REGEX_CASELESS | G_REGEX_MULTILINE, 0, NULL);
 	GMatchInfo *mi = NULL;
 	char *proof = NULL;
 
@@ -716,7 +729,8 @@ dsn_parse(const struct message *msg, const char *want,
 		GMimeContentType *ct = g_mime_object_get_content_type(top);
 		const char *type = g_mime_content_type_get_parameter(
 			ct, "report-type");
-		s.report = g_mime_content_type_is_type(ct, "multipart", "report") &&
+		s.report = g_mime_content_type_is_type(ct, "multipart",
+						       "report") &&
 			   (type == NULL ||
 			    g_ascii_strcasecmp(type, "delivery-status") == 0);
 	}
@@ -725,8 +739,7 @@ dsn_parse(const struct message *msg, const char *want,
 	    (rc = read_fields(s.fields, want, dsn_r)) == 1) {
 		dsn_r->message_id = g_strdup(s.message_id);
 		dsn_r->proof = g_strdup(s.proof);
-	}
-	else if (s.report || from_mail_system(msg) || subject_is_report(msg))
+	} else if (s.report || from_mail_system(msg) || subject_is_report(msg))
 		rc = read_text(msg, &s, want, candidate, data, dsn_r, error);
 	scan_clear(&s);
 	g_object_unref(m);
@@ -755,9 +768,11 @@ dsn_returned(const struct message *msg, char **message_id_r, char **proof_r,
 	scan_walk(top, &s, 0);
 	if (s.report || from_mail_system(msg) || subject_is_report(msg)) {
 		*message_id_r = s.message_id ? g_strdup(s.message_id)
-			: s.text ? text_message_id(s.text, 0) : NULL;
-		*proof_r = s.proof ? g_strdup(s.proof)
-			: s.text ? text_proof(s.text, 0) : NULL;
+				: s.text     ? text_message_id(s.text, 0)
+					     : NULL;
+		*proof_r = s.proof  ? g_strdup(s.proof)
+			   : s.text ? text_proof(s.text, 0)
+				    : NULL;
 		rc = 1;
 	}
 	scan_clear(&s);

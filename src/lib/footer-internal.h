@@ -22,17 +22,17 @@
 struct footer_job {
 	struct message *msg;
 	const struct list_ref *ref;
-	char *footer;          /* UTF-8, "\n" line ends, ends with "\n" */
-	const char *nl;        /* the body's line end: "\n" or "\r\n" */
-	GMimeContentType *type;        /* top level; text/plain if none */
+	char *footer;           /* UTF-8, "\n" line ends, ends with "\n" */
+	const char *nl;         /* the body's line end: "\n" or "\r\n" */
+	GMimeContentType *type; /* top level; text/plain if none */
 	GMimeContentEncoding encoding; /* top-level transfer encoding */
 	gboolean encoding_unknown;     /* one GMime cannot decode */
-	GMimeStream *out;      /* a footer_out stream on the new body's file */
+	GMimeStream *out; /* a footer_out stream on the new body's file */
 	/* what changes in the top-level header section */
-	char *new_type;        /* raw Content-Type value, NULL: unchanged */
-	const char *new_cte;   /* Content-Transfer-Encoding, NULL: unchanged,
-				* "": removed */
-	gboolean wrapped;      /* the Content-* headers moved into a part */
+	char *new_type;      /* raw Content-Type value, NULL: unchanged */
+	const char *new_cte; /* Content-Transfer-Encoding, NULL: unchanged,
+			      * "": removed */
+	gboolean wrapped;    /* the Content-* headers moved into a part */
 };
 
 /* footer-out.c */
@@ -69,8 +69,7 @@ int footer_put(struct footer_job *j, const char *s);
 
 /* Copy [FROM, TO) of the body's file to j->out. Returns 0 or -1 with
  * *error. */
-int footer_copy_raw(struct footer_job *j, off_t from, off_t to,
-		    GError **error);
+int footer_copy_raw(struct footer_job *j, off_t from, off_t to, GError **error);
 
 /* The stream to write text to in transfer encoding ENC, in front of
  * j->out. Returns a new reference. */

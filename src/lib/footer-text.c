@@ -24,7 +24,7 @@ struct text_out {
 	gboolean any;        /* some text was written */
 	gboolean crlf;       /* its first line ended in CRLF */
 	gboolean seen_nl;
-	char last;           /* its last byte */
+	char last; /* its last byte */
 };
 
 static int
@@ -48,7 +48,7 @@ text_put(struct text_out *t, const char *buf, size_t len)
 enum { CONV_OK = 0, CONV_INVALID = 1 };
 
 struct conv {
-	iconv_t cd;           /* NULL: the text passes unchanged */
+	iconv_t cd; /* NULL: the text passes unchanged */
 	char carry[16];
 	size_t ncarry;
 	struct text_out *out; /* NULL: only check that the text converts */
@@ -166,8 +166,8 @@ pump_text(GMimeStream *content, GMimeContentEncoding enc, struct conv *c,
 /* Does CONTENT's text convert from FROM to UTF-8 without a loss?
  * Returns 1, 0 or -1 with *error. */
 static int
-text_converts(GMimeStream *content, GMimeContentEncoding enc,
-	      const char *from, GError **error)
+text_converts(GMimeStream *content, GMimeContentEncoding enc, const char *from,
+	      GError **error)
 {
 	struct conv c = { .cd = g_mime_iconv_open("UTF-8", from) };
 	int rc;
@@ -225,8 +225,8 @@ charset_in(const char *charset, const char *const *names)
 
 static const char *const utf8_names[] = { "utf-8", "utf8", NULL };
 static const char *const ascii_names[] = {
-	"us-ascii", "ascii", "us", "ansi_x3.4-1968", "iso646-us", "csascii",
-	"iso-ir-6", "cp367", "ibm367", NULL,
+	"us-ascii", "ascii",    "us",    "ansi_x3.4-1968", "iso646-us",
+	"csascii",  "iso-ir-6", "cp367", "ibm367",         NULL,
 };
 
 /* Is CHARSET a superset of ASCII (ISO-8859-x, windows-125x, ISO-2022-JP,
@@ -269,10 +269,10 @@ flowed_footer(const char *footer)
 
 /* How the footer goes into a text/plain part. */
 struct text_plan {
-	const char *from;  /* convert the text from this charset to UTF-8;
-			    * NULL: its bytes stay as they are */
-	gboolean relabel;  /* the charset parameter becomes utf-8 */
-	char *tail;        /* the footer in the charset the text ends in */
+	const char *from; /* convert the text from this charset to UTF-8;
+			   * NULL: its bytes stay as they are */
+	gboolean relabel; /* the charset parameter becomes utf-8 */
+	char *tail;       /* the footer in the charset the text ends in */
 	GMimeContentEncoding encoding; /* the transfer encoding written */
 };
 
@@ -280,9 +280,8 @@ struct text_plan {
  * footer cannot be added to this text (the caller wraps the post instead)
  * or -1 with *error. */
 static int
-plan_charset(const char *footer, GMimeStream *content,
-	     GMimeContentEncoding enc, const char *charset,
-	     struct text_plan *p, GError **error)
+plan_charset(const char *footer, GMimeStream *content, GMimeContentEncoding enc,
+	     const char *charset, struct text_plan *p, GError **error)
 {
 	int ok;
 
@@ -340,8 +339,8 @@ plan_encoding(GMimeContentEncoding enc, const struct text_plan *p)
 
 /* The text, a blank line, the footer; in the text's own line ends. */
 static int
-write_text(struct footer_job *j, GMimeStream *content,
-	   GMimeContentEncoding enc, const struct text_plan *p, GError **error)
+write_text(struct footer_job *j, GMimeStream *content, GMimeContentEncoding enc,
+	   const struct text_plan *p, GError **error)
 {
 	struct text_out t = { 0 };
 	struct conv c = { .cd = NULL, .out = &t };
@@ -429,7 +428,8 @@ footer_text_append(struct footer_job *j, GError **error)
 	const char *flowed = g_mime_content_type_get_parameter(j->type,
 							       "format");
 	char *footer = flowed && g_ascii_strcasecmp(flowed, "flowed") == 0
-			       ? flowed_footer(j->footer) : g_strdup(j->footer);
+			       ? flowed_footer(j->footer)
+			       : g_strdup(j->footer);
 	struct text_plan p = { 0 };
 	GMimeObject *part = NULL;
 	GMimeStream *content = NULL;

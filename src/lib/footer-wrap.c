@@ -27,8 +27,8 @@ put_footer_part(struct footer_job *j, const char *boundary)
 	char *head = g_strdup_printf(
 		"--%s\nContent-Type: text/plain; charset=%s\n"
 		"Content-Transfer-Encoding: %s\n"
-		"Content-Disposition: inline\n\n", boundary,
-		plain ? "us-ascii" : "utf-8",
+		"Content-Disposition: inline\n\n",
+		boundary, plain ? "us-ascii" : "utf-8",
 		plain ? "7bit" : "quoted-printable");
 	GMimeStream *enc;
 	int rc = footer_put(j, head);
@@ -40,7 +40,9 @@ put_footer_part(struct footer_job *j, const char *boundary)
 		return footer_put(j, j->footer);
 	enc = footer_encoder_stream(j, GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
 	rc = g_mime_stream_write_string(enc, j->footer) < 0 ||
-	     g_mime_stream_flush(enc) < 0 ? -1 : 0;
+			     g_mime_stream_flush(enc) < 0
+		     ? -1
+		     : 0;
 	g_object_unref(enc);
 	return rc;
 }
@@ -105,8 +107,10 @@ footer_wrap_entity(struct footer_job *j, GError **error)
 				      boundary);
 	/* a multipart is 7bit unless a part is 8bit or binary */
 	j->new_cte = j->encoding == GMIME_CONTENT_ENCODING_8BIT ||
-		     j->encoding == GMIME_CONTENT_ENCODING_BINARY
-		     ? g_mime_content_encoding_to_string(j->encoding) : "";
+				     j->encoding ==
+					     GMIME_CONTENT_ENCODING_BINARY
+			     ? g_mime_content_encoding_to_string(j->encoding)
+			     : "";
 	rc = 0;
 	goto done;
 fail:
@@ -122,8 +126,8 @@ done:
  * blanks. Returns 1 with *AT_R the offset where that line starts, 0 when
  * there is none (a truncated message), -1 with *error. */
 static int
-find_close_delimiter(struct footer_job *j, const char *boundary,
-		     off_t *at_r, GError **error)
+find_close_delimiter(struct footer_job *j, const char *boundary, off_t *at_r,
+		     GError **error)
 {
 	const struct message *msg = j->msg;
 	char *want = g_strconcat("--", boundary, "--", NULL);
@@ -160,7 +164,7 @@ find_close_delimiter(struct footer_job *j, const char *boundary,
 			if (match)
 				match = col < wlen ? c == want[col]
 						   : c == ' ' || c == '\t' ||
-						     c == '\r';
+							     c == '\r';
 			col++;
 		}
 		pos += n;
@@ -175,8 +179,7 @@ find_close_delimiter(struct footer_job *j, const char *boundary,
 
 /* multipart/mixed: the footer part goes in before the close delimiter. */
 int
-footer_wrap_add_part(struct footer_job *j, const char *boundary,
-		     GError **error)
+footer_wrap_add_part(struct footer_job *j, const char *boundary, GError **error)
 {
 	struct message *msg = j->msg;
 	off_t close_at;

@@ -104,9 +104,8 @@ footer_content_headers(const struct message *msg)
 		if (!footer_is_content_header(h))
 			continue;
 		if (raw != NULL)
-			g_string_append_printf(s, "%s:%s",
-					       g_mime_header_get_raw_name(h),
-					       raw);
+			g_string_append_printf(
+				s, "%s:%s", g_mime_header_get_raw_name(h), raw);
 		else
 			g_string_append_printf(s, "%s: %s\n",
 					       g_mime_header_get_name(h),
@@ -238,7 +237,8 @@ read_top_headers(struct footer_job *j)
 
 		j->encoding = g_mime_content_encoding_from_string(v);
 		j->encoding_unknown = *v != '\0' &&
-			j->encoding == GMIME_CONTENT_ENCODING_DEFAULT;
+				      j->encoding ==
+					      GMIME_CONTENT_ENCODING_DEFAULT;
 		g_free(v);
 	}
 }
@@ -325,8 +325,8 @@ edit_headers(const struct footer_job *j)
 		return;
 	if (!g_mime_header_list_contains(h, "MIME-Version"))
 		g_mime_header_list_append(h, "MIME-Version", "1.0", NULL);
-	for (int i = g_mime_header_list_get_count(h) - 1;
-	     j->wrapped && i >= 0; i--)
+	for (int i = g_mime_header_list_get_count(h) - 1; j->wrapped && i >= 0;
+	     i--)
 		if (footer_is_content_header(
 			    g_mime_header_list_get_header_at(h, i)))
 			g_mime_header_list_remove_at(h, i);

@@ -10,7 +10,10 @@
 
 #include <string.h>
 
+/* the quark's name is one token: the formatter must not space it */
+/* clang-format off */
 G_DEFINE_QUARK(soarlist-header-check, header_check_error)
+/* clang-format on */
 
 /* The cause of a bad line L (N bytes, without its LF), or NULL if good. */
 static const char *
@@ -55,8 +58,9 @@ header_block_check(const char *block, size_t len, GError **error)
 		const char *l = block + off;
 		const char *nl = memchr(l, '\n', len - off);
 		size_t n = nl ? (size_t)(nl - l) : len - off;
-		const char *why = nl ? line_fault(l, n)
-				     : "header block does not end with a line end";
+		const char *why =
+			nl ? line_fault(l, n)
+			   : "header block does not end with a line end";
 
 		if (why == NULL && lineno == 1 && (l[0] == ' ' || l[0] == '\t'))
 			why = "continuation line without a header field";

@@ -34,8 +34,8 @@ copy_into_blob(sqlite3 *db, gint64 rowid, const struct message *msg,
 	sqlite3_blob *blob = NULL;
 	char *buf = g_malloc(HELD_CHUNK);
 	off_t pos = msg->start;
-	int rc = sqlite3_blob_open(db, "main", "held_message", "content",
-				   rowid, 1, &blob);
+	int rc = sqlite3_blob_open(db, "main", "held_message", "content", rowid,
+				   1, &blob);
 
 	while (rc == SQLITE_OK && pos < msg->end) {
 		ssize_t n = pread(msg->fd, buf,
@@ -124,10 +124,12 @@ held_store(sqlite3 *db, const struct list_ref *ref, const struct message *msg,
 	}
 	if (db_begin_write(db, DB_SYNCED, error) < 0)
 		return -1;
-	if (db_prepare(db, "INSERT INTO held_message (list_id, recipient, "
+	if (db_prepare(db,
+		       "INSERT INTO held_message (list_id, recipient, "
 		       "sender, author, subject, message_id, reason, held_at, "
 		       "size, content, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-		       "?7, ?8, ?9, zeroblob(?9), ?10)", &st, error) < 0)
+		       "?7, ?8, ?9, zeroblob(?9), ?10)",
+		       &st, error) < 0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, ref->id);
 	/* stored printable: `soarlist held` shows them on a terminal */
@@ -166,8 +168,9 @@ col(sqlite3_stmt *st, int i)
 	return t != NULL ? g_strdup((const char *)t) : NULL;
 }
 
-#define HELD_COLUMNS "id, recipient, sender, author, subject, message_id, " \
-		     "reason, held_at, size, list_id, claimed_by, claimed_at"
+#define HELD_COLUMNS \
+	"id, recipient, sender, author, subject, message_id, " \
+	"reason, held_at, size, list_id, claimed_by, claimed_at"
 
 /* R from a row of HELD_COLUMNS, as process SELF sees it */
 static void
@@ -229,8 +232,10 @@ held_list(sqlite3 *db, gint64 list_id, GError **error)
 	GPtrArray *out;
 	int rc;
 
-	if (db_prepare(db, "SELECT " HELD_COLUMNS " FROM held_message WHERE "
-		       "?1 = 0 OR list_id = ?1 ORDER BY id", &st, error) < 0)
+	if (db_prepare(db,
+		       "SELECT " HELD_COLUMNS " FROM held_message WHERE "
+		       "?1 = 0 OR list_id = ?1 ORDER BY id",
+		       &st, error) < 0)
 		return NULL;
 	sqlite3_bind_int64(st, 1, list_id);
 	out = g_ptr_array_new_with_free_func(held_row_free);
@@ -256,8 +261,10 @@ held_get(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error)
 	int rc;
 
 	memset(row_r, 0, sizeof(*row_r));
-	if (db_prepare(db, "SELECT " HELD_COLUMNS " FROM held_message "
-		       "WHERE id = ?1", &st, error) < 0)
+	if (db_prepare(db,
+		       "SELECT " HELD_COLUMNS " FROM held_message "
+		       "WHERE id = ?1",
+		       &st, error) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, id);
 	rc = sqlite3_step(st);
@@ -302,8 +309,10 @@ id_was_used(sqlite3 *db, gint64 id, GError **error)
 	sqlite3_stmt *st = NULL;
 	int rc, used = 0;
 
-	if (db_stmt(db, "SELECT seq FROM sqlite_sequence WHERE name = "
-		    "'held_message'", &st, error) < 0)
+	if (db_stmt(db,
+		    "SELECT seq FROM sqlite_sequence WHERE name = "
+		    "'held_message'",
+		    &st, error) < 0)
 		return -1;
 	rc = db_row(st, error);
 	if (rc > 0)
@@ -329,9 +338,10 @@ held_claim(sqlite3 *db, gint64 id, struct held_row *row_r, GError **error)
 	if (rc == 1 && row_r->busy) {
 		rc = HELD_BUSY;
 	} else if (rc == 1) {
-		rc = claim_step(db, "UPDATE held_message SET claimed_by = ?2, "
-				"claimed_at = ?3 WHERE id = ?1", id,
-				"claiming the held post", error);
+		rc = claim_step(db,
+				"UPDATE held_message SET claimed_by = ?2, "
+				"claimed_at = ?3 WHERE id = ?1",
+				id, "claiming the held post", error);
 		rc = rc < 0 ? -1 : rc == 1 ? HELD_CLAIMED : HELD_HANDLED;
 	} else if (rc == 0) {
 		rc = id_was_used(db, id, error);
@@ -352,10 +362,12 @@ held_release(sqlite3 *db, gint64 id, GError **error)
 {
 	if (db_durability(db, DB_SYNCED, error) < 0)
 		return -1;
-	return claim_step(db, "UPDATE held_message SET claimed_by = NULL, "
+	return claim_step(db,
+			  "UPDATE held_message SET claimed_by = NULL, "
 			  "claimed_at = NULL WHERE id = ?1 AND claimed_by = ?2",
-			  id, "giving the held post back",
-			  error) < 0 ? -1 : 0;
+			  id, "giving the held post back", error) < 0
+		       ? -1
+		       : 0;
 }
 
 int
@@ -398,14 +410,17 @@ held_delete(sqlite3 *db, gint64 id, GError **error)
 	/* synced: once handled, a held post must not come back */
 	if (db_durability(db, DB_SYNCED, error) < 0)
 		return -1;
-	rc = claim_step(db, "DELETE FROM held_message WHERE id = ?1 AND "
-			"claimed_by = ?2", id, "forgetting the held post",
-			error);
+	rc = claim_step(db,
+			"DELETE FROM held_message WHERE id = ?1 AND "
+			"claimed_by = ?2",
+			id, "forgetting the held post", error);
 
 	if (rc == 0)
-		g_set_error(error, DB_ERROR, DB_ERROR_FAILED, "held post %"
-			    G_GINT64_FORMAT " is no longer claimed by this "
-			    "process", id);
+		g_set_error(error, DB_ERROR, DB_ERROR_FAILED,
+			    "held post %" G_GINT64_FORMAT
+			    " is no longer claimed by this "
+			    "process",
+			    id);
 	return rc == 1 ? 0 : -1;
 }
 
@@ -422,7 +437,8 @@ held_tell_sender(const struct config *cfg, const struct held_row *row,
 						      at + 1, NULL)
 				   : g_strdup_printf("%s-owner", local);
 	g_autofree char *subject = g_strdup_printf("Your post to %s was not "
-						   "accepted", row->list_address);
+						   "accepted",
+						   row->list_address);
 	g_autofree char *body = g_strdup_printf(
 		"Your post to %s %s.\n\n  Subject: %s\n%s%s%s\n",
 		row->list_address, why, row->subject ? row->subject : "(none)",
@@ -448,7 +464,8 @@ held_expire(sqlite3 *db, const struct config *cfg, GError **error)
 	if (rows == NULL)
 		return -1;
 	why = g_strdup_printf("was held for moderation and not handled within "
-			      "%u days", cfg->hold_days);
+			      "%u days",
+			      cfg->hold_days);
 	for (guint i = 0; i < rows->len && n >= 0; i++) {
 		const struct held_row *r = g_ptr_array_index(rows, i);
 		struct held_row row;

@@ -25,7 +25,10 @@
 #define COPY_BUF (256 * 1024)
 #define SCAN_BUF (64 * 1024)
 
+/* the quark's name is one token: the formatter must not space it */
+/* clang-format off */
 G_DEFINE_QUARK(soarlist-message-error-quark, message_error)
+/* clang-format on */
 
 /* An mbox "From " line (pipe(8) flag F) is not a header: skip it. */
 static off_t
@@ -262,14 +265,18 @@ message_author(const struct message *msg)
 
 	if (h == NULL)
 		return NULL;
-	list = internet_address_list_parse(NULL, g_mime_header_get_raw_value(h));
+	list = internet_address_list_parse(NULL,
+					   g_mime_header_get_raw_value(h));
 	if (list == NULL)
 		return NULL;
 	for (int i = 0; i < internet_address_list_length(list) && !out; i++) {
-		InternetAddress *ia = internet_address_list_get_address(list, i);
+		InternetAddress *ia = internet_address_list_get_address(list,
+									i);
 		if (INTERNET_ADDRESS_IS_MAILBOX(ia))
-			out = address_normalize(internet_address_mailbox_get_addr(
-				INTERNET_ADDRESS_MAILBOX(ia)), NULL);
+			out = address_normalize(
+				internet_address_mailbox_get_addr(
+					INTERNET_ADDRESS_MAILBOX(ia)),
+				NULL);
 		/* only the first mailbox counts; a bad one is no author */
 		break;
 	}
@@ -357,8 +364,8 @@ message_write(const struct message *msg, int out_fd)
 }
 
 int
-message_write_head(const struct message *msg, const char *head,
-		   size_t head_len, int out_fd)
+message_write_head(const struct message *msg, const char *head, size_t head_len,
+		   int out_fd)
 {
 	if (fdio_write_all(out_fd, head, head_len) < 0)
 		return -1;

@@ -13,9 +13,12 @@ const char *
 moderate_action_name(enum moderate_action a)
 {
 	switch (a) {
-	case MODERATE_REJECT: return "rejected";
-	case MODERATE_DISCARD: return "discarded";
-	case MODERATE_APPROVE: break;
+	case MODERATE_REJECT:
+		return "rejected";
+	case MODERATE_DISCARD:
+		return "discarded";
+	case MODERATE_APPROVE:
+		break;
 	}
 	return "approved";
 }
@@ -34,14 +37,18 @@ claim(sqlite3 *db, const struct held_row *row, GError **error)
 	if (rc == HELD_BUSY)
 		g_set_error(error, MODERATE_ERROR, MODERATE_ERROR_BUSY,
 			    "held post %" G_GINT64_FORMAT " is being handled "
-			    "by another moderator right now", row->id);
+			    "by another moderator right now",
+			    row->id);
 	else if (rc >= 0)
 		g_set_error(error, MODERATE_ERROR, MODERATE_ERROR_HANDLED,
 			    "held post %" G_GINT64_FORMAT " was already "
-			    "handled", row->id);
+			    "handled",
+			    row->id);
 	if (rc >= 0)
-		maillog_info("held id=%" G_GINT64_FORMAT " list=<%s> action=none "
-			     "reason=%s", row->id, row->list_address,
+		maillog_info("held id=%" G_GINT64_FORMAT
+			     " list=<%s> action=none "
+			     "reason=%s",
+			     row->id, row->list_address,
 			     rc == HELD_BUSY ? "busy" : "already-handled");
 	return -1;
 }
@@ -59,8 +66,10 @@ moderate(const struct config *cfg, sqlite3 *db, const struct held_row *row,
 	if (action == MODERATE_APPROVE)
 		rc = distribute(cfg, db, row, error);
 	else if (action == MODERATE_REJECT)
-		rc = held_tell_sender(cfg, row, "was not accepted by the list's "
-				      "moderators", reason, error);
+		rc = held_tell_sender(cfg, row,
+				      "was not accepted by the list's "
+				      "moderators",
+				      reason, error);
 	if (rc < 0) {
 		/* back in the queue: another try, or another moderator */
 		if (held_release(db, row->id, &err) < 0) {
@@ -76,11 +85,13 @@ moderate(const struct config *cfg, sqlite3 *db, const struct held_row *row,
 	if (held_delete(db, row->id, &err) < 0) {
 		g_set_error(error, MODERATE_ERROR, MODERATE_ERROR_REMAINS,
 			    "held post %" G_GINT64_FORMAT " was %s but cannot "
-			    "be forgotten: %s", row->id,
-			    moderate_action_name(action), err->message);
+			    "be forgotten: %s",
+			    row->id, moderate_action_name(action),
+			    err->message);
 		maillog_warning("held id=%" G_GINT64_FORMAT " %s but not "
-				"forgotten: %s", row->id,
-				moderate_action_name(action), err->message);
+				"forgotten: %s",
+				row->id, moderate_action_name(action),
+				err->message);
 		g_error_free(err);
 		return -1;
 	}

@@ -107,7 +107,9 @@ send_valid(const struct config *cfg, const char *envelope, const char *from,
 	}
 	s = g_mime_stream_fs_new(dup(spool.fd));
 	rc = g_mime_object_write_to_stream(GMIME_OBJECT(m), NULL, s) < 0 ||
-	     g_mime_stream_flush(s) < 0 ? -1 : 0;
+			     g_mime_stream_flush(s) < 0
+		     ? -1
+		     : 0;
 	spool.size = lseek(spool.fd, 0, SEEK_END);
 	g_object_unref(s);
 	g_object_unref(m);

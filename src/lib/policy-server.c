@@ -34,7 +34,7 @@
 #define MALFORMED "DEFER_IF_PERMIT 4.3.0 malformed policy request: "
 
 enum request_status {
-	REQUEST_END,       /* the end of input, between requests */
+	REQUEST_END, /* the end of input, between requests */
 	REQUEST_OK,
 	REQUEST_MALFORMED, /* answered with a deferral; the next is read */
 	REQUEST_BROKEN,    /* answered with a deferral; the connection ends */
@@ -75,10 +75,12 @@ decide_rcpt(sqlite3 *db, const struct config *cfg, GHashTable *attrs,
 	const char *sender = attr(attrs, "sender");
 	const char *size = attr(attrs, "size");
 	struct decide_input in = {
-		.cfg = cfg, .recipient = attr(attrs, "recipient"),
+		.cfg = cfg,
+		.recipient = attr(attrs, "recipient"),
 		.sender = sender,
 		.size = g_ascii_isdigit(*size)
-			? (gint64)g_ascii_strtoull(size, NULL, 10) : -1,
+				? (gint64)g_ascii_strtoull(size, NULL, 10)
+				: -1,
 		.client = app ? CLIENT_APP : CLIENT_OTHER,
 	};
 	struct verdict v = { 0 };
@@ -90,16 +92,15 @@ decide_rcpt(sqlite3 *db, const struct config *cfg, GHashTable *attrs,
 	else if (db != NULL && decide_resolve(db, &in, &v, &err) == 0)
 		action = answer(&v);
 	if (action == NULL) {
-		maillog_warning("policy: %s", err ? err->message
-						   : "database not open");
+		maillog_warning("policy: %s",
+				err ? err->message : "database not open");
 		g_clear_error(&err);
 		action = g_strdup(DEFER);
 	} else if (g_ascii_isdigit(action[0])) {
 		maillog_info("policy list=<%s> sender=<%s> action=reject "
 			     "client=%s reason=%s",
 			     v.list.address ? v.list.address : in.recipient,
-			     sender, attr(attrs, "client_address"),
-			     action + 4);
+			     sender, attr(attrs, "client_address"), action + 4);
 	}
 	verdict_clear(&v);
 	return action;
@@ -197,9 +198,11 @@ read_request(FILE *in, GHashTable *attrs, char *buf, const char **why_r)
 		if (n == LINE_EOF && count == 0)
 			return REQUEST_END;
 		if (n == LINE_EOF || n == LINE_TOO_LONG) {
-			*why_r = n == LINE_EOF
-				? "end of input in the middle of a request"
-				: "line longer than " G_STRINGIFY(MAX_LINE) " bytes";
+			*why_r =
+				n == LINE_EOF
+					? "end of input in the middle of a request"
+					: "line longer than " G_STRINGIFY(
+						  MAX_LINE) " bytes";
 			return REQUEST_BROKEN;
 		}
 		if (n == 0) {
@@ -208,7 +211,8 @@ read_request(FILE *in, GHashTable *attrs, char *buf, const char **why_r)
 			return *why_r == NULL ? REQUEST_OK : REQUEST_MALFORMED;
 		}
 		if (++count > MAX_ATTRS) {
-			*why_r = "more than " G_STRINGIFY(MAX_ATTRS) " attributes";
+			*why_r = "more than " G_STRINGIFY(
+				MAX_ATTRS) " attributes";
 			return REQUEST_BROKEN;
 		}
 		if (*why_r == NULL)
@@ -320,7 +324,8 @@ send_action(int out_fd, const char *action)
 	g_autofree char *reply = g_strdup_printf("action=%s\n\n", action);
 
 	return write(out_fd, reply, strlen(reply)) == (ssize_t)strlen(reply)
-		       ? 0 : -1;
+		       ? 0
+		       : -1;
 }
 
 int
@@ -339,13 +344,14 @@ policy_server_run(const struct config *first, int in_fd, int out_fd)
 
 	if (in == NULL)
 		rc = -1;
-	while (rc == 0 && (st = read_request(in, attrs, buf, &why)) != REQUEST_END) {
+	while (rc == 0 &&
+	       (st = read_request(in, attrs, buf, &why)) != REQUEST_END) {
 		char *action;
 
 		if (st == REQUEST_OK) {
-			action = request_action(&conn,
-						current_config(first, &reloaded,
-							       &mtime), attrs);
+			action = request_action(
+				&conn, current_config(first, &reloaded, &mtime),
+				attrs);
 		} else {
 			/* never from a sane smtpd: neither let through nor
 			 * refused for good */

@@ -74,11 +74,12 @@ refuse(const struct list_ref *ref, enum posting_policy p,
 	}
 	if (p == POSTING_MEMBERS)
 		r->reason = g_strdup_printf("5.7.1 only members of %s may post "
-					    "to it", ref->address);
+					    "to it",
+					    ref->address);
 	else
 		r->reason = g_strdup_printf("5.7.1 only members of %s may post "
-					    "to %s", ref->club->name,
-					    ref->address);
+					    "to %s",
+					    ref->club->name, ref->address);
 }
 
 /* 1 when ADDRESS may post under P, with why in *why_r (newly allocated);
@@ -90,9 +91,10 @@ allowed(sqlite3 *db, const struct list_ref *ref, enum posting_policy p,
 	int rc;
 
 	if (p == POSTING_ANYONE) {
-		*why_r = g_strdup(ref->bypass
-			? "the list accepts posts from anyone (bypass list)"
-			: "the list accepts posts from anyone");
+		*why_r = g_strdup(
+			ref->bypass
+				? "the list accepts posts from anyone (bypass list)"
+				: "the list accepts posts from anyone");
 		return 1;
 	}
 	if (address == NULL)
@@ -122,7 +124,8 @@ who_is_allowed(sqlite3 *db, const struct list_ref *ref, const char *sender,
 {
 	enum posting_policy p = policy_effective(ref);
 	g_autofree char *envelope = sender && *sender
-		? address_normalize(sender, NULL) : NULL;
+					    ? address_normalize(sender, NULL)
+					    : NULL;
 	char *why = NULL;
 	int rc, bits = 0;
 
@@ -153,8 +156,7 @@ who_is_allowed(sqlite3 *db, const struct list_ref *ref, const char *sender,
  * member, SPF has also passed for the envelope sender's own domain (the
  * envelope is as easy to forge as From). TRUE when it counts. */
 static gboolean
-authenticated(const struct list_ref *ref, int who,
-	      const struct post_auth *auth)
+authenticated(const struct list_ref *ref, int who, const struct post_auth *auth)
 {
 	if (ref->settings.require_auth != REQUIRE_AUTH_DMARC || auth == NULL ||
 	    policy_effective(ref) == POSTING_ANYONE)
@@ -169,11 +171,12 @@ unauthenticated(const struct list_ref *ref, const struct post_auth *auth,
 		struct policy_result *r)
 {
 	r->decision = ref->settings.unauthenticated_action == UNAUTH_REJECT
-		? DECISION_REJECT : DECISION_HOLD;
+			      ? DECISION_REJECT
+			      : DECISION_HOLD;
 	r->reason = g_strdup_printf(
 		"5.7.1 %s requires an authenticated From domain "
-		"(require_auth = dmarc): %s%s", ref->address,
-		auth->detail ? auth->detail : "not authenticated",
+		"(require_auth = dmarc): %s%s",
+		ref->address, auth->detail ? auth->detail : "not authenticated",
 		auth->from_ok ? "; the envelope sender is not authenticated"
 			      : "");
 }
@@ -255,10 +258,14 @@ const char *
 decision_name(enum decision d)
 {
 	switch (d) {
-	case DECISION_REJECT: return "reject";
-	case DECISION_DISCARD: return "discard";
-	case DECISION_HOLD: return "hold";
-	case DECISION_DISTRIBUTE: break;
+	case DECISION_REJECT:
+		return "reject";
+	case DECISION_DISCARD:
+		return "discard";
+	case DECISION_HOLD:
+		return "hold";
+	case DECISION_DISTRIBUTE:
+		break;
 	}
 	return "distribute";
 }

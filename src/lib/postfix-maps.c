@@ -37,8 +37,8 @@ synced_clubs(sqlite3 *db, const struct config *cfg, GError **error)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_prepare(db, "SELECT 1 FROM club WHERE slug = ?1", &st,
-		       error) < 0) {
+	if (db_prepare(db, "SELECT 1 FROM club WHERE slug = ?1", &st, error) <
+	    0) {
 		g_ptr_array_unref(out);
 		return NULL;
 	}
@@ -252,14 +252,17 @@ prepare_table(const struct config *cfg, const char *name, const char *content,
 static int
 install_table(const struct config *cfg, const char *name, GError **error)
 {
-	char *tmp = tmp_name(cfg, name, ""), *tmpdb = tmp_name(cfg, name, MAP_SUFFIX);
+	char *tmp = tmp_name(cfg, name, ""),
+	     *tmpdb = tmp_name(cfg, name, MAP_SUFFIX);
 	char *path = g_build_filename(cfg->postfix_dir, name, NULL);
 	char *pathdb = g_strconcat(path, MAP_SUFFIX, NULL);
 	int rc = 0;
 
 	if (rename(tmpdb, pathdb) < 0 || rename(tmp, path) < 0) {
-		g_set_error(error, MAPS_ERROR, errno, "table %s: renaming into "
-			    "%s: %s", name, cfg->postfix_dir, g_strerror(errno));
+		g_set_error(error, MAPS_ERROR, errno,
+			    "table %s: renaming into "
+			    "%s: %s",
+			    name, cfg->postfix_dir, g_strerror(errno));
 		rc = -1;
 	}
 	g_free(pathdb);
@@ -272,7 +275,8 @@ install_table(const struct config *cfg, const char *name, GError **error)
 static void
 discard_table(const struct config *cfg, const char *name)
 {
-	char *tmp = tmp_name(cfg, name, ""), *tmpdb = tmp_name(cfg, name, MAP_SUFFIX);
+	char *tmp = tmp_name(cfg, name, ""),
+	     *tmpdb = tmp_name(cfg, name, MAP_SUFFIX);
 
 	unlink(tmp);
 	unlink(tmpdb);
@@ -309,8 +313,8 @@ changed_tables(sqlite3 *db, const struct config *cfg, GHashTable *contents,
 }
 
 int
-postfix_maps_write(sqlite3 *db, const struct config *cfg,
-		   GPtrArray **changed_r, GError **error)
+postfix_maps_write(sqlite3 *db, const struct config *cfg, GPtrArray **changed_r,
+		   GError **error)
 {
 	GHashTable *contents = g_hash_table_new_full(g_str_hash, g_str_equal,
 						     NULL, g_free);
@@ -320,18 +324,21 @@ postfix_maps_write(sqlite3 *db, const struct config *cfg,
 	if (changed_r != NULL)
 		*changed_r = NULL;
 	if (cfg->postfix_dir == NULL) {
-		g_set_error(error, MAPS_ERROR, 0, "%s: postfix_dir is not set "
-			    "in [soarlist]", cfg->path);
+		g_set_error(error, MAPS_ERROR, 0,
+			    "%s: postfix_dir is not set "
+			    "in [soarlist]",
+			    cfg->path);
 		rc = -1;
-	} else if ((changed = changed_tables(db, cfg, contents, error)) == NULL) {
+	} else if ((changed = changed_tables(db, cfg, contents, error)) ==
+		   NULL) {
 		rc = -1;
 	}
 	/* build every changed table before replacing any: the set Postfix
 	 * sees is either all old or all new */
 	for (guint i = 0; rc == 0 && i < changed->len; i++) {
 		const char *name = g_ptr_array_index(changed, i);
-		rc = prepare_table(cfg, name, g_hash_table_lookup(contents, name),
-				   error);
+		rc = prepare_table(cfg, name,
+				   g_hash_table_lookup(contents, name), error);
 	}
 	for (guint i = 0; rc == 0 && i < changed->len; i++)
 		rc = install_table(cfg, g_ptr_array_index(changed, i), error);

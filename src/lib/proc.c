@@ -58,8 +58,7 @@ first_line(const char *text)
 }
 
 static void
-set_status_error(GError **error, const char *prog, int status,
-		 const char *out)
+set_status_error(GError **error, const char *prog, int status, const char *out)
 {
 	g_autofree char *line = first_line(out);
 	const char *sep = *line ? ": " : "";

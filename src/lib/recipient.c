@@ -15,12 +15,14 @@ has_suffix(const char *s, const char *suffix)
 }
 
 char *
-recipient_format(enum recipient_kind kind, const char *list,
-		 const char *domain, const char *extension)
+recipient_format(enum recipient_kind kind, const char *list, const char *domain,
+		 const char *extension)
 {
 	static const char *const suffix[] = {
-		[RECIPIENT_POST] = "", [RECIPIENT_OWNER] = "-owner",
-		[RECIPIENT_BOUNCES] = "-bounces", [RECIPIENT_REQUEST] = "-request",
+		[RECIPIENT_POST] = "",
+		[RECIPIENT_OWNER] = "-owner",
+		[RECIPIENT_BOUNCES] = "-bounces",
+		[RECIPIENT_REQUEST] = "-request",
 	};
 
 	return g_strconcat(list, suffix[kind], extension ? "+" : "",

@@ -20,10 +20,20 @@
 
 /* headers that must not go out as they came in: ours replace them */
 static const char *const removed_headers[] = {
-	"Return-Path", "DKIM-Signature", "Disposition-Notification-To",
-	"List-Id", "List-Post", "List-Help", "List-Owner", "List-Unsubscribe",
-	"List-Unsubscribe-Post", "List-Subscribe", "List-Archive",
-	"Precedence", "X-Auto-Response-Suppress", REWRITE_REDIRECT_HEADER,
+	"Return-Path",
+	"DKIM-Signature",
+	"Disposition-Notification-To",
+	"List-Id",
+	"List-Post",
+	"List-Help",
+	"List-Owner",
+	"List-Unsubscribe",
+	"List-Unsubscribe-Post",
+	"List-Subscribe",
+	"List-Archive",
+	"Precedence",
+	"X-Auto-Response-Suppress",
+	REWRITE_REDIRECT_HEADER,
 	NULL,
 };
 
@@ -67,7 +77,8 @@ name_ok(const char *name)
 	if (name == NULL || *name == '\0')
 		return FALSE;
 	for (const char *p = name; *p; p++)
-		if ((unsigned char)*p < 33 || (unsigned char)*p > 126 || *p == ':')
+		if ((unsigned char)*p < 33 || (unsigned char)*p > 126 ||
+		    *p == ':')
 			return FALSE;
 	return TRUE;
 }
@@ -93,8 +104,9 @@ rewrite_from_name(const char *name, const char *address,
 
 	if (*clean == '\0' && address != NULL && *address != '\0') {
 		const char *at = strrchr(address, '@');
-		char *a = at ? g_strdup_printf("%.*s at %s", (int)(at - address),
-					       address, at + 1)
+		char *a = at ? g_strdup_printf("%.*s at %s",
+					       (int)(at - address), address,
+					       at + 1)
 			     : g_strdup(address);
 		g_free(clean);
 		clean = rewrite_sanitize(a);
@@ -131,10 +143,11 @@ replace_raw(GMimeHeaderList *headers, const char *name, const char *raw)
 		/* keep the first in place, drop duplicates after it */
 		int n = g_mime_header_list_get_count(headers);
 		for (int i = n - 1; i >= 0; i--) {
-			GMimeHeader *o = g_mime_header_list_get_header_at(headers,
-									  i);
-			if (o != h && g_ascii_strcasecmp(
-				    g_mime_header_get_name(o), name) == 0)
+			GMimeHeader *o = g_mime_header_list_get_header_at(
+				headers, i);
+			if (o != h &&
+			    g_ascii_strcasecmp(g_mime_header_get_name(o),
+					       name) == 0)
 				g_mime_header_list_remove_at(headers, i);
 		}
 	}
@@ -168,7 +181,8 @@ set_mailbox(GMimeHeaderList *headers, const char *header, const char *name,
 
 	if (!is_ascii(name)) {
 		InternetAddressList *list = internet_address_list_new();
-		InternetAddress *ia = internet_address_mailbox_new(name, address);
+		InternetAddress *ia = internet_address_mailbox_new(name,
+								   address);
 
 		internet_address_set_charset(ia, "utf-8");
 		internet_address_list_add(list, ia);
@@ -209,7 +223,8 @@ first_mailbox(GMimeHeaderList *headers, const char *name,
 		InternetAddress *ia = internet_address_list_get_address(*list_r,
 									0);
 		return INTERNET_ADDRESS_IS_MAILBOX(ia)
-			       ? INTERNET_ADDRESS_MAILBOX(ia) : NULL;
+			       ? INTERNET_ADDRESS_MAILBOX(ia)
+			       : NULL;
 	}
 }
 
@@ -270,7 +285,7 @@ name_printable(const char *name)
 static gboolean
 lines_short(const char *raw)
 {
-	for (const char *p = raw; p != NULL && *p; ) {
+	for (const char *p = raw; p != NULL && *p;) {
 		const char *nl = strchr(p, '\n');
 		if ((nl ? (size_t)(nl - p) : strlen(p)) > 998)
 			return FALSE;
@@ -299,7 +314,8 @@ addresses_sound(const char *raw, InternetAddressList *list)
 	     internet_address_list_length(list);
 	g_object_unref(v);
 	for (int i = 0; ok && i < internet_address_list_length(list); i++) {
-		InternetAddress *ia = internet_address_list_get_address(list, i);
+		InternetAddress *ia = internet_address_list_get_address(list,
+									i);
 		ok = INTERNET_ADDRESS_IS_MAILBOX(ia) &&
 		     name_printable(internet_address_get_name(ia));
 	}
@@ -339,21 +355,24 @@ static void
 cc_author(GMimeHeaderList *headers, InternetAddressMailbox *author)
 {
 	GMimeHeader *h = g_mime_header_list_get_header(headers, "Cc");
-	char *addr = address_normalize(internet_address_mailbox_get_addr(author),
-				       NULL);
+	char *addr = address_normalize(
+		internet_address_mailbox_get_addr(author), NULL);
 	InternetAddressList *cc, *in;
 
 	if (addr == NULL)
 		return;
-	in = h ? internet_address_list_parse(NULL, g_mime_header_get_raw_value(h))
+	in = h ? internet_address_list_parse(NULL,
+					     g_mime_header_get_raw_value(h))
 	       : NULL;
 	cc = internet_address_list_new();
 	add_valid(cc, in);
 	for (int i = 0; i < internet_address_list_length(cc); i++) {
-		if (g_ascii_strcasecmp(internet_address_mailbox_get_addr(
-					       INTERNET_ADDRESS_MAILBOX(
-						       internet_address_list_get_address(cc, i))),
-				       addr) == 0) {
+		if (g_ascii_strcasecmp(
+			    internet_address_mailbox_get_addr(
+				    INTERNET_ADDRESS_MAILBOX(
+					    internet_address_list_get_address(
+						    cc, i))),
+			    addr) == 0) {
 			g_clear_object(&in);
 			g_object_unref(cc);
 			g_free(addr);
@@ -363,7 +382,8 @@ cc_author(GMimeHeaderList *headers, InternetAddressMailbox *author)
 	{
 		char *name = clean_name(
 			internet_address_get_name(INTERNET_ADDRESS(author)));
-		InternetAddress *copy = internet_address_mailbox_new(name, addr);
+		InternetAddress *copy = internet_address_mailbox_new(name,
+								     addr);
 		internet_address_set_charset(copy, "utf-8");
 		internet_address_list_add(cc, copy);
 		g_object_unref(copy);
@@ -399,8 +419,9 @@ static gboolean
 is_address_header(const char *name)
 {
 	static const char *const names[] = {
-		"From", "Sender", "Reply-To", "To", "Cc", "Bcc", "Resent-From",
-		"Resent-Sender", "Resent-To", "Resent-Cc", "Resent-Bcc", NULL,
+		"From",      "Sender",    "Reply-To",    "To",
+		"Cc",        "Bcc",       "Resent-From", "Resent-Sender",
+		"Resent-To", "Resent-Cc", "Resent-Bcc",  NULL,
 	};
 
 	for (int i = 0; names[i] != NULL; i++)
@@ -505,7 +526,8 @@ rewrite_from(GMimeHeaderList *headers, const struct rewrite_input *in)
 
 	/* "john at example.com via ..." only from an address that is valid */
 	author = address_normalize(mb ? internet_address_mailbox_get_addr(mb)
-				      : in->envelope_sender, NULL);
+				      : in->envelope_sender,
+				   NULL);
 	name = rewrite_from_name(
 		mb ? internet_address_get_name(INTERNET_ADDRESS(mb)) : NULL,
 		author, l->display);
@@ -545,8 +567,7 @@ rewrite_subject(const char *subject, const char *prefix)
 	g_free(lp);
 	if (present)
 		return clean;
-	out = g_strdup_printf("%s %s", prefix,
-			      *clean ? clean : "(no subject)");
+	out = g_strdup_printf("%s %s", prefix, *clean ? clean : "(no subject)");
 	g_free(clean);
 	return out;
 }
@@ -668,8 +689,9 @@ rewrite_has_loop_marker(GMimeHeaderList *headers, const struct list_ref *ref)
 		at = strrchr(v, '@');
 		if (at != NULL && (size_t)(at - v) == strlen(ref->name) &&
 		    strncmp(v, ref->name, (size_t)(at - v)) == 0)
-			match = g_strv_contains((const char *const *)
-						ref->club->domains, at + 1);
+			match = g_strv_contains(
+				(const char *const *)ref->club->domains,
+				at + 1);
 		g_free(v);
 		if (match)
 			return TRUE;

@@ -8,8 +8,8 @@
  * the club holding a standing claim on it (To: members@, Cc: board@), so
  * that a delivery writes one row however many members the list has. A
  * failed delivery drops its claim, which gives its people back to the
- * lists (and to Postfix's retry). A claim only counts while the very process that
- * made it lives (PID and start time, so a reused PID does not count), and
+ * lists (and to Postfix's retry). A claim only counts while the very process
+ * that made it lives (PID and start time, so a reused PID does not count), and
  * for at most an hour: a delivery agent killed mid-way must not make
  * Postfix's retry look like a duplicate.
  */
@@ -93,10 +93,11 @@ read_claims(sqlite3 *db, gint64 club_id, gint64 list_id, const char *id,
 	int rc;
 
 	*blocked_r = FALSE;
-	if (db_stmt(db, "SELECT r.list_id, r.state, r.owner, r.at FROM "
+	if (db_stmt(db,
+		    "SELECT r.list_id, r.state, r.owner, r.at FROM "
 		    "recent_message r JOIN list l ON l.id = r.list_id "
-		    "WHERE r.message_id = ?1 AND l.club_id = ?2", &st,
-		    error) < 0)
+		    "WHERE r.message_id = ?1 AND l.club_id = ?2",
+		    &st, error) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, club_id);
@@ -121,14 +122,16 @@ read_claims(sqlite3 *db, gint64 club_id, gint64 list_id, const char *id,
 }
 
 static int
-claim(sqlite3 *db, gint64 list_id, const char *id, gint64 now,
-      const char *self, GError **error)
+claim(sqlite3 *db, gint64 list_id, const char *id, gint64 now, const char *self,
+      GError **error)
 {
 	sqlite3_stmt *st = NULL;
 
-	if (db_stmt(db, "INSERT OR REPLACE INTO recent_message "
+	if (db_stmt(db,
+		    "INSERT OR REPLACE INTO recent_message "
 		    "(list_id, message_id, state, owner, at) "
-		    "VALUES (?1, ?2, 'sending', ?3, ?4)", &st, error) < 0)
+		    "VALUES (?1, ?2, 'sending', ?3, ?4)",
+		    &st, error) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, list_id);
 	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
@@ -144,8 +147,8 @@ claim(sqlite3 *db, gint64 list_id, const char *id, gint64 now,
 /* Of MEMBERS, those who are on none of the lists OTHERS: *rcpts_r, a new
  * array of strings borrowed from MEMBERS. 0 or -1. */
 static int
-not_served(sqlite3 *db, GArray *others, GPtrArray *members,
-	   GPtrArray **rcpts_r, GError **error)
+not_served(sqlite3 *db, GArray *others, GPtrArray *members, GPtrArray **rcpts_r,
+	   GError **error)
 {
 	g_autoptr(GHashTable) served = NULL;
 	GPtrArray *out = g_ptr_array_sized_new(members->len);
@@ -159,16 +162,15 @@ not_served(sqlite3 *db, GArray *others, GPtrArray *members,
 	}
 	served = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	for (guint i = 0; i < others->len; i++) {
-		GPtrArray *m = catalog_recipients(db, g_array_index(others,
-								gint64, i),
-						  error);
+		GPtrArray *m = catalog_recipients(
+			db, g_array_index(others, gint64, i), error);
 		if (m == NULL) {
 			g_ptr_array_unref(out);
 			return -1;
 		}
 		for (guint k = 0; k < m->len; k++)
-			g_hash_table_add(served, g_ascii_strdown(m->pdata[k],
-								 -1));
+			g_hash_table_add(served,
+					 g_ascii_strdown(m->pdata[k], -1));
 		g_ptr_array_unref(m);
 	}
 	for (guint i = 0; i < members->len; i++) {
@@ -183,9 +185,8 @@ not_served(sqlite3 *db, GArray *others, GPtrArray *members,
 }
 
 int
-seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id,
-	   const char *message_id, GPtrArray *members, GPtrArray **rcpts_r,
-	   GError **error)
+seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id, const char *message_id,
+	   GPtrArray *members, GPtrArray **rcpts_r, GError **error)
 {
 	g_autofree char *self = seen_process_owner(getpid());
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
@@ -221,8 +222,8 @@ fail:
 
 /* Run SQL with ?1 = LIST_ID, ?2 = ID, ?3 = N (or TEXT when non-NULL). */
 static int
-run(sqlite3 *db, const char *sql, gint64 list_id, const char *id,
-    gint64 n, const char *text, GError **error)
+run(sqlite3 *db, const char *sql, gint64 list_id, const char *id, gint64 n,
+    const char *text, GError **error)
 {
 	sqlite3_stmt *st = NULL;
 
@@ -242,17 +243,17 @@ run(sqlite3 *db, const char *sql, gint64 list_id, const char *id,
 }
 
 int
-seen_commit(sqlite3 *db, gint64 list_id, const char *message_id,
-	    GError **error)
+seen_commit(sqlite3 *db, gint64 list_id, const char *message_id, GError **error)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 
 	/* one statement: a transaction of its own */
 	if (db_durability(db, DB_CHEAP, error) < 0)
 		return -1;
-	return run(db, "UPDATE recent_message SET state = 'sent', at = ?3 "
-		   "WHERE list_id = ?1 AND message_id = ?2", list_id,
-		   message_id, now, NULL, error);
+	return run(db,
+		   "UPDATE recent_message SET state = 'sent', at = ?3 "
+		   "WHERE list_id = ?1 AND message_id = ?2",
+		   list_id, message_id, now, NULL, error);
 }
 
 int
@@ -280,7 +281,8 @@ seen_release(sqlite3 *db, gint64 list_id, const char *message_id,
 	     GError **error)
 {
 	char *self = seen_process_owner(getpid());
-	int rc = run(db, "DELETE FROM recent_message WHERE list_id = ?1 AND "
+	int rc = run(db,
+		     "DELETE FROM recent_message WHERE list_id = ?1 AND "
 		     "message_id = ?2 AND state = 'sending' AND owner = ?3",
 		     list_id, message_id, 0, self, error);
 

@@ -6,8 +6,9 @@
  * error and an exit status, both of which make the caller defer. What
  * sendmail prints goes to a memory file and into our error text (its first
  * line, made printable), never to pipe(8): a line of its starting with
- * "5.x.x" would otherwise turn our deferral into a bounce. Nothing is sent whose header block fails header_block_check()
- * (header-check.c): the caller defers, naming the cause.
+ * "5.x.x" would otherwise turn our deferral into a bounce. Nothing is sent
+ * whose header block fails header_block_check() (header-check.c): the caller
+ * defers, naming the cause.
  */
 #include "soarlist/sendmail.h"
 
@@ -37,8 +38,7 @@ build_argv(const char *program, const char *sender, gboolean verp,
 
 int
 sendmail_send(const char *program, const char *sender, gboolean verp,
-	      GPtrArray *recipients, const struct message *msg,
-	      GError **error)
+	      GPtrArray *recipients, const struct message *msg, GError **error)
 {
 	g_autofree char **argv = NULL;
 	size_t head_len;

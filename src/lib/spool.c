@@ -41,8 +41,7 @@ open_tmp(const char *dir, GError **error)
 }
 
 int
-spool_from_fd(int in_fd, const char *dir, struct spool *spool_r,
-	      GError **error)
+spool_from_fd(int in_fd, const char *dir, struct spool *spool_r, GError **error)
 {
 	char *buf;
 	int fd;

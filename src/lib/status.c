@@ -22,19 +22,22 @@ status_unusable_lists(sqlite3 *db, const char *slug, GError **error)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_stmt(db, "SELECT u.name, u.reason, u.rename FROM "
+	if (db_stmt(db,
+		    "SELECT u.name, u.reason, u.rename FROM "
 		    "unusable_list u "
 		    "JOIN club c ON c.id = u.club_id WHERE c.slug = ?1 "
-		    "ORDER BY u.name", &st, error) < 0) {
+		    "ORDER BY u.name",
+		    &st, error) < 0) {
 		g_ptr_array_unref(out);
 		return NULL;
 	}
 	sqlite3_bind_text(st, 1, slug, -1, SQLITE_STATIC);
 	while ((rc = db_row(st, error)) > 0)
-		g_ptr_array_add(out, api_unusable_new(
-			(const char *)sqlite3_column_text(st, 0),
-			(const char *)sqlite3_column_text(st, 1),
-			(const char *)sqlite3_column_text(st, 2)));
+		g_ptr_array_add(
+			out, api_unusable_new(
+				     (const char *)sqlite3_column_text(st, 0),
+				     (const char *)sqlite3_column_text(st, 1),
+				     (const char *)sqlite3_column_text(st, 2)));
 	if (rc < 0) {
 		g_prefix_error(error, "reading the unusable lists: ");
 		g_ptr_array_unref(out);
@@ -80,8 +83,8 @@ status_collect(sqlite3 *db, const struct config *cfg, GError **error)
 		}
 		s->last_success = sqlite3_column_int64(st, 0);
 		if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-			s->last_error = g_strdup((const char *)
-						 sqlite3_column_text(st, 1));
+			s->last_error = g_strdup(
+				(const char *)sqlite3_column_text(st, 1));
 		s->lists = (guint)sqlite3_column_int(st, 2);
 		s->members = (guint)sqlite3_column_int(st, 3);
 		sqlite3_reset(st);

@@ -107,8 +107,8 @@ apply_set(struct store *s, GHashTable *old, GPtrArray *fresh, gint64 owner,
 	  const char *insert, const char *delete, guint *added, guint *removed,
 	  GError **error)
 {
-	GHashTable *keep = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-						 NULL);
+	GHashTable *keep = g_hash_table_new_full(g_str_hash, g_str_equal,
+						 g_free, NULL);
 	sqlite3_stmt *ins = NULL, *del = NULL;
 	GHashTableIter it;
 	gpointer key, value;
@@ -168,8 +168,10 @@ add_note(struct store *s, const char *guard)
 {
 	if (s->r->diff == NULL)
 		s->r->diff = g_ptr_array_new_with_free_func(g_free);
-	g_ptr_array_add(s->r->diff, g_strdup_printf("%s: the shrink guard would "
-		"hold (%s); sync --force applies it", s->club->slug, guard));
+	g_ptr_array_add(s->r->diff,
+			g_strdup_printf("%s: the shrink guard would "
+					"hold (%s); sync --force applies it",
+					s->club->slug, guard));
 }
 
 /* Insert or update list L; *id_r gets its id. */
@@ -181,14 +183,16 @@ upsert_list(struct store *s, const struct api_list *l, GHashTable *stored,
 
 	if (g_hash_table_lookup_extended(stored, l->name, NULL, &id)) {
 		*id_r = *(gint64 *)id;
-		return run(s, "UPDATE list SET bypass = ?2, description = ?3 "
+		return run(s,
+			   "UPDATE list SET bypass = ?2, description = ?3 "
 			   "WHERE id = ?1 AND (bypass IS NOT ?2 OR description "
-			   "IS NOT ?3)", *id_r, l->bypass, l->description, NULL,
-			   error);
+			   "IS NOT ?3)",
+			   *id_r, l->bypass, l->description, NULL, error);
 	}
-	if (run(s, "INSERT INTO list (club_id, bypass, description, name) "
-		"VALUES (?1, ?2, ?3, ?4)", s->club_id, l->bypass,
-		l->description, l->name, error) < 0)
+	if (run(s,
+		"INSERT INTO list (club_id, bypass, description, name) "
+		"VALUES (?1, ?2, ?3, ?4)",
+		s->club_id, l->bypass, l->description, l->name, error) < 0)
 		return -1;
 	*id_r = sqlite3_last_insert_rowid(s->db);
 	return 0;
@@ -207,22 +211,26 @@ store_list(struct store *s, const struct api_list *l, GHashTable *stored,
 
 	if (upsert_list(s, l, stored, &id, error) < 0)
 		return -1;
-	old = column_set(s, "SELECT address FROM list_member WHERE list_id = ?1",
+	old = column_set(s,
+			 "SELECT address FROM list_member WHERE list_id = ?1",
 			 id, error);
 	if (old == NULL)
 		return -1;
 	before = g_hash_table_size(old);
-	rc = apply_set(s, old, l->members, id,
-		       "INSERT INTO list_member (list_id, address) VALUES (?1, ?3)",
-		       "DELETE FROM list_member WHERE list_id = ?1 AND address = ?3",
-		       &added, &removed, error);
+	rc = apply_set(
+		s, old, l->members, id,
+		"INSERT INTO list_member (list_id, address) VALUES (?1, ?3)",
+		"DELETE FROM list_member WHERE list_id = ?1 AND address = ?3",
+		&added, &removed, error);
 	g_hash_table_unref(old);
 	addr = list_address(s, l->name);
 	if (existed && before > 0 &&
 	    (guint64)removed * 100 > (guint64)s->cfg->max_shrink * before)
-		g_string_append_printf(s->guard, "%s%s would lose %u of its %u "
-				       "members", s->guard->len ? "; " : "",
-				       addr, removed, before);
+		g_string_append_printf(s->guard,
+				       "%s%s would lose %u of its %u "
+				       "members",
+				       s->guard->len ? "; " : "", addr, removed,
+				       before);
 	add_diff(s, added, removed, addr);
 	g_free(addr);
 	s->r->added += added;
@@ -246,8 +254,8 @@ stored_lists(struct store *s, GError **error)
 	}
 	sqlite3_bind_int64(st, 1, s->club_id);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-		g_hash_table_insert(out,
-			g_strdup((const char *)sqlite3_column_text(st, 1)),
+		g_hash_table_insert(
+			out, g_strdup((const char *)sqlite3_column_text(st, 1)),
 			g_memdup2(&(gint64){ sqlite3_column_int64(st, 0) },
 				  sizeof(gint64)));
 	sqlite3_finalize(st);
@@ -276,13 +284,16 @@ remove_lists(struct store *s, const struct api_data *data, GHashTable *stored,
 		char *addr;
 
 		for (guint i = 0; i < data->lists->len && !kept; i++)
-			kept = strcmp(((struct api_list *)
-				       g_ptr_array_index(data->lists, i))->name,
+			kept = strcmp(((struct api_list *)g_ptr_array_index(
+					       data->lists, i))
+					      ->name,
 				      name) == 0;
 		if (kept)
 			continue;
-		old = column_set(s, "SELECT address FROM list_member "
-				 "WHERE list_id = ?1", *(gint64 *)id, error);
+		old = column_set(s,
+				 "SELECT address FROM list_member "
+				 "WHERE list_id = ?1",
+				 *(gint64 *)id, error);
 		if (old == NULL)
 			return -1;
 		addr = list_address(s, name);
@@ -302,11 +313,13 @@ store_club(struct store *s, GError **error)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (run(s, "INSERT INTO club (slug, name) VALUES (?3, ?4) "
+	if (run(s,
+		"INSERT INTO club (slug, name) VALUES (?3, ?4) "
 		"ON CONFLICT (slug) DO UPDATE SET name = excluded.name "
-		"WHERE name IS NOT excluded.name", 0, 0, s->club->slug,
-		s->club->name, error) < 0 ||
-	    db_prepare(s->db, "SELECT id, answer_sha256 FROM club WHERE slug = ?1",
+		"WHERE name IS NOT excluded.name",
+		0, 0, s->club->slug, s->club->name, error) < 0 ||
+	    db_prepare(s->db,
+		       "SELECT id, answer_sha256 FROM club WHERE slug = ?1",
 		       &st, error) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, s->club->slug, -1, SQLITE_STATIC);
@@ -325,9 +338,10 @@ insert_unusable(struct store *s, const struct api_unusable *u, GError **error)
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_prepare(s->db, "INSERT OR REPLACE INTO unusable_list (club_id, "
-		       "name, reason, rename) VALUES (?1, ?2, ?3, ?4)", &st,
-		       error) < 0)
+	if (db_prepare(s->db,
+		       "INSERT OR REPLACE INTO unusable_list (club_id, "
+		       "name, reason, rename) VALUES (?1, ?2, ?3, ?4)",
+		       &st, error) < 0)
 		return -1;
 	sqlite3_bind_int64(st, 1, s->club_id);
 	sqlite3_bind_text(st, 2, u->name, -1, SQLITE_STATIC);
@@ -357,8 +371,10 @@ store_unusable(struct store *s, const struct api_data *data, GError **error)
 		g_hash_table_insert(was, u->name, u);
 	}
 	for (guint i = 0; i < data->unusable->len && rc == 0; i++) {
-		const struct api_unusable *u = g_ptr_array_index(data->unusable, i);
-		const struct api_unusable *o = g_hash_table_lookup(was, u->name);
+		const struct api_unusable *u = g_ptr_array_index(data->unusable,
+								 i);
+		const struct api_unusable *o = g_hash_table_lookup(was,
+								   u->name);
 
 		if (o == NULL || g_strcmp0(o->why, u->why) != 0 ||
 		    g_strcmp0(o->rename, u->rename) != 0)
@@ -372,8 +388,10 @@ store_unusable(struct store *s, const struct api_data *data, GError **error)
 
 		g_hash_table_iter_init(&it, was);
 		while (rc == 0 && g_hash_table_iter_next(&it, &name, NULL))
-			rc = run(s, "DELETE FROM unusable_list WHERE club_id = ?1 "
-				 "AND name = ?3", s->club_id, 0, name, NULL, error);
+			rc = run(s,
+				 "DELETE FROM unusable_list WHERE club_id = ?1 "
+				 "AND name = ?3",
+				 s->club_id, 0, name, NULL, error);
 	}
 	g_hash_table_unref(was);
 	g_ptr_array_unref(old);
@@ -391,31 +409,39 @@ store_all(struct store *s, const struct api_data *data, const char *sha,
 	if (stored == NULL)
 		return -1;
 	if (data->lists->len == 0 && g_hash_table_size(stored) > 0)
-		g_string_append_printf(s->guard, "the answer has no lists at all, "
-				       "%u were stored", g_hash_table_size(stored));
+		g_string_append_printf(s->guard,
+				       "the answer has no lists at all, "
+				       "%u were stored",
+				       g_hash_table_size(stored));
 	for (guint i = 0; i < data->lists->len && rc == 0; i++)
-		rc = store_list(s, g_ptr_array_index(data->lists, i), stored, error);
+		rc = store_list(s, g_ptr_array_index(data->lists, i), stored,
+				error);
 	if (rc == 0)
 		rc = remove_lists(s, data, stored, error);
 	if (rc == 0)
 		rc = store_unusable(s, data, error);
 	g_hash_table_unref(stored);
-	white = rc == 0 ? column_set(s, "SELECT address FROM whitelist WHERE "
-				     "club_id = ?1", s->club_id, error) : NULL;
+	white = rc == 0 ? column_set(s,
+				     "SELECT address FROM whitelist WHERE "
+				     "club_id = ?1",
+				     s->club_id, error)
+			: NULL;
 	if (white == NULL)
 		return -1;
-	rc = apply_set(s, white, data->whitelist, s->club_id,
-		       "INSERT INTO whitelist (club_id, address) VALUES (?1, ?3)",
-		       "DELETE FROM whitelist WHERE club_id = ?1 AND address = ?3",
-		       &wa, &wr, error);
+	rc = apply_set(
+		s, white, data->whitelist, s->club_id,
+		"INSERT INTO whitelist (club_id, address) VALUES (?1, ?3)",
+		"DELETE FROM whitelist WHERE club_id = ?1 AND address = ?3",
+		&wa, &wr, error);
 	g_hash_table_unref(white);
 	if (rc == 0) {
 		char *what = g_strdup_printf("whitelist of %s", s->club->slug);
 		add_diff(s, wa, wr, what);
 		g_free(what);
-		rc = run(s, "UPDATE club SET answer_sha256 = ?3 WHERE id = ?1 "
-			 "AND answer_sha256 IS NOT ?3", s->club_id, 0, sha, NULL,
-			 error);
+		rc = run(s,
+			 "UPDATE club SET answer_sha256 = ?3 WHERE id = ?1 "
+			 "AND answer_sha256 IS NOT ?3",
+			 s->club_id, 0, sha, NULL, error);
 	}
 	return rc;
 }
@@ -462,7 +488,7 @@ sync_store_unchanged(sqlite3 *db, const char *sha,
 	sqlite3_finalize(st);
 	/* the same answer names the same unusable lists: report them again */
 	if (found && (r->unusable = status_unusable_lists(db, r->club->slug,
-							   NULL)) == NULL) {
+							  NULL)) == NULL) {
 		/* cannot tell: parse and store it instead */
 		r->unchanged = FALSE;
 		found = 0;
@@ -477,8 +503,12 @@ sync_store(sqlite3 *db, const struct config *cfg, const struct api_data *data,
 	   const char *sha, const struct sync_options *opts,
 	   struct sync_result *r, GError **error)
 {
-	struct store s = { .db = db, .cfg = cfg, .club = r->club, .opts = opts,
-			   .r = r, .guard = g_string_new(NULL) };
+	struct store s = { .db = db,
+			   .cfg = cfg,
+			   .club = r->club,
+			   .opts = opts,
+			   .r = r,
+			   .guard = g_string_new(NULL) };
 	int rc = -1;
 
 	fill_counts(r, data);
@@ -488,10 +518,13 @@ sync_store(sqlite3 *db, const struct config *cfg, const struct api_data *data,
 		g_string_free(s.guard, TRUE);
 		return -1;
 	}
-	if (store_club(&s, error) == 0 && store_all(&s, data, sha, error) == 0) {
+	if (store_club(&s, error) == 0 &&
+	    store_all(&s, data, sha, error) == 0) {
 		if (s.guard->len > 0 && !opts->force && !opts->dry_run) {
-			g_set_error(error, STORE_ERROR, 0, "shrink guard: %s "
-				    "(sync --force applies it)", s.guard->str);
+			g_set_error(error, STORE_ERROR, 0,
+				    "shrink guard: %s "
+				    "(sync --force applies it)",
+				    s.guard->str);
 			/* nothing was applied */
 			r->added = r->removed = 0;
 		} else if (opts->dry_run) {
@@ -516,11 +549,12 @@ sync_record(sqlite3 *db, const struct sync_result *r, gint64 started,
 	sqlite3_stmt *st = NULL;
 	int rc;
 
-	if (db_prepare(db, "INSERT INTO sync_run (club_slug, started_at, "
+	if (db_prepare(db,
+		       "INSERT INTO sync_run (club_slug, started_at, "
 		       "finished_at, ok, error, lists, members, whitelisted, "
 		       "dropped, http_status, added, removed) VALUES (?1, ?2, "
-		       "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", &st,
-		       error) < 0)
+		       "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+		       &st, error) < 0)
 		return -1;
 	sqlite3_bind_text(st, 1, r->club->slug, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, started);

@@ -35,11 +35,11 @@ struct fetch {
 	struct curl_slist *headers;
 	GByteArray *body;
 	gboolean too_big;
-	gboolean active;   /* added to the multi handle */
-	gboolean done;     /* the result is final */
-	gint64 retry_at;   /* monotonic time of the next attempt, 0: none */
+	gboolean active; /* added to the multi handle */
+	gboolean done;   /* the result is final */
+	gint64 retry_at; /* monotonic time of the next attempt, 0: none */
 	gint64 t0;
-	char *redirect;    /* an accepted redirect to follow now, else NULL */
+	char *redirect; /* an accepted redirect to follow now, else NULL */
 	guint redirects;
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -86,7 +86,8 @@ read_key(const struct config *cfg, const struct club_config *club,
 	int fd;
 
 	if (file == NULL) {
-		g_set_error(error, SYNC_ERROR, 0, "no api_key_file for an "
+		g_set_error(error, SYNC_ERROR, 0,
+			    "no api_key_file for an "
 			    "http(s) api_url");
 		return NULL;
 	}
@@ -102,8 +103,10 @@ read_key(const struct config *cfg, const struct club_config *club,
 	 * what is read */
 	if ((st.st_mode & 077) != 0) {
 		close(fd);
-		g_set_error(error, SYNC_ERROR, 0, "API key file %s is open to "
-			    "group or others: chmod 600 %s", file, file);
+		g_set_error(error, SYNC_ERROR, 0,
+			    "API key file %s is open to "
+			    "group or others: chmod 600 %s",
+			    file, file);
 		return NULL;
 	}
 	n = read(fd, buf, sizeof(buf) - 1);
@@ -117,8 +120,10 @@ read_key(const struct config *cfg, const struct club_config *club,
 	key = g_strstrip(g_strdup(buf));
 	memset(buf, 0, sizeof(buf));
 	if (*key == '\0' || strpbrk(key, "\r\n") != NULL) {
-		g_set_error(error, SYNC_ERROR, 0, "API key file %s is empty or "
-			    "has several lines", file);
+		g_set_error(error, SYNC_ERROR, 0,
+			    "API key file %s is empty or "
+			    "has several lines",
+			    file);
 		g_free(key);
 		return NULL;
 	}
@@ -160,12 +165,13 @@ check_url(const char *url, GError **error)
 
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK) {
-		g_set_error(error, SYNC_ERROR, 0, "api_url %s is not a valid URL",
-			    url);
+		g_set_error(error, SYNC_ERROR, 0,
+			    "api_url %s is not a valid URL", url);
 	} else if (strcmp(scheme, "http") == 0 &&
 		   (curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK ||
 		    !loopback_host(host))) {
-		g_set_error(error, SYNC_ERROR, 0, "plain http:// is refused for "
+		g_set_error(error, SYNC_ERROR, 0,
+			    "plain http:// is refused for "
 			    "a host that is not loopback: use https://");
 	} else {
 		rc = 0;
@@ -243,8 +249,9 @@ url_part(const char *url, CURLUPart part)
 	char *v = NULL, *out = NULL;
 
 	if (curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK &&
-	    curl_url_get(u, part, &v, part == CURLUPART_PORT
-				      ? CURLU_DEFAULT_PORT : 0) == CURLUE_OK)
+	    curl_url_get(u, part, &v,
+			 part == CURLUPART_PORT ? CURLU_DEFAULT_PORT : 0) ==
+		    CURLUE_OK)
 		out = g_ascii_strdown(v, -1);
 	curl_free(v);
 	curl_url_cleanup(u);
@@ -310,22 +317,27 @@ http_error(struct fetch *f, long status, gboolean *retry_r, GError **error)
 
 	*retry_r = status >= 500 || status == 429;
 	if (status == 401 || status == 403) {
-		g_set_error(error, SYNC_ERROR, 0, "M2S refused the API key of "
-			    "club %s (HTTP %ld): check its api_key_file", slug,
-			    status);
+		g_set_error(error, SYNC_ERROR, 0,
+			    "M2S refused the API key of "
+			    "club %s (HTTP %ld): check its api_key_file",
+			    slug, status);
 	} else if (status == 500 && said != NULL &&
 		   strstr(said, "API key not configured") != NULL) {
-		g_set_error(error, SYNC_ERROR, 0, "M2S at %s has no API key "
+		g_set_error(error, SYNC_ERROR, 0,
+			    "M2S at %s has no API key "
 			    "configured on the server (HTTP 500 \"%s\"): ask "
 			    "the M2S operator to configure it there; club %s's "
-			    "api_key_file is not the problem", url, said, slug);
+			    "api_key_file is not the problem",
+			    url, said, slug);
 		*retry_r = FALSE;
 	} else if (said != NULL) {
-		g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP status %ld "
-			    "\"%s\"", url, status, said);
+		g_set_error(error, SYNC_ERROR, 0,
+			    "fetching %s: HTTP status %ld "
+			    "\"%s\"",
+			    url, status, said);
 	} else {
-		g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP status %ld",
-			    url, status);
+		g_set_error(error, SYNC_ERROR, 0,
+			    "fetching %s: HTTP status %ld", url, status);
 	}
 	g_free(said);
 }
@@ -342,7 +354,8 @@ classify(struct fetch *f, CURLcode code, gboolean *retry_r, GError **error)
 	curl_easy_getinfo(f->easy, CURLINFO_RESPONSE_CODE, &status);
 	f->result->http_status = status;
 	if (f->too_big || code == CURLE_FILESIZE_EXCEEDED) {
-		g_set_error(error, SYNC_ERROR, 0, "answer larger than "
+		g_set_error(error, SYNC_ERROR, 0,
+			    "answer larger than "
 			    "max_response_size (%" G_GUINT64_FORMAT " bytes)",
 			    f->cfg->max_response_size);
 		return FALSE;
@@ -351,13 +364,15 @@ classify(struct fetch *f, CURLcode code, gboolean *retry_r, GError **error)
 		*retry_r = code == CURLE_OPERATION_TIMEDOUT ||
 			   code == CURLE_COULDNT_CONNECT ||
 			   code == CURLE_COULDNT_RESOLVE_HOST ||
-			   code == CURLE_RECV_ERROR || code == CURLE_SEND_ERROR ||
+			   code == CURLE_RECV_ERROR ||
+			   code == CURLE_SEND_ERROR ||
 			   code == CURLE_GOT_NOTHING ||
 			   code == CURLE_PARTIAL_FILE;
 		g_set_error(error, SYNC_ERROR, 0, "fetching %s: %s%s", url,
 			    f->errbuf[0] ? f->errbuf : curl_easy_strerror(code),
 			    code == CURLE_PEER_FAILED_VERIFICATION
-				    ? " (for a private CA, set ca_file)" : "");
+				    ? " (for a private CA, set ca_file)"
+				    : "");
 		return FALSE;
 	}
 	if (g_str_has_prefix(url, "file://") || status == 200)
@@ -365,10 +380,12 @@ classify(struct fetch *f, CURLcode code, gboolean *retry_r, GError **error)
 	if (status >= 300 && status < 400 && follow_redirect(f))
 		return FALSE;
 	if (status >= 300 && status < 400)
-		g_set_error(error, SYNC_ERROR, 0, "fetching %s: HTTP %ld "
-			    "redirect refused (only https:// on the same host is "
-			    "followed): set api_url to the final address", url,
-			    status);
+		g_set_error(
+			error, SYNC_ERROR, 0,
+			"fetching %s: HTTP %ld "
+			"redirect refused (only https:// on the same host is "
+			"followed): set api_url to the final address",
+			url, status);
 	else
 		http_error(f, status, retry_r, error);
 	return FALSE;
@@ -447,13 +464,17 @@ finish(sqlite3 *db, struct fetch *f, GError *err, gint64 started)
 		f->result->db_busy = TRUE;
 	f->result->ok = f->result->ok && f->result->error == NULL;
 	f->done = TRUE;
-	if (!f->opts->dry_run && sync_record(db, f->result, started, &rec) < 0) {
+	if (!f->opts->dry_run &&
+	    sync_record(db, f->result, started, &rec) < 0) {
 		/* the data is stored; only the history line is missing, but
 		 * status and doctor read the age of the last sync from it */
 		if (f->result->warnings == NULL)
-			f->result->warnings = g_ptr_array_new_with_free_func(g_free);
-		g_ptr_array_add(f->result->warnings, g_strdup_printf(
-			"the sync history is not updated: %s", rec->message));
+			f->result->warnings = g_ptr_array_new_with_free_func(
+				g_free);
+		g_ptr_array_add(
+			f->result->warnings,
+			g_strdup_printf("the sync history is not updated: %s",
+					rec->message));
 		if (g_error_matches(rec, DB_ERROR, DB_ERROR_BUSY))
 			f->result->db_busy = TRUE;
 		g_clear_error(&rec);
@@ -469,9 +490,11 @@ describe(const struct fetch *f, CURLcode code)
 
 	if (!f->opts->verbose)
 		return;
-	fprintf(stderr, "soarlist: sync %s: GET %s attempt %u: %s, HTTP %ld, "
-		"%u bytes, %.0f ms\n", f->result->club->slug,
-		f->result->club->api_url, f->result->attempts,
+	fprintf(stderr,
+		"soarlist: sync %s: GET %s attempt %u: %s, HTTP %ld, "
+		"%u bytes, %.0f ms\n",
+		f->result->club->slug, f->result->club->api_url,
+		f->result->attempts,
 		code == CURLE_OK ? "done" : curl_easy_strerror(code),
 		f->result->http_status, f->body->len, ms);
 }
@@ -503,7 +526,8 @@ collect(CURLM *multi, sqlite3 *db, gint64 started)
 
 		if (m->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&f);
+		curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE,
+				  (char **)&f);
 		curl_multi_remove_handle(multi, f->easy);
 		f->active = FALSE;
 		if (!classify(f, m->data.result, &retry, &err) &&
@@ -522,7 +546,8 @@ collect(CURLM *multi, sqlite3 *db, gint64 started)
 			describe(f, m->data.result);
 			if (retry && f->result->attempts <= f->cfg->retries) {
 				f->retry_at = g_get_monotonic_time() +
-					(BACKOFF_FIRST_US << (f->result->attempts - 1));
+					      (BACKOFF_FIRST_US
+					       << (f->result->attempts - 1));
 				g_clear_error(&err);
 				continue;
 			}
@@ -584,7 +609,8 @@ perform_all(CURLM *multi, GArray *fetches, sqlite3 *db, gint64 started)
 static gboolean
 wanted(const struct club_config *c, char **only)
 {
-	return only == NULL || g_strv_contains((const char *const *)only, c->slug);
+	return only == NULL ||
+	       g_strv_contains((const char *const *)only, c->slug);
 }
 
 GPtrArray *

@@ -42,8 +42,8 @@ verp_pending(const struct config *cfg, sqlite3 *db, gint64 club_id,
 		return -1;
 	sqlite3_bind_int64(st, 1, club_id);
 	sqlite3_bind_text(st, 2, list, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st, 3, window_start(
-		cfg, g_get_real_time() / G_USEC_PER_SEC));
+	sqlite3_bind_int64(
+		st, 3, window_start(cfg, g_get_real_time() / G_USEC_PER_SEC));
 	while ((rc = db_row(st, error)) > 0) {
 		const char *a = (const char *)sqlite3_column_text(st, 0);
 		if (a == NULL || *a == '\0')
@@ -73,9 +73,12 @@ mark_sent(sqlite3 *db, gint64 club_id, const char *list, GPtrArray *probed,
 	/* losing the mark costs a second probe, nothing more: not synced */
 	if (own && db_begin_write(db, DB_CHEAP, error) < 0)
 		return -1;
-	if (db_prepare(db, all ? "UPDATE verp_probe_list SET sent_at = ?3 "
-		       "WHERE club_id = ?1 AND list = ?2 AND sent_at IS NULL"
-		       : "SELECT 1", &st, error) < 0)
+	if (db_prepare(
+		    db,
+		    all ? "UPDATE verp_probe_list SET sent_at = ?3 "
+			  "WHERE club_id = ?1 AND list = ?2 AND sent_at IS NULL"
+			: "SELECT 1",
+		    &st, error) < 0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, club_id);
 	sqlite3_bind_text(st, 2, list, -1, SQLITE_STATIC);
@@ -85,9 +88,10 @@ mark_sent(sqlite3 *db, gint64 club_id, const char *list, GPtrArray *probed,
 	st = NULL;
 	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
 		goto sql_fail;
-	if (db_prepare(db, "UPDATE verp_probe SET sent_at = ?3 WHERE club_id = "
-		       "?1 AND address = ?2 AND sent_at IS NULL", &st,
-		       error) < 0)
+	if (db_prepare(db,
+		       "UPDATE verp_probe SET sent_at = ?3 WHERE club_id = "
+		       "?1 AND address = ?2 AND sent_at IS NULL",
+		       &st, error) < 0)
 		goto fail;
 	for (guint i = 0; i < probed->len; i++) {
 		sqlite3_reset(st);
@@ -115,8 +119,8 @@ fail:
 /* Split RCPTS into the addresses to probe and the others (borrowed
  * strings, new arrays). ALL: every one is probed. */
 static void
-split(GPtrArray *rcpts, GHashTable *pending, gboolean all,
-      GPtrArray **probe_r, GPtrArray **plain_r)
+split(GPtrArray *rcpts, GHashTable *pending, gboolean all, GPtrArray **probe_r,
+      GPtrArray **plain_r)
 {
 	GPtrArray *probe = g_ptr_array_new(), *plain = g_ptr_array_new();
 
@@ -125,16 +129,18 @@ split(GPtrArray *rcpts, GHashTable *pending, gboolean all,
 		g_autofree char *key = all ? NULL : g_ascii_strdown(a, -1);
 
 		g_ptr_array_add(all || g_hash_table_contains(pending, key)
-				? probe : plain, a);
+					? probe
+					: plain,
+				a);
 	}
 	*probe_r = probe;
 	*plain_r = plain;
 }
 
 static int
-send_probe(const struct config *cfg, sqlite3 *db,
-	   const struct list_ref *list, const char *bounces, GPtrArray *rcpts,
-	   struct message *msg, GError **error)
+send_probe(const struct config *cfg, sqlite3 *db, const struct list_ref *list,
+	   const char *bounces, GPtrArray *rcpts, struct message *msg,
+	   GError **error)
 {
 	g_autoptr(GHashTable) pending = NULL;
 	g_autoptr(GPtrArray) probe = NULL, plain = NULL;
@@ -146,7 +152,8 @@ send_probe(const struct config *cfg, sqlite3 *db,
 		/* without the marks, a plain run: the probe waits for the
 		 * next post, and the post is not held up by it */
 		maillog_warning("list=<%s>: VERP probes not read, none sent: "
-				"%s", list->address, err->message);
+				"%s",
+				list->address, err->message);
 		g_clear_error(&err);
 		return sendmail_send(cfg->sendmail, bounces, FALSE, rcpts, msg,
 				     error);
@@ -156,8 +163,7 @@ send_probe(const struct config *cfg, sqlite3 *db,
 				     error);
 	split(rcpts, pending, all, &probe, &plain);
 	if (probe->len > 0 &&
-	    sendmail_send(cfg->sendmail, bounces, TRUE, probe, msg,
-			  error) < 0)
+	    sendmail_send(cfg->sendmail, bounces, TRUE, probe, msg, error) < 0)
 		return -1;
 	if (probe->len > 0 &&
 	    mark_sent(db, list->club_id, list->name, probe, all, &err) < 0) {
@@ -166,11 +172,11 @@ send_probe(const struct config *cfg, sqlite3 *db,
 				list->address, probe->len, err->message);
 		g_clear_error(&err);
 	}
-	if (plain->len > 0 &&
-	    sendmail_send(cfg->sendmail, bounces, FALSE, plain, msg,
-			  error) < 0) {
+	if (plain->len > 0 && sendmail_send(cfg->sendmail, bounces, FALSE,
+					    plain, msg, error) < 0) {
 		if (probe->len > 0)
-			g_prefix_error(error, "(the VERP probe to %u went out) ",
+			g_prefix_error(error,
+				       "(the VERP probe to %u went out) ",
 				       probe->len);
 		return -1;
 	}
@@ -178,9 +184,8 @@ send_probe(const struct config *cfg, sqlite3 *db,
 }
 
 int
-verp_send(const struct config *cfg, sqlite3 *db,
-	  const struct list_ref *list, GPtrArray *rcpts,
-	  struct message *msg, GError **error)
+verp_send(const struct config *cfg, sqlite3 *db, const struct list_ref *list,
+	  GPtrArray *rcpts, struct message *msg, GError **error)
 {
 	g_autofree char *bounces = recipient_format(
 		RECIPIENT_BOUNCES, list->name, list->domain, NULL);

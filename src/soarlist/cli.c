@@ -16,7 +16,7 @@ static const struct cli_error_map {
 	const char *domain; /* the quark's string */
 	int code;           /* -1: every code of the domain */
 	enum cli_status status;
-	const char *hint;   /* appended to the message, or NULL */
+	const char *hint; /* appended to the message, or NULL */
 } error_statuses[] = {
 	/* another process holds the lock: the same command works later */
 	{ "soarlist-db-error-quark", DB_ERROR_BUSY, CLI_TEMPFAIL,
@@ -39,8 +39,8 @@ error_map(const GError *err)
 {
 	for (size_t i = 0; err != NULL && i < G_N_ELEMENTS(error_statuses);
 	     i++) {
-		if (err->domain ==
-			    g_quark_from_static_string(error_statuses[i].domain) &&
+		if (err->domain == g_quark_from_static_string(
+					   error_statuses[i].domain) &&
 		    (error_statuses[i].code == -1 ||
 		     error_statuses[i].code == err->code))
 			return &error_statuses[i];
@@ -62,7 +62,8 @@ cli_fail(GError **err, const char *prefix)
 	const struct cli_error_map *m = error_map(*err);
 	const char *msg = *err ? (*err)->message : "failed";
 	char *hint = m != NULL && m->hint != NULL
-			     ? g_strdup_printf(" (%s)", m->hint) : g_strdup("");
+			     ? g_strdup_printf(" (%s)", m->hint)
+			     : g_strdup("");
 
 	if (prefix != NULL)
 		cli_error("%s: %s%s", prefix, msg, hint);
@@ -127,7 +128,8 @@ cli_parse(struct cli *cli, const GOptionEntry *entries, int nargs_min,
 			break;
 		}
 	}
-	if (*argc - 1 < nargs_min || (nargs_max >= 0 && *argc - 1 > nargs_max)) {
+	if (*argc - 1 < nargs_min ||
+	    (nargs_max >= 0 && *argc - 1 > nargs_max)) {
 		cli_error("usage: soarlist %s %s", cmd->name, cmd->args);
 		return CLI_USAGE;
 	}

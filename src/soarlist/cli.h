@@ -25,14 +25,14 @@ struct cli_command;
 
 struct cli {
 	const struct cli_command *cmd; /* the subcommand being run */
-	const char *config_arg; /* -c as given, may be NULL */
+	const char *config_arg;        /* -c as given, may be NULL */
 	struct config *cfg;
 	sqlite3 *db;
 };
 
 struct cli_command {
 	const char *name;
-	const char *args;    /* synopsis after the name */
+	const char *args; /* synopsis after the name */
 	const char *summary;
 	int (*run)(struct cli *cli, int argc, char **argv);
 };

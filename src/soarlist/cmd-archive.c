@@ -38,8 +38,8 @@ parse_day(const char *opt, const char *s, gint64 *t_r)
 
 	for (int i = 0; i < 10; i++) {
 		gboolean dash = i == 4 || i == 7;
-		if (s[i] == '\0' || (dash ? s[i] != '-' :
-				     !g_ascii_isdigit(s[i])))
+		if (s[i] == '\0' ||
+		    (dash ? s[i] != '-' : !g_ascii_isdigit(s[i])))
 			goto bad;
 	}
 	if (s[10] != '\0')
@@ -63,8 +63,8 @@ bad:
 	return CLI_USAGE;
 }
 
-static int
-export(struct cli *cli, const char *address, gint64 since, gint64 until)
+static int export(struct cli *cli, const char *address, gint64 since,
+		  gint64 until)
 {
 	struct list_ref ref = { 0 };
 	GError *err = NULL;
@@ -96,7 +96,8 @@ cmd_archive(struct cli *cli, int argc, char **argv)
 		goto out;
 	if (strcmp(argv[1], "export") != 0) {
 		cli_error("archive: unknown action '%s' (usage: soarlist "
-			  "archive %s)", argv[1], cli->cmd->args);
+			  "archive %s)",
+			  argv[1], cli->cmd->args);
 		rc = CLI_USAGE;
 		goto out;
 	}

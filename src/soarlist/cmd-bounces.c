@@ -33,14 +33,15 @@ unverified_text(const struct bounce_row *r)
 	g_autofree char *sent = r->probe_sent_at ? when(r->probe_sent_at)
 						 : NULL;
 	g_autofree char *probe = !r->probe_at ? g_strdup("")
-		: sent ? g_strdup_printf("  probe sent %s", sent)
-		       : g_strdup("  probe pending");
+				 : sent ? g_strdup_printf("  probe sent %s",
+							  sent)
+					: g_strdup("  probe pending");
 
 	if (r->unverified == 0)
 		return g_steal_pointer(&probe);
-	return g_strdup_printf("%s  unverified %u (last %s)", probe,
-			       r->unverified, r->unverified_status
-			       ? r->unverified_status : "");
+	return g_strdup_printf(
+		"%s  unverified %u (last %s)", probe, r->unverified,
+		r->unverified_status ? r->unverified_status : "");
 }
 
 /* Print the heading of the section of R unless *SECTION_R (the section
@@ -60,7 +61,8 @@ print_heading(const struct config *cfg, const struct bounce_row *r,
 		       "reset ADDRESS'):\n");
 	else if (section == 2)
 		printf("Bounce scores (within %" G_GUINT64_FORMAT " %s; "
-		       "%u disable an address):\n", w % 86400 ? w : w / 86400,
+		       "%u disable an address):\n",
+		       w % 86400 ? w : w / 86400,
 		       w % 86400 ? "seconds" : "days", cfg->bounce_threshold);
 	else
 		printf("Unverified bounces (not scored: they do not prove they "
@@ -75,8 +77,9 @@ print_rows(const struct config *cfg, GPtrArray *rows)
 
 	for (guint i = 0; i < rows->len; i++) {
 		const struct bounce_row *r = g_ptr_array_index(rows, i);
-		char *t = when(r->disabled_at ? r->disabled_at : r->scores
-			       ? r->last_at : r->unverified_at);
+		char *t = when(r->disabled_at ? r->disabled_at
+			       : r->scores    ? r->last_at
+					      : r->unverified_at);
 		char *u = unverified_text(r);
 
 		print_heading(cfg, r, &section);
@@ -92,7 +95,7 @@ print_rows(const struct config *cfg, GPtrArray *rows)
 			printf("  %-8s %-32s unverified %u  last %s  %s\n",
 			       r->club_slug, r->address, r->unverified, t,
 			       r->unverified_status ? r->unverified_status
-			       : "");
+						    : "");
 		g_free(u);
 		g_free(t);
 	}
@@ -103,14 +106,15 @@ static void
 print_list_probes(GPtrArray *probes, gboolean after)
 {
 	for (guint i = 0; i < probes->len; i++) {
-		const struct bounce_list_probe *p = g_ptr_array_index(probes, i);
+		const struct bounce_list_probe *p = g_ptr_array_index(probes,
+								      i);
 		g_autofree char *t = when(p->at);
 		g_autofree char *sent = p->sent_at ? when(p->sent_at) : NULL;
 
 		if (i == 0)
 			printf("%sVERP probes of whole lists (a verified bounce "
-			       "named no member of the club):\n", after ? "\n"
-			       : "");
+			       "named no member of the club):\n",
+			       after ? "\n" : "");
 		printf("  %-8s %-32s asked %s  %s%s\n", p->club_slug, p->list,
 		       t, sent ? "sent " : "pending: the next post",
 		       sent ? sent : "");
@@ -163,7 +167,8 @@ cmd_bounces(struct cli *cli, int argc, char **argv)
 		return (rc = cli_open(cli)) != 0 ? rc : reset(cli, argv[2]);
 	}
 	if (argc > 2) {
-		cli_error("usage: soarlist %s %s", cli->cmd->name, cli->cmd->args);
+		cli_error("usage: soarlist %s %s", cli->cmd->name,
+			  cli->cmd->args);
 		return CLI_USAGE;
 	}
 	if ((rc = cli_open(cli)) != 0 ||
@@ -171,8 +176,8 @@ cmd_bounces(struct cli *cli, int argc, char **argv)
 		return rc;
 	rows = bounce_report(cli->db, cli->cfg, ref.club_id, ref.id, &err);
 	probes = rows == NULL ? NULL
-		 : bounce_list_probes(cli->db, cli->cfg, ref.club_id,
-				      ref.name, &err);
+			      : bounce_list_probes(cli->db, cli->cfg,
+						   ref.club_id, ref.name, &err);
 	list_ref_clear(&ref);
 	if (probes == NULL) {
 		if (rows != NULL)

@@ -22,12 +22,12 @@
 /* Read the message in PATH ("-": standard input) into *spool_r and *msg_r.
  * 0, or a CLI status after saying why. */
 static int
-read_message(const struct config *cfg, const char *path,
-	     struct spool *spool_r, struct message *msg_r)
+read_message(const struct config *cfg, const char *path, struct spool *spool_r,
+	     struct message *msg_r)
 {
 	GError *err = NULL;
 	int fd = g_strcmp0(path, "-") == 0 ? 0
-		 : open(path, O_RDONLY | O_CLOEXEC);
+					   : open(path, O_RDONLY | O_CLOEXEC);
 	int rc = 0;
 
 	if (fd < 0) {
@@ -52,17 +52,18 @@ print_verdict(const struct verdict *v, const char *sender,
 {
 	const struct list_ref *ref = &v->list;
 
-	printf("%s: %s\n", outcome_name(v->outcome),
-	       v->line ? v->line : "");
+	printf("%s: %s\n", outcome_name(v->outcome), v->line ? v->line : "");
 	if (!with_message && v->outcome == OUTCOME_DISTRIBUTE &&
 	    ref->settings.require_auth == REQUIRE_AUTH_DMARC &&
 	    policy_effective(ref) != POSTING_ANYONE &&
 	    !policy_is_app_sender(ref->club, sender))
 		printf("note: %s has require_auth = dmarc: a post is "
 		       "distributed only if its From domain is authenticated, "
-		       "else %s\n", ref->address,
+		       "else %s\n",
+		       ref->address,
 		       ref->settings.unauthenticated_action == UNAUTH_REJECT
-		       ? "rejected" : "held");
+			       ? "rejected"
+			       : "held");
 }
 
 int
@@ -89,15 +90,17 @@ cmd_check(struct cli *cli, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if ((rc = cli_open(cli)) != 0 ||
-	    (argc > 3 && (rc = read_message(cli->cfg, argv[3], &spool,
-					    &msg)) != 0))
+	    (argc > 3 &&
+	     (rc = read_message(cli->cfg, argv[3], &spool, &msg)) != 0))
 		goto out;
 	{
 		/* without a message, what the policy service decides at
 		 * RCPT TO; with one, what the delivery agent decides */
 		struct decide_input in = {
-			.cfg = cli->cfg, .recipient = argv[2],
-			.sender = sender, .msg = argc > 3 ? &msg : NULL,
+			.cfg = cli->cfg,
+			.recipient = argv[2],
+			.sender = sender,
+			.msg = argc > 3 ? &msg : NULL,
 			.size = argc > 3 ? (gint64)spool.size : -1,
 		};
 		if (decide_resolve(cli->db, &in, &v, &err) < 0) {
@@ -107,7 +110,8 @@ cmd_check(struct cli *cli, int argc, char **argv)
 			rc = CLI_FAIL;
 		} else {
 			print_verdict(&v, sender, argc > 3);
-			rc = v.outcome == OUTCOME_DISTRIBUTE ? CLI_OK : CLI_FAIL;
+			rc = v.outcome == OUTCOME_DISTRIBUTE ? CLI_OK
+							     : CLI_FAIL;
 		}
 	}
 out:

@@ -29,7 +29,8 @@ cmd_doctor(struct cli *cli, int argc, char **argv)
 	cli->cfg = config_load(config_path(cli->config_arg), &err);
 	if (cli->cfg == NULL) {
 		printf("FAIL  config: %s; fix: correct the file (see "
-		       "soarlist.conf(5))\n", err->message);
+		       "soarlist.conf(5))\n",
+		       err->message);
 		g_error_free(err);
 		return CLI_CONFIG;
 	}

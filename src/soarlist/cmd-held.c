@@ -42,8 +42,10 @@ cmd_held(struct cli *cli, int argc, char **argv)
 		GDateTime *t = g_date_time_new_from_unix_local(r->held_at);
 		char *when = g_date_time_format(t, "%Y-%m-%d %H:%M");
 
-		printf("%" G_GINT64_FORMAT "  %s  %s  from %s  %" G_GINT64_FORMAT
-		       " bytes  %s\n    %s%s\n", r->id, when, r->list_address,
+		printf("%" G_GINT64_FORMAT
+		       "  %s  %s  from %s  %" G_GINT64_FORMAT
+		       " bytes  %s\n    %s%s\n",
+		       r->id, when, r->list_address,
 		       r->author ? r->author : r->sender, r->size,
 		       r->subject ? r->subject : "(no subject)", r->reason,
 		       r->busy ? " (being handled by a moderator now)" : "");
@@ -63,10 +65,12 @@ not_held(gint64 id, int state)
 	else if (state == HELD_BUSY)
 		cli_error("held post %" G_GINT64_FORMAT " is being handled by "
 			  "another moderator right now: see 'soarlist held' "
-			  "in a moment", id);
+			  "in a moment",
+			  id);
 	else
 		cli_error("held post %" G_GINT64_FORMAT " was already handled "
-			  "(approved, rejected, discarded or expired)", id);
+			  "(approved, rejected, discarded or expired)",
+			  id);
 	return CLI_FAIL;
 }
 
@@ -78,13 +82,15 @@ act_failed(struct cli *cli, gint64 id, GError **err)
 	if (g_error_matches(*err, MODERATE_ERROR, MODERATE_ERROR_HANDLED) ||
 	    g_error_matches(*err, MODERATE_ERROR, MODERATE_ERROR_BUSY)) {
 		int state = (*err)->code == MODERATE_ERROR_BUSY ? HELD_BUSY
-							       : HELD_HANDLED;
+								: HELD_HANDLED;
 		g_clear_error(err);
 		return not_held(id, state);
 	}
 	if (g_error_matches(*err, MODERATE_ERROR, MODERATE_ERROR_REMAINS)) {
-		cli_error("%s (remove it with 'soarlist discard %" G_GINT64_FORMAT
-			  "', never approve it again)", (*err)->message, id);
+		cli_error(
+			"%s (remove it with 'soarlist discard %" G_GINT64_FORMAT
+			"', never approve it again)",
+			(*err)->message, id);
 		g_clear_error(err);
 		return CLI_FAIL;
 	}
@@ -116,8 +122,8 @@ act(struct cli *cli, int argc, char **argv, const GOptionEntry *entries,
 	 * tells a post never held from one handled already */
 	rc = held_claim(cli->db, id, &row, &err);
 	if (rc < 0) {
-		g_autofree char *what = g_strdup_printf(
-			"%s %" G_GINT64_FORMAT, cli->cmd->name, id);
+		g_autofree char *what = g_strdup_printf("%s %" G_GINT64_FORMAT,
+							cli->cmd->name, id);
 		g_prefix_error(&err, "not claimed, the post stays held: ");
 		return cli_fail(&err, what);
 	}
@@ -127,8 +133,8 @@ act(struct cli *cli, int argc, char **argv, const GOptionEntry *entries,
 		     deliver_approved, &err) < 0) {
 		rc = act_failed(cli, row.id, &err);
 	} else {
-		printf("%s %" G_GINT64_FORMAT "\n", moderate_action_name(action),
-		       row.id);
+		printf("%s %" G_GINT64_FORMAT "\n",
+		       moderate_action_name(action), row.id);
 		rc = CLI_OK;
 	}
 	held_row_clear(&row);

@@ -1,7 +1,7 @@
 /* cmd-lists.c - soarlist lists [--json]: every list with its member count,
  * effective posting policy, nonmember_action and require_auth (--json
- * adds unauthenticated_action and verp). Exit 0; 1 when the database failed; 64 on
- * a usage error; 75 when the database is busy. */
+ * adds unauthenticated_action and verp). Exit 0; 1 when the database failed; 64
+ * on a usage error; 75 when the database is busy. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 

@@ -34,8 +34,9 @@ cmd_members(struct cli *cli, int argc, char **argv)
 		cJSON *arr = cJSON_CreateArray();
 		char *out;
 		for (guint i = 0; i < members->len; i++)
-			cJSON_AddItemToArray(arr, cJSON_CreateString(
-				g_ptr_array_index(members, i)));
+			cJSON_AddItemToArray(
+				arr, cJSON_CreateString(
+					     g_ptr_array_index(members, i)));
 		out = cJSON_Print(arr);
 		printf("%s\n", out);
 		cJSON_free(out);

@@ -25,5 +25,6 @@ cmd_policy(struct cli *cli, int argc, char **argv)
 	}
 	maillog_open("soarlist/policy", cli->cfg->log_file);
 	return policy_server_run(cli->cfg, STDIN_FILENO, STDOUT_FILENO) < 0
-		       ? CLI_FAIL : CLI_OK;
+		       ? CLI_FAIL
+		       : CLI_OK;
 }

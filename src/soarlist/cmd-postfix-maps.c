@@ -19,13 +19,13 @@ cli_write_postfix_maps(struct cli *cli, gboolean quiet)
 		maillog_error("postfix-maps status=failed reason=%s",
 			      err->message);
 		return cli_fail(&err, "postfix tables not updated, previous "
-				"ones kept");
+				      "ones kept");
 	}
 	for (guint i = 0; i < changed->len; i++) {
 		const char *name = g_ptr_array_index(changed, i);
 		if (!quiet)
-			printf("postfix: updated %s/%s\n", cli->cfg->postfix_dir,
-			       name);
+			printf("postfix: updated %s/%s\n",
+			       cli->cfg->postfix_dir, name);
 		maillog_info("postfix-maps table=%s/%s status=updated",
 			     cli->cfg->postfix_dir, name);
 	}
@@ -42,7 +42,8 @@ cmd_postfix_maps(struct cli *cli, int argc, char **argv)
 		return rc;
 	if (cli->cfg->postfix_dir == NULL) {
 		cli_error("postfix-maps: postfix_dir is not set in the "
-			  "[soarlist] section of %s", cli->cfg->path);
+			  "[soarlist] section of %s",
+			  cli->cfg->path);
 		return CLI_CONFIG;
 	}
 	return cli_write_postfix_maps(cli, FALSE);

@@ -42,7 +42,8 @@ to_json(const struct club_status *s, gint64 now)
 
 	cJSON_AddStringToObject(o, "club", s->club->slug);
 	if (s->last_success > 0) {
-		cJSON_AddNumberToObject(o, "last_success", (double)s->last_success);
+		cJSON_AddNumberToObject(o, "last_success",
+					(double)s->last_success);
 		cJSON_AddNumberToObject(o, "age_seconds",
 					(double)(now - s->last_success));
 	} else {
@@ -87,8 +88,8 @@ print_unusable(const GPtrArray *all)
 		const struct club_status *s = g_ptr_array_index(all, i);
 
 		for (guint k = 0; k < s->unusable->len; k++) {
-			const struct api_unusable *u =
-				g_ptr_array_index(s->unusable, k);
+			const struct api_unusable *u = g_ptr_array_index(
+				s->unusable, k);
 			char *fix = api_unusable_fix(u);
 
 			if (first)
@@ -119,8 +120,8 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		cJSON *arr = cJSON_CreateArray();
 		char *out;
 		for (guint i = 0; i < all->len; i++)
-			cJSON_AddItemToArray(arr, to_json(g_ptr_array_index(all, i),
-							  now));
+			cJSON_AddItemToArray(
+				arr, to_json(g_ptr_array_index(all, i), now));
 		out = cJSON_Print(arr);
 		printf("%s\n", out);
 		cJSON_free(out);

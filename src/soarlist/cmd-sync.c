@@ -21,8 +21,8 @@ static const GOptionEntry entries[] = {
 	  "Apply changes the shrink guard holds back", NULL },
 	{ "dry-run", 'n', 0, G_OPTION_ARG_NONE, &opt_dry_run,
 	  "Print the changes per list, write nothing", NULL },
-	{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet,
-	  "Print only failures", NULL },
+	{ "quiet", 'q', 0, G_OPTION_ARG_NONE, &opt_quiet, "Print only failures",
+	  NULL },
 	{ "verbose", 'v', 0, G_OPTION_ARG_NONE, &opt_verbose,
 	  "Describe each transfer", NULL },
 	G_OPTION_ENTRY_NULL,
@@ -39,16 +39,19 @@ static void
 report_unusable(const struct sync_result *r)
 {
 	for (guint i = 0; r->unusable != NULL && i < r->unusable->len; i++) {
-		const struct api_unusable *u = g_ptr_array_index(r->unusable, i);
+		const struct api_unusable *u = g_ptr_array_index(r->unusable,
+								 i);
 		char *fix = api_unusable_fix(u);
 
-		cli_error("sync %s: list \"%s\" has no address, its posts cannot "
-			  "be delivered: %s; %s", r->club->slug, u->name, u->why,
-			  fix);
+		cli_error(
+			"sync %s: list \"%s\" has no address, its posts cannot "
+			"be delivered: %s; %s",
+			r->club->slug, u->name, u->why, fix);
 		if (!opt_dry_run)
-			maillog_warning("sync club=%s list=\"%s\" status=unusable "
-					"reason=\"%s\"", r->club->slug, u->name,
-					u->why);
+			maillog_warning(
+				"sync club=%s list=\"%s\" status=unusable "
+				"reason=\"%s\"",
+				r->club->slug, u->name, u->why);
 		g_free(fix);
 	}
 }
@@ -61,12 +64,13 @@ report(const struct sync_result *r)
 			cli_error("warning: sync %s: %s", r->club->slug,
 				  (char *)g_ptr_array_index(r->warnings, i));
 	if (!r->ok) {
-		cli_error("sync %s failed, previous data kept: %s", r->club->slug,
-			  r->error ? r->error : "unknown error");
+		cli_error("sync %s failed, previous data kept: %s",
+			  r->club->slug, r->error ? r->error : "unknown error");
 		if (!opt_dry_run)
 			maillog_error("sync club=%s status=failed http=%ld "
-				      "attempts=%u reason=%s", r->club->slug,
-				      r->http_status, r->attempts,
+				      "attempts=%u reason=%s",
+				      r->club->slug, r->http_status,
+				      r->attempts,
 				      r->error ? r->error : "unknown");
 		return;
 	}
@@ -78,9 +82,9 @@ report(const struct sync_result *r)
 	}
 	if (!opt_quiet)
 		printf("%s: %u lists, %u members, %u whitelisted, %u invalid "
-		       "dropped, %u added, %u removed\n", r->club->slug,
-		       r->lists, r->members, r->whitelisted, r->dropped,
-		       r->added, r->removed);
+		       "dropped, %u added, %u removed\n",
+		       r->club->slug, r->lists, r->members, r->whitelisted,
+		       r->dropped, r->added, r->removed);
 	maillog_info("sync club=%s status=ok http=%ld lists=%u members=%u "
 		     "whitelist=%u dropped=%u added=%u removed=%u",
 		     r->club->slug, r->http_status, r->lists, r->members,
@@ -196,10 +200,11 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	opts.dry_run = opt_dry_run;
 	opts.verbose = opt_verbose;
 	for (guint i = 0; i < cli->cfg->clubs->len; i++) {
-		const struct club_config *c = g_ptr_array_index(cli->cfg->clubs, i);
+		const struct club_config *c = g_ptr_array_index(cli->cfg->clubs,
+								i);
 		/* a club named twice is synced once */
-		if (argc == 1 || g_strv_contains((const char *const *)argv + 1,
-						 c->slug))
+		if (argc == 1 ||
+		    g_strv_contains((const char *const *)argv + 1, c->slug))
 			p.total++;
 	}
 	results = sync_run(cli->db, cli->cfg, argc > 1 ? argv + 1 : NULL, &opts,
@@ -209,8 +214,9 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	rc = outcome(results, &any_ok, &any_stored);
 	g_ptr_array_unref(results);
 	if (rc == CLI_TEMPFAIL)
-		cli_error("sync: another process held the database locked: run "
-			  "the command again later (the timer's next run does)");
+		cli_error(
+			"sync: another process held the database locked: run "
+			"the command again later (the timer's next run does)");
 	/* the timer that syncs also retires held posts nobody handled and
 	 * the Message-IDs past SEEN_DAYS */
 	if (!opt_dry_run) {

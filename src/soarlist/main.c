@@ -22,6 +22,8 @@
 #include "cli.h"
 #include "soarlist-build.h"
 
+/* one command to a line or two, as help prints them */
+/* clang-format off */
 static const struct cli_command commands[] = {
 	{ "sync", "[--force] [-nqv] [CLUB...]", "Fetch the clubs' lists "
 	  "from M2S and store what changed.", cmd_sync },
@@ -50,16 +52,18 @@ static const struct cli_command commands[] = {
 	{ "postfix-maps", "", "Update Postfix's lookup tables in postfix_dir.",
 	  cmd_postfix_maps },
 };
+/* clang-format on */
 
 static void
 usage(FILE *out)
 {
 	fprintf(out, "usage: soarlist [-c CONFIG] COMMAND [OPTIONS] [ARGS]\n\n"
-		"Commands:\n");
+		     "Commands:\n");
 	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
 		fprintf(out, "  %-13s %-33s %s\n", commands[i].name,
 			commands[i].args, commands[i].summary);
-	fprintf(out, "\nOptions:\n"
+	fprintf(out,
+		"\nOptions:\n"
 		"  -c, --config=CONFIG  configuration file (default: "
 		"$SOARLIST_CONFIG or %s)\n"
 		"  -h, --help           show this help; COMMAND --help for a "
@@ -80,10 +84,12 @@ main(int argc, char **argv)
 		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
 			usage(stdout);
 			return CLI_OK;
-		} else if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+		} else if (strcmp(a, "-V") == 0 ||
+			   strcmp(a, "--version") == 0) {
 			printf("soarlist %s\n", SOARLIST_VERSION);
 			return CLI_OK;
-		} else if ((strcmp(a, "-c") == 0 || strcmp(a, "--config") == 0) &&
+		} else if ((strcmp(a, "-c") == 0 ||
+			    strcmp(a, "--config") == 0) &&
 			   i + 1 < argc) {
 			cli.config_arg = argv[i + 1];
 			i += 2;

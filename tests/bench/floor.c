@@ -24,7 +24,7 @@ main(int argc, char **argv)
 		return rc;
 	}
 	if (sqlite3_open_v2(argv[1], &db, SQLITE_OPEN_READONLY, NULL) ==
-	    SQLITE_OK &&
+		    SQLITE_OK &&
 	    sqlite3_prepare_v2(db, "SELECT count(*) FROM list", -1, &st,
 			       NULL) == SQLITE_OK &&
 	    sqlite3_step(st) == SQLITE_ROW)

@@ -15,7 +15,8 @@
 #include "soarlist/printable.h"
 
 #define SENDER "alice@example.org"
-#define FOREIGN "Received: from relay.example by mx.other.example with " \
+#define FOREIGN \
+	"Received: from relay.example by mx.other.example with " \
 	"ESMTP id 1; Mon, 30 Nov 2026 00:00:00 +0000\n"
 
 /* auth_evaluate() of the message PREFIX + DATA; -1 if it does not parse
@@ -33,8 +34,8 @@ evaluate(const char *prefix, const uint8_t *data, size_t size,
 		abort();
 	if (message_parse(fd, (off_t)(plen + size), &msg, NULL) == 0) {
 		if (strip_results)
-			while (g_mime_header_list_remove(msg.headers,
-							 "Authentication-Results"))
+			while (g_mime_header_list_remove(
+				msg.headers, "Authentication-Results"))
 				;
 		auth_evaluate(msg.headers, FUZZ_AUTHSERV_ID, SENDER, auth_r);
 		message_clear(&msg);
@@ -59,8 +60,10 @@ results_sane(const uint8_t *data, size_t size)
 		close(fd);
 		return TRUE;
 	}
-	for (int i = 0; ok && i < g_mime_header_list_get_count(msg.headers); i++) {
-		GMimeHeader *h = g_mime_header_list_get_header_at(msg.headers, i);
+	for (int i = 0; ok && i < g_mime_header_list_get_count(msg.headers);
+	     i++) {
+		GMimeHeader *h = g_mime_header_list_get_header_at(msg.headers,
+								  i);
 		const char *raw = g_mime_header_get_raw_value(h);
 		GPtrArray *a = g_ptr_array_new_with_free_func(auth_result_free);
 		GPtrArray *b = g_ptr_array_new_with_free_func(auth_result_free);
@@ -117,7 +120,8 @@ fuzz_auth_check(const uint8_t *data, size_t size, const char **why_r)
 		return 0; /* soarlist refuses it before any policy */
 	if (evaluate(FOREIGN, data, size, FALSE, &below) < 0 ||
 	    evaluate("", data, size, TRUE, &stripped) < 0) {
-		*why_r = "parses alone, not with a Received above or fewer headers";
+		*why_r =
+			"parses alone, not with a Received above or fewer headers";
 		rc = -1;
 	} else if (plain.detail == NULL || !printable_is_clean(plain.detail) ||
 		   strchr(plain.detail, '\n') != NULL) {

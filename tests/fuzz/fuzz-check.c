@@ -16,9 +16,11 @@
 
 /* the headers the policy itself may add */
 static const char *const ours[] = {
-	"From", "Reply-To", "Cc", "Subject", "List-Id", "List-Post",
-	"List-Help", "List-Owner", "List-Unsubscribe", "Precedence",
-	REWRITE_LOOP_HEADER, "X-Auto-Response-Suppress", NULL,
+	"From",       "Reply-To",          "Cc",
+	"Subject",    "List-Id",           "List-Post",
+	"List-Help",  "List-Owner",        "List-Unsubscribe",
+	"Precedence", REWRITE_LOOP_HEADER, "X-Auto-Response-Suppress",
+	NULL,
 };
 
 static GHashTable *
@@ -28,8 +30,12 @@ names_of(GMimeHeaderList *headers)
 					      NULL);
 
 	for (int i = 0; i < g_mime_header_list_get_count(headers); i++)
-		g_hash_table_add(t, g_ascii_strdown(g_mime_header_get_name(
-			g_mime_header_list_get_header_at(headers, i)), -1));
+		g_hash_table_add(
+			t, g_ascii_strdown(
+				   g_mime_header_get_name(
+					   g_mime_header_list_get_header_at(
+						   headers, i)),
+				   -1));
 	for (int i = 0; ours[i] != NULL; i++)
 		g_hash_table_add(t, g_ascii_strdown(ours[i], -1));
 	return t;
@@ -69,12 +75,14 @@ written_addresses_ok(GMimeHeaderList *headers, const char *name,
 		InternetAddressList *l;
 
 		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) != 0 ||
-		    g_hash_table_contains(before, g_mime_header_get_raw_value(h)))
+		    g_hash_table_contains(before,
+					  g_mime_header_get_raw_value(h)))
 			continue;
 		l = internet_address_list_parse(NULL,
-						 g_mime_header_get_raw_value(h));
+						g_mime_header_get_raw_value(h));
 		for (int i = 0; l && i < internet_address_list_length(l); i++) {
-			InternetAddress *ia = internet_address_list_get_address(l, i);
+			InternetAddress *ia = internet_address_list_get_address(
+				l, i);
 			ok = ok && INTERNET_ADDRESS_IS_MAILBOX(ia) &&
 			     address_is_valid(internet_address_mailbox_get_addr(
 				     INTERNET_ADDRESS_MAILBOX(ia)));
@@ -95,8 +103,8 @@ raws_of(GMimeHeaderList *headers, const char *name)
 	for (int i = 0; i < g_mime_header_list_get_count(headers); i++) {
 		GMimeHeader *h = g_mime_header_list_get_header_at(headers, i);
 		if (g_ascii_strcasecmp(g_mime_header_get_name(h), name) == 0)
-			g_hash_table_add(t, g_strdup(
-				g_mime_header_get_raw_value(h)));
+			g_hash_table_add(
+				t, g_strdup(g_mime_header_get_raw_value(h)));
 	}
 	return t;
 }
@@ -120,8 +128,10 @@ judge(GMimeHeaderList *headers, GHashTable *justified, GHashTable *cc0,
 		why = "parsed back, the header count differs";
 	for (int i = 0; why == NULL && i < g_mime_header_list_get_count(back);
 	     i++) {
-		char *n = g_ascii_strdown(g_mime_header_get_name(
-			g_mime_header_list_get_header_at(back, i)), -1);
+		char *n = g_ascii_strdown(
+			g_mime_header_get_name(
+				g_mime_header_list_get_header_at(back, i)),
+			-1);
 		if (!g_hash_table_contains(justified, n))
 			why = "a header the input did not justify";
 		g_free(n);
@@ -139,14 +149,20 @@ static const char *
 check_parsed(struct message *msg, unsigned variant)
 {
 	static char *domains[] = { "ssc.example.org", NULL };
-	static struct club_config club = { .slug = "ssc", .name = "Club",
+	static struct club_config club = { .slug = "ssc",
+					   .name = "Club",
 					   .domains = domains };
 	struct list_ref ref = {
-		.id = 1, .club_id = 1, .club = &club, .name = "members",
+		.id = 1,
+		.club_id = 1,
+		.club = &club,
+		.name = "members",
 		.domain = "ssc.example.org",
-		.address = "members@ssc.example.org", .display = "Members",
+		.address = "members@ssc.example.org",
+		.display = "Members",
 	};
-	struct rewrite_input in = { .list = &ref, .envelope_sender = "a@b.example" };
+	struct rewrite_input in = { .list = &ref,
+				    .envelope_sender = "a@b.example" };
 	GHashTable *justified = names_of(msg->headers);
 	GHashTable *cc0 = raws_of(msg->headers, "Cc");
 	GHashTable *rt0 = raws_of(msg->headers, "Reply-To");

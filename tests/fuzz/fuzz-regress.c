@@ -37,7 +37,8 @@ check_one(const char *data, gsize len, const char **why)
 	if (auth_mode)
 		return fuzz_auth_check((const uint8_t *)data, len, why);
 	for (unsigned v = 0; v < FUZZ_VARIANTS && ok; v++)
-		ok = fuzz_message_check((const uint8_t *)data, len, v, why) == 0;
+		ok = fuzz_message_check((const uint8_t *)data, len, v, why) ==
+		     0;
 	return ok ? 0 : -1;
 }
 
@@ -87,7 +88,10 @@ static const struct {
 	size_t len;
 	gboolean good;
 } blocks[] = {
-#define B(s, good) { s, sizeof(s) - 1, good }
+#define B(s, good) \
+	{ \
+		s, sizeof(s) - 1, good \
+	}
 	B("From: a@b.example\nSubject: x\n", TRUE),
 	B("From: a@b.example\r\nSubject: x\r\n  folded\r\n", TRUE),
 	B("Cc: Mallory <m@[a\nX-Injected:yes\nb]>\n", FALSE),
@@ -107,10 +111,12 @@ run_blocks(void)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(blocks); i++) {
 		GError *err = NULL;
-		int rc = header_block_check(blocks[i].block, blocks[i].len, &err);
+		int rc = header_block_check(blocks[i].block, blocks[i].len,
+					    &err);
 		char *what = g_strdup_printf("header_block_check row %zu", i);
 
-		tap((rc == 0) == blocks[i].good, what, err ? err->message : NULL);
+		tap((rc == 0) == blocks[i].good, what,
+		    err ? err->message : NULL);
 		g_clear_error(&err);
 		g_free(what);
 	}
@@ -129,14 +135,15 @@ run_sendmail_refuses(void)
 	msg.headers = g_mime_header_list_new(NULL);
 	g_mime_header_list_append(msg.headers, "From", "a@b.example", NULL);
 	g_mime_header_list_append(msg.headers, "Cc", "", NULL);
-	g_mime_header_set_raw_value(g_mime_header_list_get_header(msg.headers,
-								  "Cc"),
-				    " Mallory <m@[a\nX-Injected:yes\nb]>\n");
+	g_mime_header_set_raw_value(
+		g_mime_header_list_get_header(msg.headers, "Cc"),
+		" Mallory <m@[a\nX-Injected:yes\nb]>\n");
 	g_ptr_array_add(rcpts, "r@b.example");
-	rc = sendmail_send("/nonexistent/sendmail", "s@b.example", FALSE,
-			   rcpts, &msg, &err);
+	rc = sendmail_send("/nonexistent/sendmail", "s@b.example", FALSE, rcpts,
+			   &msg, &err);
 	tap(rc < 0 && err != NULL && err->domain == HEADER_CHECK_ERROR &&
-	    strstr(err->message, "neither a header field nor a continuation"),
+		    strstr(err->message,
+			   "neither a header field nor a continuation"),
 	    "sendmail_send refuses a block with a non-header line",
 	    err ? err->message : "sent");
 	g_clear_error(&err);

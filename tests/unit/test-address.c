@@ -12,27 +12,45 @@ static const struct {
 	{ "o'brien@example.ie", "o'brien@example.ie" },
 	{ "a+tag@sub.example.co.uk", "a+tag@sub.example.co.uk" },
 	/* exactly one '@', no empty parts */
-	{ "john.example.com", NULL }, { "john@@example.com", NULL },
-	{ "a@b@example.com", NULL }, { "", NULL }, { NULL, NULL },
-	{ "@example.com", NULL }, { "john@", NULL }, { "@", NULL },
-	{ "john@example..com", NULL }, { "john@.example.com", NULL },
+	{ "john.example.com", NULL },
+	{ "john@@example.com", NULL },
+	{ "a@b@example.com", NULL },
+	{ "", NULL },
+	{ NULL, NULL },
+	{ "@example.com", NULL },
+	{ "john@", NULL },
+	{ "@", NULL },
+	{ "john@example..com", NULL },
+	{ "john@.example.com", NULL },
 	/* whitespace and control characters */
-	{ " john@example.com", NULL }, { "john@example.com ", NULL },
-	{ "john @example.com", NULL }, { "john@exa mple.com", NULL },
-	{ "jo\thn@example.com", NULL }, { "jo\001hn@example.com", NULL },
-	{ "john@exam\177ple.com", NULL }, { "john\r\n@example.com", NULL },
+	{ " john@example.com", NULL },
+	{ "john@example.com ", NULL },
+	{ "john @example.com", NULL },
+	{ "john@exa mple.com", NULL },
+	{ "jo\thn@example.com", NULL },
+	{ "jo\001hn@example.com", NULL },
+	{ "john@exam\177ple.com", NULL },
+	{ "john\r\n@example.com", NULL },
 	{ "john@example.com\r\nBcc: x@y.org", NULL },
 	/* C1 controls in UTF-8 (U+0080-U+009F: NEL, CSI), next to UTF-8
 	 * that is fine (U+00FC) */
-	{ "jo\xc2\x85hn@example.com", NULL }, { "\xc2\x9b" "31m@example.com", NULL },
-	{ "a\xc2\x80@example.com", NULL }, { "a\xc2\x9f@example.com", NULL },
+	{ "jo\xc2\x85hn@example.com", NULL },
+	{ "\xc2\x9b"
+	  "31m@example.com",
+	  NULL },
+	{ "a\xc2\x80@example.com", NULL },
+	{ "a\xc2\x9f@example.com", NULL },
 	{ "j\xc3\xbcrgen@example.de", "j\xc3\xbcrgen@example.de" },
 	/* commas, double quotes, angle brackets, a leading '-' (an option
 	 * on a sendmail command line), bad UTF-8 */
-	{ "john,jane@example.com", NULL }, { "john@example.com,org", NULL },
-	{ "\"john\"@example.com", NULL }, { "jo\"hn@example.com", NULL },
-	{ "<john@example.com>", NULL }, { "-oQ@example.com", NULL },
-	{ "-f@example.com", NULL }, { "\377@example.com", NULL },
+	{ "john,jane@example.com", NULL },
+	{ "john@example.com,org", NULL },
+	{ "\"john\"@example.com", NULL },
+	{ "jo\"hn@example.com", NULL },
+	{ "<john@example.com>", NULL },
+	{ "-oQ@example.com", NULL },
+	{ "-f@example.com", NULL },
+	{ "\377@example.com", NULL },
 };
 
 static void
@@ -48,7 +66,8 @@ test_normalize(void)
 			check_str(why, "a reason", "address_normalize(%s) why",
 				  in);
 		check_int(address_is_valid(norm_cases[i].in),
-			  norm_cases[i].want != NULL, "address_is_valid(%s)", in);
+			  norm_cases[i].want != NULL, "address_is_valid(%s)",
+			  in);
 		g_free(in);
 		g_free(got);
 	}

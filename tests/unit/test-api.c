@@ -60,8 +60,10 @@ test_shapes(void)
 
 	g_assert_nonnull(d);
 	for (guint i = 0; i < d->lists->len; i++)
-		g_string_append_printf(names, "%s ", ((struct api_list *)
-			g_ptr_array_index(d->lists, i))->name);
+		g_string_append_printf(
+			names, "%s ",
+			((struct api_list *)g_ptr_array_index(d->lists, i))
+				->name);
 	check_str(names->str, "board empty members pilots treasurer ",
 		  "list names, sorted");
 	g_string_free(names, TRUE);
@@ -126,7 +128,8 @@ test_unusable_names(void)
 		const char *name, *why, *rename;
 	} cases[] = {
 		{ "Board Members", "it contains a space", "board-members" },
-		{ "Tow pilots / Duty", "it contains a space", "tow-pilots-duty" },
+		{ "Tow pilots / Duty", "it contains a space",
+		  "tow-pilots-duty" },
 		{ "Vorstand\\u00c4", "it contains a letter that is not ASCII",
 		  "vorstand" },
 		{ "board@club", "it contains '@'", "board-club" },
@@ -134,21 +137,28 @@ test_unusable_names(void)
 		{ "-members", "it starts with '-'", "members" },
 		{ "", "it is empty", NULL },
 		{ "ctl\\u0001x", "it contains a control character", "ctl-x" },
-		{ "board-owner", "it ends in -owner, which soarlist uses for the "
-		  "address of a list's owners", NULL },
-		{ "x-bounces", "it ends in -bounces, which soarlist uses for the "
-		  "address of a list's bounces", NULL },
-		{ "Instruction-Request", "it ends in -request, which soarlist "
-		  "uses for the address of a list's moderation replies", NULL },
+		{ "board-owner",
+		  "it ends in -owner, which soarlist uses for the "
+		  "address of a list's owners",
+		  NULL },
+		{ "x-bounces",
+		  "it ends in -bounces, which soarlist uses for the "
+		  "address of a list's bounces",
+		  NULL },
+		{ "Instruction-Request",
+		  "it ends in -request, which soarlist "
+		  "uses for the address of a list's moderation replies",
+		  NULL },
 		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
 		  "it is longer than 64 characters",
 		  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
-		char *json = g_strdup_printf("{\"lists\": {\"m\": [], \"%s\": "
-					     "[\"a@x.org\"]}, \"whitelist\": []}",
-					     cases[i].name);
+		char *json = g_strdup_printf(
+			"{\"lists\": {\"m\": [], \"%s\": "
+			"[\"a@x.org\"]}, \"whitelist\": []}",
+			cases[i].name);
 		struct api_data *d = parse(json);
 		const struct api_unusable *u;
 		char *fix;
@@ -200,8 +210,15 @@ static void
 test_reject(void)
 {
 	static const char *const cases[] = {
-		"", "not json", "{", "{\"lists\": {\"m\": []}, \"whitelist\": []",
-		"[]", "\"lists\"", "null", "{}", "{\"whitelist\": [\"a@x.org\"]}",
+		"",
+		"not json",
+		"{",
+		"{\"lists\": {\"m\": []}, \"whitelist\": []",
+		"[]",
+		"\"lists\"",
+		"null",
+		"{}",
+		"{\"whitelist\": [\"a@x.org\"]}",
 		/* "lists": not an object, empty, or a list of the wrong type */
 		"{\"Lists\": {\"m\": []}, \"whitelist\": []}",
 		"{\"lists\": 3, \"whitelist\": []}",
@@ -228,16 +245,20 @@ test_reject(void)
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		GError *err = NULL;
-		struct api_data *d = api_parse(cases[i], strlen(cases[i]), &err);
+		struct api_data *d = api_parse(cases[i], strlen(cases[i]),
+					       &err);
 
-		check_str(d ? "data" : err ? "an error" : "NULL, no error",
+		check_str(d     ? "data"
+			  : err ? "an error"
+				: "NULL, no error",
 			  "an error", "api_parse(%s)", cases[i]);
 		api_data_free(&d);
 		g_clear_error(&err);
 	}
 	/* LEN is honoured: what follows is not part of the document */
 	{
-		const char *json = "{\"lists\": {\"m\": []}, \"whitelist\": []}GARBAGE";
+		const char *json =
+			"{\"lists\": {\"m\": []}, \"whitelist\": []}GARBAGE";
 		struct api_data *d = api_parse(json, strlen(json) - 7, NULL);
 
 		check_int(d != NULL, TRUE, "api_parse(first %zu bytes of %s)",

@@ -33,14 +33,16 @@ static const struct {
 	{ " mx.example.org; dkim=pass header.d=a.org header.d=b.org",
 	  "mx.example.org|dkim=pass d=a.org" }, /* the first one counts */
 	{ " mx.example.org; iprev=pass policy.iprev=192.0.2.1; auth=pass "
-	  "smtp.auth=alice", "mx.example.org|iprev=pass|auth=pass" },
+	  "smtp.auth=alice",
+	  "mx.example.org|iprev=pass|auth=pass" },
 	/* malformed: the whole header is ignored */
 	{ "", "-" },
 	{ " ; dkim=pass header.d=example.org", "-" },
 	{ " mx.example.org dkim=pass header.d=example.org", "-" },
 	{ " mx.example.org; dkim pass header.d=example.org", "-" },
 	{ " mx.example.org; dkim=pass header.d", "-" },
-	{ " mx.example.org; dkim=pass (unterminated header.d=example.org", "-" },
+	{ " mx.example.org; dkim=pass (unterminated header.d=example.org",
+	  "-" },
 	{ " mx.example.org; dkim=pass header.d=\"example.org", "-" },
 	{ " mx.example.org; =pass header.d=example.org", "-" },
 	{ " mx.example.org x; dkim=pass header.d=example.org", "-" },
@@ -125,9 +127,9 @@ static const struct {
 	{ "mail.example.org", "example.org", TRUE },
 	{ "a.example.org", "b.example.org", TRUE },
 	{ "example.co.uk", "mail.example.co.uk", TRUE },
-	{ "example.co.uk", "other.co.uk", FALSE },  /* co.uk is a suffix */
+	{ "example.co.uk", "other.co.uk", FALSE },     /* co.uk is a suffix */
 	{ "alice.github.io", "bob.github.io", FALSE }, /* private section */
-	{ "co.uk", "co.uk", TRUE },                 /* equal is aligned */
+	{ "co.uk", "co.uk", TRUE },                    /* equal is aligned */
 	{ "example.org", "example.com", FALSE },
 	{ "evil-example.org", "example.org", FALSE },
 	{ "", "example.org", FALSE },
@@ -138,19 +140,23 @@ static void
 test_aligned(void)
 {
 	for (gsize i = 0; i < G_N_ELEMENTS(alignments); i++)
-		check_int(auth_domains_aligned(alignments[i].a, alignments[i].b),
-			  alignments[i].want, "auth_domains_aligned(%s, %s)",
-			  alignments[i].a ? alignments[i].a : "NULL",
-			  alignments[i].b);
+		check_int(
+			auth_domains_aligned(alignments[i].a, alignments[i].b),
+			alignments[i].want, "auth_domains_aligned(%s, %s)",
+			alignments[i].a ? alignments[i].a : "NULL",
+			alignments[i].b);
 }
 
 /* A header section as Postfix hands it to pipe(8): our Received on top. */
-#define OURS "Received: from c.example (c.example [192.0.2.7])\n" \
+#define OURS \
+	"Received: from c.example (c.example [192.0.2.7])\n" \
 	"\tby mx.soarlist.test (Postfix) with ESMTP id 4AB\n" \
 	"\tfor <members@ssc.manage2soar.com>; Mon, 30 Nov 2026 17:00:00 +0000\n"
-#define PFX "Received: from c.example (c.example [192.0.2.7])\n" \
+#define PFX \
+	"Received: from c.example (c.example [192.0.2.7])\n" \
 	"\tby mail.ssc.example (Postfix) with ESMTP id 4AB; Mon\n"
-#define FOREIGN "Received: from a.example by smtp.gmail.com with ESMTPS " \
+#define FOREIGN \
+	"Received: from a.example by smtp.gmail.com with ESMTPS " \
 	"id x; Mon, 30 Nov 2026 16:59:00 +0000\n"
 #define AR(v) "Authentication-Results: " ID "; " v "\n"
 #define FROM_ALICE "From: Alice <alice@example.org>\n"
@@ -161,67 +167,81 @@ static const struct {
 	gboolean from_ok, envelope_ok;
 	const char *detail; /* a part of it */
 } evaluations[] = {
-	{ "aligned DKIM pass", OURS AR("dkim=pass header.d=example.org")
-	  FROM_ALICE REST, "alice@example.org", TRUE, FALSE,
+	{ "aligned DKIM pass",
+	  OURS AR("dkim=pass header.d=example.org") FROM_ALICE REST,
+	  "alice@example.org", TRUE, FALSE,
 	  "authenticated by dkim=pass header.d=example.org" },
 	{ "A-R above our Received (a milter may put it there)",
 	  AR("dkim=pass header.d=example.org") OURS FROM_ALICE REST,
 	  "alice@example.org", TRUE, FALSE, "authenticated by dkim=pass" },
-	{ "relaxed: a subdomain signs", OURS
-	  AR("dkim=pass header.d=mail.example.org") FROM_ALICE REST,
+	{ "relaxed: a subdomain signs",
+	  OURS AR("dkim=pass header.d=mail.example.org") FROM_ALICE REST,
 	  "alice@example.org", TRUE, FALSE, "header.d=mail.example.org" },
-	{ "header.i when there is no header.d", OURS
-	  AR("dkim=pass header.i=@example.org") FROM_ALICE REST,
+	{ "header.i when there is no header.d",
+	  OURS AR("dkim=pass header.i=@example.org") FROM_ALICE REST,
 	  "alice@example.org", TRUE, FALSE, "header.i=example.org" },
-	{ "unaligned DKIM pass", OURS AR("dkim=pass header.d=evil.example")
-	  FROM_ALICE REST, "alice@example.org", FALSE, FALSE,
+	{ "unaligned DKIM pass",
+	  OURS AR("dkim=pass header.d=evil.example") FROM_ALICE REST,
+	  "alice@example.org", FALSE, FALSE,
 	  "not authenticated: dkim=pass header.d=evil.example" },
-	{ "DKIM fail", OURS AR("dkim=fail header.d=example.org") FROM_ALICE
-	  REST, "alice@example.org", FALSE, FALSE, "dkim=fail" },
-	{ "DKIM neutral, temperror, policy", OURS
-	  AR("dkim=neutral header.d=example.org; dkim=temperror "
-	     "header.d=example.org; dkim=policy header.d=example.org")
-	  FROM_ALICE REST, "alice@example.org", FALSE, FALSE, "dkim=temperror" },
-	{ "aligned SPF pass", OURS AR("spf=pass smtp.mailfrom=alice@example.org")
-	  FROM_ALICE REST, "alice@example.org", TRUE, TRUE,
+	{ "DKIM fail",
+	  OURS AR("dkim=fail header.d=example.org") FROM_ALICE REST,
+	  "alice@example.org", FALSE, FALSE, "dkim=fail" },
+	{ "DKIM neutral, temperror, policy",
+	  OURS AR("dkim=neutral header.d=example.org; dkim=temperror "
+		  "header.d=example.org; dkim=policy header.d=example.org")
+		  FROM_ALICE REST,
+	  "alice@example.org", FALSE, FALSE, "dkim=temperror" },
+	{ "aligned SPF pass",
+	  OURS AR("spf=pass smtp.mailfrom=alice@example.org") FROM_ALICE REST,
+	  "alice@example.org", TRUE, TRUE,
 	  "spf=pass smtp.mailfrom=example.org" },
-	{ "SPF pass for an unaligned envelope", OURS
-	  AR("spf=pass smtp.mailfrom=bounce@mailer.example") FROM_ALICE REST,
+	{ "SPF pass for an unaligned envelope",
+	  OURS AR("spf=pass smtp.mailfrom=bounce@mailer.example")
+		  FROM_ALICE REST,
 	  "bounce@mailer.example", FALSE, TRUE, "spf=pass" },
-	{ "SPF softfail", OURS AR("spf=softfail smtp.mailfrom=example.org")
-	  FROM_ALICE REST, "alice@example.org", FALSE, FALSE, "spf=softfail" },
-	{ "SPF helo only", OURS AR("spf=pass smtp.helo=example.org")
-	  FROM_ALICE REST, "alice@example.org", FALSE, FALSE, "spf=pass" },
-	{ "DMARC pass", OURS AR("dmarc=pass header.from=example.org")
-	  FROM_ALICE REST, "alice@example.org", TRUE, FALSE, "dmarc=pass" },
-	{ "DMARC pass for another From", OURS
-	  AR("dmarc=pass header.from=evil.example") FROM_ALICE REST,
+	{ "SPF softfail",
+	  OURS AR("spf=softfail smtp.mailfrom=example.org") FROM_ALICE REST,
+	  "alice@example.org", FALSE, FALSE, "spf=softfail" },
+	{ "SPF helo only",
+	  OURS AR("spf=pass smtp.helo=example.org") FROM_ALICE REST,
+	  "alice@example.org", FALSE, FALSE, "spf=pass" },
+	{ "DMARC pass",
+	  OURS AR("dmarc=pass header.from=example.org") FROM_ALICE REST,
+	  "alice@example.org", TRUE, FALSE, "dmarc=pass" },
+	{ "DMARC pass for another From",
+	  OURS AR("dmarc=pass header.from=evil.example") FROM_ALICE REST,
 	  "alice@example.org", FALSE, FALSE, "dmarc=pass" },
-	{ "several results, one aligned", OURS
-	  AR("dkim=pass header.d=evil.example; dkim=pass header.d=example.org")
-	  FROM_ALICE REST, "alice@example.org", TRUE, FALSE,
-	  "header.d=example.org" },
-	{ "results in several headers", OURS AR("spf=fail smtp.mailfrom=x.example")
-	  AR("dkim=pass header.d=example.org") FROM_ALICE REST,
+	{ "several results, one aligned",
+	  OURS AR("dkim=pass header.d=evil.example; dkim=pass header.d=example.org")
+		  FROM_ALICE REST,
+	  "alice@example.org", TRUE, FALSE, "header.d=example.org" },
+	{ "results in several headers",
+	  OURS AR("spf=fail smtp.mailfrom=x.example")
+		  AR("dkim=pass header.d=example.org") FROM_ALICE REST,
 	  "x@x.example", TRUE, FALSE, "dkim=pass" },
 	/* forged: another authserv-id, below a foreign Received, malformed */
-	{ "another authserv-id", OURS
-	  "Authentication-Results: mx.evil.example; dkim=pass header.d=example.org\n"
-	  FROM_ALICE REST, "alice@example.org", FALSE, FALSE,
+	{ "another authserv-id",
+	  OURS
+	  "Authentication-Results: mx.evil.example; dkim=pass header.d=example.org\n" FROM_ALICE
+		  REST,
+	  "alice@example.org", FALSE, FALSE,
 	  "ignored 1 of another authserv-id" },
-	{ "authserv-id as a prefix", OURS
-	  "Authentication-Results: " ID ".evil.example; dkim=pass "
-	  "header.d=example.org\n" FROM_ALICE REST, "alice@example.org", FALSE,
-	  FALSE, "another authserv-id" },
-	{ "ours, but below a foreign Received", OURS FOREIGN
-	  AR("dkim=pass header.d=example.org") FROM_ALICE REST,
-	  "alice@example.org", FALSE, FALSE, "ignored 1 of " ID " below a "
+	{ "authserv-id as a prefix",
+	  OURS "Authentication-Results: " ID ".evil.example; dkim=pass "
+	       "header.d=example.org\n" FROM_ALICE REST,
+	  "alice@example.org", FALSE, FALSE, "another authserv-id" },
+	{ "ours, but below a foreign Received",
+	  OURS FOREIGN AR("dkim=pass header.d=example.org") FROM_ALICE REST,
+	  "alice@example.org", FALSE, FALSE,
+	  "ignored 1 of " ID " below a "
 	  "Received of another host" },
-	{ "below a Received with no by", OURS "Received: from x; Mon\n"
-	  AR("dkim=pass header.d=example.org") FROM_ALICE REST,
+	{ "below a Received with no by",
+	  OURS "Received: from x; Mon\n" AR("dkim=pass header.d=example.org")
+		  FROM_ALICE REST,
 	  "alice@example.org", FALSE, FALSE, "below a Received" },
-	{ "below a second Received of ours (a content filter)", OURS OURS
-	  AR("dkim=pass header.d=example.org") FROM_ALICE REST,
+	{ "below a second Received of ours (a content filter)",
+	  OURS OURS AR("dkim=pass header.d=example.org") FROM_ALICE REST,
 	  "alice@example.org", TRUE, FALSE, "dkim=pass" },
 	/* Postfix's myhostname is not the authserv-id: its Received is
 	 * another host's, and only what stands above it (where a milter
@@ -230,37 +250,41 @@ static const struct {
 	  AR("dkim=pass header.d=example.org") PFX FROM_ALICE REST,
 	  "alice@example.org", TRUE, FALSE, "dkim=pass" },
 	{ "below Postfix's Received, authserv-id not its host name",
-	  AR("dkim=fail header.d=example.org") PFX
-	  AR("spf=pass smtp.mailfrom=alice@example.org") FROM_ALICE REST,
-	  "alice@example.org", FALSE, FALSE, "dkim=fail header.d=example.org; "
+	  AR("dkim=fail header.d=example.org") PFX AR(
+		  "spf=pass smtp.mailfrom=alice@example.org") FROM_ALICE REST,
+	  "alice@example.org", FALSE, FALSE,
+	  "dkim=fail header.d=example.org; "
 	  "ignored 1 of " ID " below a Received of another host" },
-	{ "a forged Received of ours cannot lift it", AR("dkim=none") PFX
-	  "Received: from f by " ID " with ESMTP; Mon\n"
-	  AR("dkim=pass header.d=example.org") FROM_ALICE REST,
+	{ "a forged Received of ours cannot lift it",
+	  AR("dkim=none") PFX "Received: from f by " ID " with ESMTP; Mon\n" AR(
+		  "dkim=pass header.d=example.org") FROM_ALICE REST,
 	  "alice@example.org", FALSE, FALSE, "below a Received" },
-	{ "a real one above, a forged one below", OURS
-	  AR("dkim=fail header.d=example.org") FOREIGN
-	  AR("dkim=pass header.d=example.org") FROM_ALICE REST,
+	{ "a real one above, a forged one below",
+	  OURS AR("dkim=fail header.d=example.org")
+		  FOREIGN AR("dkim=pass header.d=example.org") FROM_ALICE REST,
 	  "alice@example.org", FALSE, FALSE, "dkim=fail" },
-	{ "malformed", OURS AR("dkim pass header.d=example.org") FROM_ALICE
-	  REST, "alice@example.org", FALSE, FALSE, "ignored 1 malformed" },
+	{ "malformed",
+	  OURS AR("dkim pass header.d=example.org") FROM_ALICE REST,
+	  "alice@example.org", FALSE, FALSE, "ignored 1 malformed" },
 	{ "no Authentication-Results at all", OURS FROM_ALICE REST,
 	  "alice@example.org", FALSE, FALSE,
 	  "no Authentication-Results of " ID },
 	/* the From side */
-	{ "two From headers", OURS AR("dkim=pass header.d=example.org")
-	  FROM_ALICE "From: Mallory <mallory@example.org>\n" REST,
+	{ "two From headers",
+	  OURS AR("dkim=pass header.d=example.org") FROM_ALICE
+	  "From: Mallory <mallory@example.org>\n" REST,
 	  "alice@example.org", FALSE, FALSE, "several From headers" },
-	{ "two addresses in From", OURS AR("dkim=pass header.d=example.org")
-	  "From: alice@example.org, mallory@evil.example\n" REST,
+	{ "two addresses in From",
+	  OURS AR("dkim=pass header.d=example.org") "From: alice@example.org, mallory@evil.example\n" REST,
 	  "alice@example.org", FALSE, FALSE, "several addresses" },
 	{ "no From", OURS AR("dkim=pass header.d=example.org") REST,
 	  "alice@example.org", FALSE, FALSE, "no usable From" },
-	{ "From domain in another case", OURS AR("dkim=pass header.d=example.org")
-	  "From: alice@EXAMPLE.org\n" REST, "alice@example.org", TRUE, FALSE,
-	  "dkim=pass" },
-	{ "control characters are escaped in the detail", OURS
-	  AR("dkim=fail header.d=\"ex\\\x01" "ample.org\"") FROM_ALICE REST,
+	{ "From domain in another case",
+	  OURS AR("dkim=pass header.d=example.org") "From: alice@EXAMPLE.org\n" REST,
+	  "alice@example.org", TRUE, FALSE, "dkim=pass" },
+	{ "control characters are escaped in the detail",
+	  OURS AR("dkim=fail header.d=\"ex\\\x01"
+		  "ample.org\"") FROM_ALICE REST,
 	  "alice@example.org", FALSE, FALSE, "\\x01" },
 };
 
@@ -268,7 +292,7 @@ static GMimeMessage *
 parse(const char *text)
 {
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(text,
-								 strlen(text));
+								strlen(text));
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	GMimeMessage *m = g_mime_parser_construct_message(parser, NULL);
 
@@ -285,8 +309,8 @@ test_evaluate(void)
 		GMimeMessage *m = parse(evaluations[i].headers);
 		struct post_auth a;
 
-		auth_evaluate(g_mime_object_get_header_list(GMIME_OBJECT(m)), ID,
-			      evaluations[i].sender, &a);
+		auth_evaluate(g_mime_object_get_header_list(GMIME_OBJECT(m)),
+			      ID, evaluations[i].sender, &a);
 		check_int(a.from_ok, evaluations[i].from_ok, "%s: from_ok",
 			  evaluations[i].what);
 		check_int(a.envelope_ok, evaluations[i].envelope_ok,
@@ -305,7 +329,7 @@ static void
 test_no_authserv_id(void)
 {
 	GMimeMessage *m = parse(OURS AR("dkim=pass header.d=example.org")
-				FROM_ALICE REST);
+					FROM_ALICE REST);
 	struct post_auth a;
 
 	auth_evaluate(g_mime_object_get_header_list(GMIME_OBJECT(m)), NULL,

@@ -74,7 +74,8 @@ test_design_example(void)
 	config_list_settings(cfg, "ssc", "board", &s);
 	check_str(nonmember_action_name(s.nonmember_action), "hold",
 		  "ssc/board nonmember_action");
-	check_str(posting_policy_name(s.posting), "default", "ssc/board posting");
+	check_str(posting_policy_name(s.posting), "default",
+		  "ssc/board posting");
 	/* defaults of a list without a [list] group */
 	config_list_settings(cfg, "ssc", "members", &s);
 	check_str(posting_policy_name(s.posting), "default", "posting");
@@ -91,8 +92,9 @@ test_design_example(void)
 	g_free(path);
 }
 
-#define CLUB "[club ssc]\napi_url = file:///srv/ssc.json\n" \
-	     "domains = SSC.example.org ; skyline.example.org\n"
+#define CLUB \
+	"[club ssc]\napi_url = file:///srv/ssc.json\n" \
+	"domains = SSC.example.org ; skyline.example.org\n"
 
 /* Global defaults, every per-list key, a [list] before its club, and
  * unknown keys, which are only warnings. */
@@ -106,8 +108,8 @@ test_settings(void)
 		"from_rewrite = no\nfrom_address = list\n"
 		"list_unsubscribe = https://ssc.manage2soar.com/unsubscribe\n"
 		"max_size = 10M\nmoderators = x\n"
-		"[soarlist]\ndev_redirect = Dev@Example.ORG\ncolour = blue\n"
-		CLUB "flavour = mint\n"
+		"[soarlist]\ndev_redirect = Dev@Example.ORG\ncolour = blue\n" CLUB
+		"flavour = mint\n"
 		"[list ssc/board]\nposting = Anyone\nreply_to = none\n"
 		"from_rewrite = true\nmax_size = 512k\n";
 	GError *err = NULL;
@@ -120,8 +122,9 @@ test_settings(void)
 	check_str(cfg->sendmail, "/usr/sbin/sendmail", "sendmail");
 	check_str(cfg->admin, "postmaster", "admin");
 	check_str(cfg->dev_redirect, "Dev@example.org", "dev_redirect");
-	doms = g_strjoinv(";", ((struct club_config *)
-				g_ptr_array_index(cfg->clubs, 0))->domains);
+	doms = g_strjoinv(
+		";", ((struct club_config *)g_ptr_array_index(cfg->clubs, 0))
+			     ->domains);
 	check_str(doms, "ssc.example.org;skyline.example.org", "domains");
 	g_free(doms);
 	config_list_settings(cfg, "ssc", "members", &s);
@@ -166,12 +169,14 @@ static const struct {
 	{ G "dev_redirect = a@example.org, b@example.org\n", "dev_redirect" },
 	{ G "[club SSC]\napi_url = file:///x\ndomains = x.org\n", "SSC" },
 	{ G "[club ssc]\ndomains = x.org\n", "api_url" },
-	{ G "[club ssc]\napi_url = ftp://x.org/l\ndomains = x.org\n", "api_url" },
+	{ G "[club ssc]\napi_url = ftp://x.org/l\ndomains = x.org\n",
+	  "api_url" },
 	{ G "[club ssc]\napi_url = file:///x\n", "domains" },
 	{ G "[club ssc]\napi_url = file:///x\ndomains = bad domain.org\n",
 	  "bad domain.org" },
 	{ G "[club a]\napi_url = file:///x\ndomains = x.org\n"
-	  "[club b]\napi_url = file:///y\ndomains = y.org;X.ORG\n", "x.org" },
+	    "[club b]\napi_url = file:///y\ndomains = y.org;X.ORG\n",
+	  "x.org" },
 	{ G "[club ssc]\nname = A\\nB\napi_url = file:///x\ndomains = x.org\n",
 	  "name" },
 	{ G "[list ssc/board]\nposting = members\n", "ssc" },
@@ -194,7 +199,8 @@ static const struct {
 	{ L "unauthenticated_action = discard\n", "unauthenticated_action" },
 	{ L "require_auth = dmarc\n", "authserv_id is missing: ssc/board" },
 	{ G "[club ssc]\napi_url = file:///x\ndomains = x.org\n"
-	  "require_auth = dmarc\n", "authserv_id is missing: ssc has" },
+	    "require_auth = dmarc\n",
+	  "authserv_id is missing: ssc has" },
 	{ G "authserv_id = mx.example.org; evil\n", "authserv_id" },
 	{ G "authserv_id = mx example\n", "authserv_id" },
 };
@@ -206,8 +212,8 @@ static void
 test_auth_settings(void)
 {
 	static const char text[] =
-		"[soarlist]\nauthserv_id = mx.example.org\n"
-		CLUB "require_auth = dmarc\nunauthenticated_action = reject\n"
+		"[soarlist]\nauthserv_id = mx.example.org\n" CLUB
+		"require_auth = dmarc\nunauthenticated_action = reject\n"
 		"[club other]\napi_url = file:///x\ndomains = other.org\n"
 		"[list ssc/open]\nrequire_auth = none\n"
 		"[list ssc/held]\nunauthenticated_action = hold\n"
@@ -255,8 +261,10 @@ test_invalid(void)
 		check_str(cfg ? "a config" : "NULL", "NULL", "config_load(%s)",
 			  text);
 		if (msg == NULL || !g_str_has_prefix(msg, want))
-			check_str(msg, want, "config_load(%s): message must "
-				  "start with", text);
+			check_str(msg, want,
+				  "config_load(%s): message must "
+				  "start with",
+				  text);
 		check_contains(msg, bad_cases[i].want, "config_load(%s)", text);
 		check_lacks(msg, "\n", "config_load(%s) (one line)", text);
 		config_free(&cfg);

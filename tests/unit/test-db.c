@@ -22,11 +22,12 @@ setup(void)
 	db = db_open(path, DB_CREATE, &err);
 	g_assert_no_error(err);
 	g_free(path);
-	db_exec(db, "CREATE TABLE t (n INTEGER PRIMARY KEY, v TEXT);"
-		    "INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three');"
-		    "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
-		    "CREATE TABLE child (p INTEGER REFERENCES parent(id) "
-		    "DEFERRABLE INITIALLY DEFERRED);",
+	db_exec(db,
+		"CREATE TABLE t (n INTEGER PRIMARY KEY, v TEXT);"
+		"INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three');"
+		"CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+		"CREATE TABLE child (p INTEGER REFERENCES parent(id) "
+		"DEFERRABLE INITIALLY DEFERRED);",
 		&err);
 	g_assert_no_error(err);
 }
@@ -69,8 +70,7 @@ test_cache_same(void)
 	g_assert_cmpint(db_stmt(db, copy, &b, &err), ==, 0);
 	check_int(a == b, 1, "same SQL, same statement");
 	check_int(count_stmts() - before, 1, "statements compiled");
-	g_assert_cmpint(db_stmt(db, "SELECT count(*) FROM t", &c, &err), ==,
-			0);
+	g_assert_cmpint(db_stmt(db, "SELECT count(*) FROM t", &c, &err), ==, 0);
 	check_int(a != c, 1, "other SQL, another statement");
 	check_int(count_stmts() - before, 2, "statements compiled");
 	teardown();
@@ -125,8 +125,9 @@ test_row_loop(void)
 	check_int(sqlite3_stmt_busy(st), 0, "reset at the end");
 
 	/* an error: reported, the statement reset */
-	g_assert_cmpint(db_stmt(db, "INSERT INTO t VALUES (?1, 'dup')", &st,
-				&err), ==, 0);
+	g_assert_cmpint(
+		db_stmt(db, "INSERT INTO t VALUES (?1, 'dup')", &st, &err), ==,
+		0);
 	sqlite3_bind_int(st, 1, 1);
 	check_int(db_row(st, &err), -1, "constraint violation");
 	g_assert_error(err, DB_ERROR, DB_ERROR_FAILED);
@@ -182,9 +183,11 @@ test_commit(void)
 
 	/* a write that commits */
 	g_assert_cmpint(db_begin_write(db, DB_CHEAP, &err), ==, 0);
-	g_assert_cmpint(db_exec(db, "INSERT INTO parent VALUES (1);"
-				    "INSERT INTO child VALUES (1)", &err), ==,
-			0);
+	g_assert_cmpint(db_exec(db,
+				"INSERT INTO parent VALUES (1);"
+				"INSERT INTO child VALUES (1)",
+				&err),
+			==, 0);
 	check_int(db_commit(db, &err), 0, "commit");
 	g_assert_no_error(err);
 	check_int(count_rows("child"), 1, "committed child rows");

@@ -27,8 +27,8 @@ test_find_status(void)
 		{ "451 4.3.0 try later", "45", "4.3.0" },
 		{ "2.0.0 Ok", "45", NULL },
 		{ "2.0.0 Ok", "245", "2.0.0" },
-		{ "host [192.0.2.5.1.1]", "45", NULL },           /* dotted number */
-		{ "relay 10.5.1.1 said hi", "45", NULL },         /* an IP address */
+		{ "host [192.0.2.5.1.1]", "45", NULL },   /* dotted number */
+		{ "relay 10.5.1.1 said hi", "45", NULL }, /* an IP address */
 		{ "(Exim 4.94.2) then 550 5.7.1 refused", "45", "5.7.1" },
 		{ "version v5.1.1", "45", NULL },
 		{ "5.8.1 is no subject", "45", NULL },
@@ -41,24 +41,25 @@ test_find_status(void)
 		gssize at = dsn_find_status(cases[i].text, 0, cases[i].classes,
 					    &code);
 
-		check_str(code, cases[i].want, "dsn_find_status(\"%s\", \"%s\")",
-			  cases[i].text, cases[i].classes);
+		check_str(code, cases[i].want,
+			  "dsn_find_status(\"%s\", \"%s\")", cases[i].text,
+			  cases[i].classes);
 		check_int(at >= 0, cases[i].want != NULL,
 			  "dsn_find_status(\"%s\") found", cases[i].text);
 		g_free(code);
 	}
 }
 
-#define REPORT_HEAD                                                        \
-	"From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\n"      \
-	"Subject: Undelivered Mail Returned to Sender\n"                   \
-	"MIME-Version: 1.0\n"                                              \
-	"Content-Type: multipart/report; report-type=delivery-status;\n"   \
-	"\tboundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nSorry.\n"    \
-	"--B\nContent-Type: message/delivery-status\n\n"                   \
+#define REPORT_HEAD \
+	"From: MAILER-DAEMON@mx.example.com (Mail Delivery System)\n" \
+	"Subject: Undelivered Mail Returned to Sender\n" \
+	"MIME-Version: 1.0\n" \
+	"Content-Type: multipart/report; report-type=delivery-status;\n" \
+	"\tboundary=\"B\"\n\n--B\nContent-Type: text/plain\n\nSorry.\n" \
+	"--B\nContent-Type: message/delivery-status\n\n" \
 	"Reporting-MTA: dns; mx.example.com\n\n"
-#define RETURNED                                                           \
-	"--B\nContent-Type: message/rfc822\n\nFrom: x@example.org\n"      \
+#define RETURNED \
+	"--B\nContent-Type: message/rfc822\n\nFrom: x@example.org\n" \
 	"Message-ID: <post@example.org>\n\nhello\n--B--\n"
 
 static const char standard2[] = REPORT_HEAD
@@ -71,8 +72,8 @@ static const char standard2[] = REPORT_HEAD
 /* a C1 control (U+009B, a terminal's CSI) in the diagnostic: escaped */
 static const char c1_diagnostic[] = REPORT_HEAD
 	"Final-Recipient: rfc822; bob@example.com\nAction: failed\n"
-	"Status: 5.1.1\nDiagnostic-Code: smtp; 550 \xc2\x9b" "2J gone\n\n"
-	RETURNED;
+	"Status: 5.1.1\nDiagnostic-Code: smtp; 550 \xc2\x9b"
+	"2J gone\n\n" RETURNED;
 
 /* a folded Message-ID with a control character in the returned headers:
  * decoded as the post's own was when it was stored */
@@ -123,9 +124,9 @@ static const char mdn[] =
 	"Final-Recipient: rfc822; bob@example.com\n"
 	"Disposition: manual-action/MDN-sent-manually; displayed\n--M--\n";
 
-#define PROOF_REPORT                                                       \
-	REPORT_HEAD "Final-Recipient: rfc822; bob@example.com\n"            \
-	"Action: failed\nStatus: 5.1.1\n\n"
+#define PROOF_REPORT \
+	REPORT_HEAD "Final-Recipient: rfc822; bob@example.com\n" \
+		    "Action: failed\nStatus: 5.1.1\n\n"
 
 static const char proof_rfc822[] = PROOF_REPORT
 	"--B\nContent-Type: message/rfc822\n\nFrom: x@example.org\n"
@@ -188,8 +189,10 @@ run_case(const char *dir, const struct parse_case *c)
 		check_str(d.recipient, c->recipient, "%s: recipient", c->name);
 		check_str(d.action, c->action, "%s: action", c->name);
 		check_str(d.status, c->status, "%s: status", c->name);
-		check_str(d.message_id, c->message_id, "%s: message_id", c->name);
-		check_str(d.diagnostic, c->diagnostic, "%s: diagnostic", c->name);
+		check_str(d.message_id, c->message_id, "%s: message_id",
+			  c->name);
+		check_str(d.diagnostic, c->diagnostic, "%s: diagnostic",
+			  c->name);
 		check_int(d.standard, c->standard, "%s: standard", c->name);
 		check_str(d.proof, c->proof, "%s: proof", c->name);
 		dsn_clear(&d);
@@ -204,8 +207,10 @@ test_parse(void)
 {
 	static const struct parse_case cases[] = {
 		{ "first failed block", standard2, NULL, 1, "bob@example.com",
-		  "failed", "5.1.1", "post@example.org", "smtp; 550 5.1.1 no "
-		  "such user", TRUE, NULL },
+		  "failed", "5.1.1", "post@example.org",
+		  "smtp; 550 5.1.1 no "
+		  "such user",
+		  TRUE, NULL },
 		{ "the VERP address's block", standard2, "carol@example.net", 1,
 		  "carol@example.net", "delayed", "4.4.1", "post@example.org",
 		  NULL, TRUE, NULL },
@@ -233,8 +238,8 @@ test_parse(void)
 		  "bob@example.com", "failed", "5.1.1", "post@example.org",
 		  NULL, TRUE, "3dc44beabb00766d09e421b71dc1ff8a" },
 		{ "proof, returned headers", proof_headers, NULL, 1,
-		  "bob@example.com", "failed", "5.1.1", "hdr@example.org",
-		  NULL, TRUE, "0123abcd" },
+		  "bob@example.com", "failed", "5.1.1", "hdr@example.org", NULL,
+		  TRUE, "0123abcd" },
 		{ "proof not hex", proof_bad, NULL, 1, "bob@example.com",
 		  "failed", "5.1.1", "post@example.org", NULL, TRUE, NULL },
 		{ "proof, exim text", proof_exim, "carol@example.net", 1,
@@ -242,9 +247,12 @@ test_parse(void)
 		  "550 5.1.1 <carol@example.net>: User unknown", FALSE,
 		  "0123456789abcdef0123456789abcdef" },
 		{ .name = "only the author in the copy", .text = author_only },
-		{ .name = "auto-reply", .text = oof, .want = "bob@example.com" },
+		{ .name = "auto-reply",
+		  .text = oof,
+		  .want = "bob@example.com" },
 		{ .name = "auto-reply, bare", .text = oof },
-		{ .name = "read receipt", .text = mdn,
+		{ .name = "read receipt",
+		  .text = mdn,
 		  .want = "bob@example.com" },
 		{ .name = "empty", .text = "" },
 	};
@@ -283,8 +291,10 @@ test_proof_token(void)
 					       cases[i].list,
 					       cases[i].message_id);
 
-		check_str(got, cases[i].want, "bounce_proof_token(%" G_GINT64_FORMAT
-			  ", ssc/%s, %s)", cases[i].period, cases[i].list,
+		check_str(got, cases[i].want,
+			  "bounce_proof_token(%" G_GINT64_FORMAT
+			  ", ssc/%s, %s)",
+			  cases[i].period, cases[i].list,
 			  cases[i].message_id ? cases[i].message_id : "NULL");
 		g_free(got);
 	}

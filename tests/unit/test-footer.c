@@ -14,15 +14,20 @@
 #define FILLED "Sent to members (members@ssc.example) of Skyline"
 
 static char *domains[] = { "ssc.example", NULL };
-static struct club_config club = { .slug = "ssc", .name = "Skyline",
+static struct club_config club = { .slug = "ssc",
+				   .name = "Skyline",
 				   .domains = domains };
 
 static struct list_ref
 list_ref(void)
 {
 	struct list_ref r = {
-		.id = 1, .club_id = 1, .club = &club, .name = "members",
-		.domain = "ssc.example", .address = "members@ssc.example",
+		.id = 1,
+		.club_id = 1,
+		.club = &club,
+		.name = "members",
+		.domain = "ssc.example",
+		.address = "members@ssc.example",
 		.display = "Members",
 	};
 	r.settings.footer = FOOTER;
@@ -43,8 +48,10 @@ round_trip(const char *text)
 	int fd = memfd_create("in", 0), ofd = memfd_create("out", 0);
 	GByteArray *bytes;
 
-	g_assert_cmpint(write(fd, text, strlen(text)), ==, (ssize_t)strlen(text));
-	g_assert_cmpint(message_parse(fd, (off_t)strlen(text), &msg, &err), ==, 0);
+	g_assert_cmpint(write(fd, text, strlen(text)), ==,
+			(ssize_t)strlen(text));
+	g_assert_cmpint(message_parse(fd, (off_t)strlen(text), &msg, &err), ==,
+			0);
 	g_assert_cmpint(footer_apply(&msg, &ref, NULL, &err), ==, 0);
 	g_assert_no_error(err);
 	g_assert_cmpint(message_write(&msg, ofd), ==, 0);
@@ -73,9 +80,9 @@ round_trip(const char *text)
 }
 
 struct walk {
-	int footers;       /* text parts holding the footer */
-	GString *texts;    /* every text part, decoded */
-	GPtrArray *types;  /* every part's type, in order */
+	int footers;      /* text parts holding the footer */
+	GString *texts;   /* every text part, decoded */
+	GPtrArray *types; /* every part's type, in order */
 };
 
 static void
@@ -101,8 +108,10 @@ walk(GMimeMessage *m, struct walk *w)
 	w->footers = 0;
 	w->texts = g_string_new(NULL);
 	w->types = g_ptr_array_new_with_free_func(g_free);
-	g_ptr_array_add(w->types, g_mime_content_type_get_mime_type(
-		g_mime_object_get_content_type(g_mime_message_get_mime_part(m))));
+	g_ptr_array_add(w->types,
+			g_mime_content_type_get_mime_type(
+				g_mime_object_get_content_type(
+					g_mime_message_get_mime_part(m))));
 	if (GMIME_IS_MULTIPART(g_mime_message_get_mime_part(m)))
 		g_mime_message_foreach(m, visit, w);
 	else
@@ -119,8 +128,8 @@ walk_clear(struct walk *w)
 static const struct {
 	const char *name;
 	const char *text;
-	const char *top_type;   /* after the footer */
-	const char *kept;       /* decoded text that must survive */
+	const char *top_type; /* after the footer */
+	const char *kept;     /* decoded text that must survive */
 } cases[] = {
 	{ "plain 7bit", "From: a@x.org\nSubject: s\n\nhello list\n",
 	  "text/plain", "hello list" },
@@ -132,17 +141,20 @@ static const struct {
 	{ "base64",
 	  "From: a@x.org\nMIME-Version: 1.0\nContent-Type: text/plain; "
 	  "charset=utf-8\nContent-Transfer-Encoding: base64\n\n"
-	  "aGVsbG8gd29ybGQK\n", "text/plain", "hello world" },
+	  "aGVsbG8gd29ybGQK\n",
+	  "text/plain", "hello world" },
 	{ "multipart/mixed",
 	  "From: a@x.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; "
 	  "boundary=B\n\n--B\nContent-Type: text/plain\n\nbody text\n--B\n"
 	  "Content-Type: application/octet-stream\nContent-Transfer-Encoding: "
-	  "base64\n\nAAEC\n--B--\n", "multipart/mixed", "body text" },
+	  "base64\n\nAAEC\n--B--\n",
+	  "multipart/mixed", "body text" },
 	{ "multipart/alternative",
 	  "From: a@x.org\nMIME-Version: 1.0\nContent-Type: multipart/"
 	  "alternative; boundary=A\n\n--A\nContent-Type: text/plain\n\n"
 	  "plain version\n--A\nContent-Type: text/html\n\n<p>html version</p>\n"
-	  "--A--\n", "multipart/mixed", "plain version" },
+	  "--A--\n",
+	  "multipart/mixed", "plain version" },
 	{ "multipart/signed",
 	  "From: a@x.org\nMIME-Version: 1.0\nContent-Type: multipart/signed; "
 	  "protocol=\"application/pgp-signature\"; micalg=pgp-sha256; "
@@ -185,7 +197,8 @@ test_wrapped_parts_intact(void)
 
 		g_assert_true(GMIME_IS_MULTIPART(top));
 		check_int(g_mime_multipart_get_count(GMIME_MULTIPART(top)), 2,
-			  "%s: parts of the new multipart/mixed", cases[i].name);
+			  "%s: parts of the new multipart/mixed",
+			  cases[i].name);
 		first = g_mime_multipart_get_part(GMIME_MULTIPART(top), 0);
 		check_str(g_mime_content_type_get_mime_type(
 				  g_mime_object_get_content_type(first)),
@@ -204,8 +217,10 @@ test_no_footer_configured(void)
 	int fd = memfd_create("in", 0);
 
 	ref.settings.footer = NULL;
-	g_assert_cmpint(write(fd, text, strlen(text)), ==, (ssize_t)strlen(text));
-	g_assert_cmpint(message_parse(fd, (off_t)strlen(text), &msg, NULL), ==, 0);
+	g_assert_cmpint(write(fd, text, strlen(text)), ==,
+			(ssize_t)strlen(text));
+	g_assert_cmpint(message_parse(fd, (off_t)strlen(text), &msg, NULL), ==,
+			0);
 	g_assert_cmpint(footer_apply(&msg, &ref, NULL, NULL), ==, 0);
 	check_int(msg.body_fd == fd, 1, "body still read from the spool");
 	message_clear(&msg);
@@ -218,7 +233,8 @@ main(int argc, char **argv)
 	g_test_init(&argc, &argv, NULL);
 	g_mime_init();
 	g_test_add_func("/footer/shapes", test_shapes);
-	g_test_add_func("/footer/wrapped-parts-intact", test_wrapped_parts_intact);
+	g_test_add_func("/footer/wrapped-parts-intact",
+			test_wrapped_parts_intact);
 	g_test_add_func("/footer/none", test_no_footer_configured);
 	return g_test_run();
 }

@@ -66,7 +66,8 @@ static const struct {
 	gboolean bypass;
 } resolve_cases[] = {
 	{ "members", SSC, 1, "members@" SSC, "Members", FALSE },
-	{ "members", "SkylineSoaring.ORG", 1, "members@" SSC2, "Members", FALSE },
+	{ "members", "SkylineSoaring.ORG", 1, "members@" SSC2, "Members",
+	  FALSE },
 	{ "treasurer", SSC2, 1, "treasurer@" SSC2, "Treasurer", TRUE },
 	{ "private-owners", SSC, 1, "private-owners@" SSC, "Private Owners",
 	  FALSE },
@@ -98,9 +99,10 @@ test_resolve(void)
 		check_int(ref.bypass, resolve_cases[i].bypass,
 			  "catalog_resolve(%s, %s) bypass", n, d);
 		check_int(rc < 0 ? g_error_matches(err, DB_ERROR, DB_ERROR_OPEN)
-				 : err == NULL, TRUE,
-			  "catalog_resolve(%s, %s): error set as documented",
-			  n, d);
+				 : err == NULL,
+			  TRUE,
+			  "catalog_resolve(%s, %s): error set as documented", n,
+			  d);
 		g_clear_error(&err);
 		list_ref_clear(&ref);
 	}
@@ -116,10 +118,13 @@ static const struct {
 	enum decision want;
 } decide_cases[] = {
 	/* default on a normal list: the club's whitelist or the list */
-	{ "members", SSC, KEEP, KEEP, "alice@example.org", DECISION_DISTRIBUTE },
-	{ "members", SSC2, KEEP, KEEP, "wendy@example.org", DECISION_DISTRIBUTE },
+	{ "members", SSC, KEEP, KEEP, "alice@example.org",
+	  DECISION_DISTRIBUTE },
+	{ "members", SSC2, KEEP, KEEP, "wendy@example.org",
+	  DECISION_DISTRIBUTE },
 	{ "members", SSC, KEEP, KEEP, "bob@example.com", DECISION_DISTRIBUTE },
-	{ "members", SSC, KEEP, KEEP, "ALICE@example.org", DECISION_DISTRIBUTE },
+	{ "members", SSC, KEEP, KEEP, "ALICE@example.org",
+	  DECISION_DISTRIBUTE },
 	{ "members", SSC, KEEP, KEEP, STRANGER, DECISION_REJECT },
 	{ "members", SSC, KEEP, KEEP, NULL, DECISION_REJECT },
 	{ "board", SSC, KEEP, KEEP, "carol@example.org", DECISION_DISTRIBUTE },
@@ -136,7 +141,8 @@ static const struct {
 	{ "members", SSC, POSTING_MEMBERS, KEEP, "alice@example.org",
 	  DECISION_DISTRIBUTE },
 	{ "webmaster", SSC, KEEP, KEEP, "wendy@example.org", DECISION_REJECT },
-	{ "webmaster", SSC, KEEP, KEEP, "web@example.org", DECISION_DISTRIBUTE },
+	{ "webmaster", SSC, KEEP, KEEP, "web@example.org",
+	  DECISION_DISTRIBUTE },
 	/* posting = anyone / whitelist */
 	{ "members", SSC, POSTING_ANYONE, KEEP, STRANGER, DECISION_DISTRIBUTE },
 	{ "members", SSC, POSTING_ANYONE, KEEP, NULL, DECISION_DISTRIBUTE },
@@ -169,8 +175,8 @@ check_decision(struct list_ref *ref, const char *sender, const char *author,
 	struct policy_result r = { 0 };
 	GError *err = NULL;
 
-	check_int(policy_decide(db, ref, sender, author, NULL, &r, &err), 0, "%s rc",
-		  what);
+	check_int(policy_decide(db, ref, sender, author, NULL, &r, &err), 0,
+		  "%s rc", what);
 	check_str(decision_name(r.decision), decision_name(want), "%s", what);
 	if (r.reason == NULL || strchr(r.reason, '\n') != NULL)
 		check_str(r.reason, "one line", "%s reason", what);
@@ -188,22 +194,30 @@ test_decide(void)
 		const char *author = decide_cases[i].author;
 		struct list_ref ref;
 		GError *err = NULL;
-		char *what = g_strdup_printf("policy_decide(%s@%s, posting=%s, "
-			"nonmember=%s, %s)", decide_cases[i].list,
-			decide_cases[i].domain, posting == KEEP ? "config"
-			: posting_policy_name((enum posting_policy)posting),
-			nonmember == KEEP ? "config"
-			: nonmember_action_name((enum nonmember_action)nonmember),
+		char *what = g_strdup_printf(
+			"policy_decide(%s@%s, posting=%s, "
+			"nonmember=%s, %s)",
+			decide_cases[i].list, decide_cases[i].domain,
+			posting == KEEP ? "config"
+					: posting_policy_name(
+						  (enum posting_policy)posting),
+			nonmember == KEEP
+				? "config"
+				: nonmember_action_name(
+					  (enum nonmember_action)nonmember),
 			author ? author : "NULL");
 
 		g_assert_cmpint(catalog_resolve(db, cfg, decide_cases[i].list,
-			decide_cases[i].domain, &ref, &err), ==, 1);
+						decide_cases[i].domain, &ref,
+						&err),
+				==, 1);
 		if (posting != KEEP)
 			ref.settings.posting = (enum posting_policy)posting;
 		if (nonmember != KEEP)
-			ref.settings.nonmember_action =
-				(enum nonmember_action)nonmember;
-		check_decision(&ref, author, author, decide_cases[i].want, what);
+			ref.settings.nonmember_action = (enum nonmember_action)
+				nonmember;
+		check_decision(&ref, author, author, decide_cases[i].want,
+			       what);
 		g_free(what);
 	}
 }
@@ -236,15 +250,15 @@ static const struct {
 	  DECISION_REJECT },
 	{ "members", SSC, FALSE, "noreply@" OTHER, "noreply@" OTHER,
 	  DECISION_REJECT },
-	{ "members", SSC, FALSE, "noreply@example.org", NULL,
-	  DECISION_REJECT },
+	{ "members", SSC, FALSE, "noreply@example.org", NULL, DECISION_REJECT },
 	{ "members", SSC, FALSE, "noreply-x@" SSC, NULL, DECISION_REJECT },
 	/* either sender */
 	{ "members", SSC, FALSE, "alice@example.org", STRANGER,
 	  DECISION_DISTRIBUTE },
-	{ "members", SSC, FALSE, "srs0=x@forwarder.example", "alice@example.org",
+	{ "members", SSC, FALSE, "srs0=x@forwarder.example",
+	  "alice@example.org", DECISION_DISTRIBUTE },
+	{ "members", SSC, FALSE, "Wendy@Example.ORG", NULL,
 	  DECISION_DISTRIBUTE },
-	{ "members", SSC, FALSE, "Wendy@Example.ORG", NULL, DECISION_DISTRIBUTE },
 	{ "members", SSC, FALSE, STRANGER, STRANGER, DECISION_REJECT },
 	{ "members", SSC, FALSE, "", NULL, DECISION_REJECT },
 	{ "members", SSC, FALSE, NULL, NULL, DECISION_REJECT },
@@ -263,14 +277,19 @@ test_senders(void)
 			"policy_decide(%s@%s%s, sender %s, author %s)",
 			sender_cases[i].list, sender_cases[i].domain,
 			sender_cases[i].moderated ? ", moderated" : "",
-			sender_cases[i].sender ? sender_cases[i].sender : "NULL",
-			sender_cases[i].author ? sender_cases[i].author : "NULL");
+			sender_cases[i].sender ? sender_cases[i].sender
+					       : "NULL",
+			sender_cases[i].author ? sender_cases[i].author
+					       : "NULL");
 
 		g_assert_cmpint(catalog_resolve(db, cfg, sender_cases[i].list,
-			sender_cases[i].domain, &ref, &err), ==, 1);
+						sender_cases[i].domain, &ref,
+						&err),
+				==, 1);
 		ref.settings.moderated = sender_cases[i].moderated;
 		check_decision(&ref, sender_cases[i].sender,
-			       sender_cases[i].author, sender_cases[i].want, what);
+			       sender_cases[i].author, sender_cases[i].want,
+			       what);
 	}
 }
 
@@ -339,27 +358,33 @@ test_auth(void)
 		GError *err = NULL;
 		g_autofree char *what = g_strdup_printf(
 			"require_auth = dmarc: %s, %s%s, sender %s, author %s, "
-			"auth %d", auth_cases[i].list,
+			"auth %d",
+			auth_cases[i].list,
 			unauth_action_name(auth_cases[i].action),
 			auth_cases[i].moderated ? ", moderated" : "",
 			auth_cases[i].sender, auth_cases[i].author, a);
 
-		g_assert_cmpint(catalog_resolve(db, cfg, auth_cases[i].list, SSC,
-						&ref, &err), ==, 1);
+		g_assert_cmpint(catalog_resolve(db, cfg, auth_cases[i].list,
+						SSC, &ref, &err),
+				==, 1);
 		ref.settings.require_auth = REQUIRE_AUTH_DMARC;
 		ref.settings.unauthenticated_action = auth_cases[i].action;
 		ref.settings.moderated = auth_cases[i].moderated;
 		check_int(policy_decide(db, &ref, auth_cases[i].sender,
 					auth_cases[i].author,
 					a == AUTH_UNKNOWN ? NULL : &auth, &r,
-					&err), 0, "%s: rc", what);
+					&err),
+			  0, "%s: rc", what);
 		check_str(decision_name(r.decision),
 			  decision_name(auth_cases[i].want), "%s", what);
-		if (a == AUTH_NONE && auth_cases[i].want != DECISION_DISTRIBUTE &&
+		if (a == AUTH_NONE &&
+		    auth_cases[i].want != DECISION_DISTRIBUTE &&
 		    strcmp(auth_cases[i].author, STRANGER) != 0)
-			check_contains(r.reason, "authenticated From domain "
+			check_contains(r.reason,
+				       "authenticated From domain "
 				       "(require_auth = dmarc): what the "
-				       "verifier said", "%s: reason", what);
+				       "verifier said",
+				       "%s: reason", what);
 		policy_result_clear(&r);
 		list_ref_clear(&ref);
 	}
@@ -377,9 +402,13 @@ test_reason_resync(void)
 
 	g_assert_cmpint(catalog_resolve(db, cfg, "members", SSC2, &ref, &err),
 			==, 1);
-	g_assert_cmpint(policy_decide(db, &ref, STRANGER, STRANGER, NULL, &r, &err), ==, 0);
-	check_str(r.reason, "5.7.1 only members of Skyline Soaring Club may "
-		  "post to members@" SSC2, "reason of a rejection");
+	g_assert_cmpint(
+		policy_decide(db, &ref, STRANGER, STRANGER, NULL, &r, &err), ==,
+		0);
+	check_str(r.reason,
+		  "5.7.1 only members of Skyline Soaring Club may "
+		  "post to members@" SSC2,
+		  "reason of a rejection");
 	policy_result_clear(&r);
 	list_ref_clear(&ref);
 

@@ -12,7 +12,8 @@ static const struct {
 	{ "", "" },
 	{ "abc@example.org", "abc@example.org" },
 	{ "a\\x0a b", "a\\x0a b" },
-	{ "J\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x9b\xa9", "J\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x9b\xa9" },
+	{ "J\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x9b\xa9",
+	  "J\xc3\xbcrgen \xe2\x82\xac \xf0\x9f\x9b\xa9" },
 	{ "\xc2\xa0nbsp", "\xc2\xa0nbsp" }, /* U+00A0: just past C1 */
 	/* C0 and DEL: \xHH */
 	{ "a\nb", "a\\x0ab" },
@@ -21,16 +22,22 @@ static const struct {
 	{ "\x01\x1f\x7f", "\\x01\\x1f\\x7f" },
 	{ "\x1b[31mred", "\\x1b[31mred" },
 	/* C1 in UTF-8: \u00HH */
-	{ "a\xc2\x85" "b", "a\\u0085b" },
-	{ "\xc2\x9b" "31m", "\\u009b31m" },
+	{ "a\xc2\x85"
+	  "b",
+	  "a\\u0085b" },
+	{ "\xc2\x9b"
+	  "31m",
+	  "\\u009b31m" },
 	{ "\xc2\x80\xc2\x9f", "\\u0080\\u009f" },
 	/* not UTF-8: each bad byte \xHH, the rest kept */
 	{ "\x85", "\\x85" },
 	{ "caf\xe9", "caf\\xe9" },
-	{ "\xff\xfe" "ok", "\\xff\\xfeok" },
-	{ "\xe2\x82", "\\xe2\\x82" },           /* a truncated character */
-	{ "\xc0\x8a", "\\xc0\\x8a" },           /* an overlong newline */
-	{ "\xed\xa0\x80", "\\xed\\xa0\\x80" },  /* a surrogate */
+	{ "\xff\xfe"
+	  "ok",
+	  "\\xff\\xfeok" },
+	{ "\xe2\x82", "\\xe2\\x82" },          /* a truncated character */
+	{ "\xc0\x8a", "\\xc0\\x8a" },          /* an overlong newline */
+	{ "\xed\xa0\x80", "\\xed\\xa0\\x80" }, /* a surrogate */
 };
 
 static void
@@ -68,8 +75,10 @@ test_every_byte(void)
 		for (const char *p = got; *p; p++)
 			check_int((unsigned char)*p >= 0x20 && *p != 0x7f, TRUE,
 				  "printable_escape(x\\x%02x y) byte", b);
-		check_lacks(got2, "\xc2\x85", "printable_escape(\\xc2\\x%02x)", b);
-		check_lacks(got2, "\xc2\x9b", "printable_escape(\\xc2\\x%02x)", b);
+		check_lacks(got2, "\xc2\x85", "printable_escape(\\xc2\\x%02x)",
+			    b);
+		check_lacks(got2, "\xc2\x9b", "printable_escape(\\xc2\\x%02x)",
+			    b);
 		g_free(got);
 		g_free(got2);
 	}

@@ -37,7 +37,8 @@ test_status(void)
 	GError *err = NULL;
 
 	check_int(run_sh("printf 'bad\\033[31m thing\\nline 2\\n'; exit 3",
-			 &out, &err), -1, "rc");
+			 &out, &err),
+		  -1, "rc");
 	g_assert_nonnull(err);
 	check_int(err->code, 3, "code");
 	check_str(err->message,
@@ -82,8 +83,10 @@ test_missing(void)
 	check_int(proc_run(argv, &out, &err), -1, "rc");
 	g_assert_nonnull(err);
 	check_int(err->code, 127, "code");
-	check_str(err->message, "cannot execute /nonexistent/sendmail: "
-		  "No such file or directory", "message");
+	check_str(err->message,
+		  "cannot execute /nonexistent/sendmail: "
+		  "No such file or directory",
+		  "message");
 	check_str(out, "", "output");
 	g_clear_error(&err);
 }

@@ -5,7 +5,10 @@
 #include "unit.h"
 
 #define D "ssc.manage2soar.com"
-#define BAD(a) { a, -1, NULL, NULL, NULL, NULL }
+#define BAD(a) \
+	{ \
+		a, -1, NULL, NULL, NULL, NULL \
+	}
 
 static const struct {
 	const char *in;
@@ -29,11 +32,21 @@ static const struct {
 	{ "members+tag@" D, 0, "post", "members", D, NULL },
 	{ "members-owner+x=y@" D, 0, "owner", "members", D, NULL },
 	{ "members-bounces+@" D, 0, "bounces", "members", D, NULL },
-	BAD(NULL), BAD(""), BAD("members"), BAD("members@"), BAD("@" D),
-	BAD("members@@" D), BAD("-owner@" D), BAD("-bounces@" D),
-	BAD("+tag@" D), BAD("members-bounces-bounces@" D),
-	BAD("members-owner-bounces@" D), BAD("mem bers@" D),
-	BAD("mem\"bers@" D), BAD("_members@" D), BAD("mem\nbers@" D),
+	BAD(NULL),
+	BAD(""),
+	BAD("members"),
+	BAD("members@"),
+	BAD("@" D),
+	BAD("members@@" D),
+	BAD("-owner@" D),
+	BAD("-bounces@" D),
+	BAD("+tag@" D),
+	BAD("members-bounces-bounces@" D),
+	BAD("members-owner-bounces@" D),
+	BAD("mem bers@" D),
+	BAD("mem\"bers@" D),
+	BAD("_members@" D),
+	BAD("mem\nbers@" D),
 	BAD("members@bad domain.org"),
 };
 
@@ -41,7 +54,8 @@ static void
 test_parse(void)
 {
 	static const char *const kinds[] = {
-		[RECIPIENT_POST] = "post", [RECIPIENT_OWNER] = "owner",
+		[RECIPIENT_POST] = "post",
+		[RECIPIENT_OWNER] = "owner",
 		[RECIPIENT_BOUNCES] = "bounces",
 	};
 
@@ -71,22 +85,31 @@ test_name_valid(void)
 		const char *name;
 		gboolean valid;
 	} cases[] = {
-		{ "members", TRUE }, { "private-owners", TRUE }, { "a", TRUE },
-		{ "1st-team", TRUE }, { "tow.pilots_2", TRUE },
+		{ "members", TRUE },
+		{ "private-owners", TRUE },
+		{ "a", TRUE },
+		{ "1st-team", TRUE },
+		{ "tow.pilots_2", TRUE },
 		{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 		  TRUE }, /* 64 bytes */
 		{ "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
 		  FALSE }, /* 65 bytes */
-		{ "", FALSE }, { "Members", FALSE }, { "-members", FALSE },
-		{ ".members", FALSE }, { "members-owner", FALSE },
-		{ "members-bounces", FALSE }, { "mem+bers", FALSE },
-		{ "mem bers", FALSE }, { "mem@bers", FALSE },
+		{ "", FALSE },
+		{ "Members", FALSE },
+		{ "-members", FALSE },
+		{ ".members", FALSE },
+		{ "members-owner", FALSE },
+		{ "members-bounces", FALSE },
+		{ "mem+bers", FALSE },
+		{ "mem bers", FALSE },
+		{ "mem@bers", FALSE },
 		{ "m\xc3\xbcnchen", FALSE },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++)
 		check_int(recipient_list_name_is_valid(cases[i].name),
-			  cases[i].valid, "recipient_list_name_is_valid(\"%s\")",
+			  cases[i].valid,
+			  "recipient_list_name_is_valid(\"%s\")",
 			  cases[i].name);
 }
 
@@ -96,8 +119,10 @@ test_display(void)
 	static const struct {
 		const char *name, *want;
 	} cases[] = {
-		{ "private-owners", "Private Owners" }, { "members", "Members" },
-		{ "towpilots", "Towpilots" }, { "a-b-c", "A B C" },
+		{ "private-owners", "Private Owners" },
+		{ "members", "Members" },
+		{ "towpilots", "Towpilots" },
+		{ "a-b-c", "A B C" },
 		{ "board-2024", "Board 2024" },
 	};
 
@@ -119,7 +144,8 @@ test_format(void)
 		const char *ext, *want;
 	} cases[] = {
 		{ RECIPIENT_POST, NULL, "private-owners@ssc.example.org" },
-		{ RECIPIENT_OWNER, NULL, "private-owners-owner@ssc.example.org" },
+		{ RECIPIENT_OWNER, NULL,
+		  "private-owners-owner@ssc.example.org" },
 		{ RECIPIENT_BOUNCES, NULL,
 		  "private-owners-bounces@ssc.example.org" },
 		{ RECIPIENT_BOUNCES, "bob=example.com",

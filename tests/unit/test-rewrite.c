@@ -10,14 +10,16 @@
 #define SSC "ssc.manage2soar.com"
 #define SSC2 "skylinesoaring.org"
 #define BOUNCES "members-bounces@" SSC
-#define LIST_HEADERS ",List-Help,List-Id,List-Owner,List-Post,Precedence," \
-		     "X-Auto-Response-Suppress,X-Loop"
+#define LIST_HEADERS \
+	",List-Help,List-Id,List-Owner,List-Post,Precedence," \
+	"X-Auto-Response-Suppress,X-Loop"
 
 static char slug[] = "ssc", name[] = "Skyline Soaring Club";
 static char dom1[] = SSC, dom2[] = SSC2;
 static char *domains[] = { dom1, dom2, NULL };
-static const struct club_config club = {
-	.slug = slug, .name = name, .domains = domains };
+static const struct club_config club = { .slug = slug,
+					 .name = name,
+					 .domains = domains };
 
 /* members@DOMAIN; S NULL: the defaults. Clear with list_ref_clear. */
 static void
@@ -43,7 +45,7 @@ parse(const char *headers)
 {
 	char *text = g_strconcat(headers, "\n\nbody\n", NULL);
 	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(text,
-								 strlen(text));
+								strlen(text));
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	GMimeObject *obj;
 
@@ -77,9 +79,12 @@ rewrite(const struct run *run)
 	GMimeObject *obj = parse(run->headers);
 	GMimeHeaderList *h = g_mime_object_get_header_list(obj);
 	struct list_ref ref;
-	struct rewrite_input in = { .list = &ref,
-		.envelope_sender = run->sender ? run->sender : "john@example.com",
-		.redirected_members = run->redirected };
+	struct rewrite_input in = {
+		.list = &ref,
+		.envelope_sender = run->sender ? run->sender
+					       : "john@example.com",
+		.redirected_members = run->redirected
+	};
 	struct result r;
 
 	make_ref(&ref, run->domain ? run->domain : SSC, run->settings);
@@ -105,8 +110,10 @@ count(const struct result *r, const char *hname)
 	int n = 0;
 
 	for (int i = 0; i < g_mime_header_list_get_count(r->h); i++)
-		n += g_ascii_strcasecmp(hname, g_mime_header_get_name(
-			g_mime_header_list_get_header_at(r->h, i))) == 0;
+		n += g_ascii_strcasecmp(
+			     hname, g_mime_header_get_name(
+					    g_mime_header_list_get_header_at(
+						    r->h, i))) == 0;
 	return n;
 }
 
@@ -155,8 +162,8 @@ names(const char *text, const char *sep)
 
 	for (int i = 0; lines[i] != NULL; i++)
 		if (lines[i][0] != '\0' && !g_ascii_isspace(lines[i][0]))
-			g_ptr_array_add(n, g_strndup(lines[i],
-				strcspn(lines[i], ":")));
+			g_ptr_array_add(
+				n, g_strndup(lines[i], strcspn(lines[i], ":")));
 	g_ptr_array_sort(n, cmp_str);
 	g_ptr_array_add(n, NULL);
 	out = g_strjoinv(",", (char **)n->pdata);
@@ -178,7 +185,8 @@ check_lines(const struct result *r, const char *want, const char *what)
 	for (int k = 0; k < 2; k++) {
 		char *v = raw(r, k ? "Subject" : "From");
 		for (const char *p = v ? v : ""; *p; p++)
-			if ((unsigned char)*p >= 0x7f || (unsigned char)*p < 0x20) {
+			if ((unsigned char)*p >= 0x7f ||
+			    (unsigned char)*p < 0x20) {
 				check_str(v, "printable ASCII", "%s", what);
 				break;
 			}
@@ -195,9 +203,11 @@ check_from(const struct result *r, const char *want_name, const char *want_addr,
 	   const char *what)
 {
 	char *v = raw(r, "From"), *lt = v ? strrchr(v, '<') : NULL, *phrase;
-	InternetAddressList *l = v ? internet_address_list_parse(NULL, v) : NULL;
+	InternetAddressList *l = v ? internet_address_list_parse(NULL, v)
+				   : NULL;
 	InternetAddress *ia = l && internet_address_list_length(l) > 0
-		? internet_address_list_get_address(l, 0) : NULL;
+				      ? internet_address_list_get_address(l, 0)
+				      : NULL;
 
 	if (want_name != NULL)
 		check_str(ia ? internet_address_get_name(ia) : NULL, want_name,
@@ -205,8 +215,10 @@ check_from(const struct result *r, const char *want_name, const char *want_addr,
 	check_lacks(ia ? internet_address_get_name(ia) : NULL, "\n",
 		    "%s: From name", what);
 	check_str(ia && INTERNET_ADDRESS_IS_MAILBOX(ia)
-		  ? internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia))
-		  : NULL, want_addr, "%s: From address", what);
+			  ? internet_address_mailbox_get_addr(
+				    INTERNET_ADDRESS_MAILBOX(ia))
+			  : NULL,
+		  want_addr, "%s: From address", what);
 	if (want_name != NULL && lt != NULL && v[0] != '"') {
 		GString *u = g_string_new(NULL);
 
@@ -249,8 +261,10 @@ static const struct {
 	{ "=?iso-8859-1?q?Ren=E9_Dupont?= <rd@example.fr>",
 	  "Ren\xc3\xa9 Dupont via Members", NULL },
 	{ "=?utf-8?q?Gr=C3=A9goire_de_la_Tr=C3=A9moille-Longueville_et_"
-	  "Associ=C3=A9s?= <g@example.fr>", "Gr\xc3\xa9goire de la "
-	  "Tr\xc3\xa9moille-Longueville et Associ\xc3\xa9s via Members", NULL },
+	  "Associ=C3=A9s?= <g@example.fr>",
+	  "Gr\xc3\xa9goire de la "
+	  "Tr\xc3\xa9moille-Longueville et Associ\xc3\xa9s via Members",
+	  NULL },
 };
 
 /* From rewriting; Reply-To is the original From by default. */
@@ -274,8 +288,9 @@ test_from(void)
 	}
 }
 
-#define EVIL "From: =?utf-8?q?Evil=0D=0ABcc=3A_victim=40example.com?= " \
-	     "<evil@example.com>"
+#define EVIL \
+	"From: =?utf-8?q?Evil=0D=0ABcc=3A_victim=40example.com?= " \
+	"<evil@example.com>"
 #define EVIL_NAME "Evil Bcc: victim@example.com via Members"
 /* base64 of "Grüße\r\nX-Injected: 1" */
 #define GRUSS "R3LDvMOfZQ0KWC1JbmplY3RlZDogMQ=="
@@ -288,40 +303,59 @@ static const struct {
 } inject_cases[] = {
 	{ EVIL, { .from_rewrite = TRUE }, "From,Reply-To", EVIL_NAME, NULL },
 	{ "From: =?utf-8?b?RXZpbA0KQmNjOiB2aWN0aW1AZXhhbXBsZS5jb20=?= "
-	  "<evil@example.com>", { .from_rewrite = TRUE }, "From,Reply-To",
-	  EVIL_NAME, NULL },
-	{ "From: =?utf-8?b?" GRUSS "?= <g@example.de>", { .from_rewrite = TRUE },
-	  "From,Reply-To", "Gr\xc3\xbc\xc3\x9f" "e X-Injected: 1 via Members",
+	  "<evil@example.com>",
+	  { .from_rewrite = TRUE },
+	  "From,Reply-To",
+	  EVIL_NAME,
+	  NULL },
+	{ "From: =?utf-8?b?" GRUSS "?= <g@example.de>",
+	  { .from_rewrite = TRUE },
+	  "From,Reply-To",
+	  "Gr\xc3\xbc\xc3\x9f"
+	  "e X-Injected: 1 via Members",
 	  NULL },
 	/* not a valid encoded word in a phrase: garbage, still one From */
 	{ "From: =?utf-8?q?Evil=0ABcc:_victim@example.com?= <evil@example.com>",
-	  { .from_rewrite = TRUE }, "From,Reply-To", NULL, NULL },
+	  { .from_rewrite = TRUE },
+	  "From,Reply-To",
+	  NULL,
+	  NULL },
 	{ "From: =?utf-8?q?=0D=0A=0D=0A?= <evil@example.com>",
-	  { .from_rewrite = TRUE }, "From,Reply-To",
-	  "evil at example.com via Members", NULL },
+	  { .from_rewrite = TRUE },
+	  "From,Reply-To",
+	  "evil at example.com via Members",
+	  NULL },
 	{ "From: a@example.org\nSubject: =?utf-8?q?Hi=0D=0ABcc=3A_v=40x.org?=",
 	  { .from_rewrite = TRUE, .subject_prefix = (char *)"[SSC]" },
-	  "From,Reply-To,Subject", NULL, "[SSC] Hi Bcc: v@x.org" },
+	  "From,Reply-To,Subject",
+	  NULL,
+	  "[SSC] Hi Bcc: v@x.org" },
 	{ "From: a@example.org\nSubject: =?utf-8?b?" GRUSS "?=",
 	  { .from_rewrite = TRUE, .subject_prefix = (char *)"[SSC]" },
-	  "From,Reply-To,Subject", NULL,
-	  "[SSC] Gr\xc3\xbc\xc3\x9f" "e X-Injected: 1" },
+	  "From,Reply-To,Subject",
+	  NULL,
+	  "[SSC] Gr\xc3\xbc\xc3\x9f"
+	  "e X-Injected: 1" },
 	/* reply_to = list copies the author's name into Cc */
-	{ EVIL, { .from_rewrite = TRUE, .reply_to = REPLY_TO_LIST },
-	  "Cc,From,Reply-To", EVIL_NAME, NULL },
+	{ EVIL,
+	  { .from_rewrite = TRUE, .reply_to = REPLY_TO_LIST },
+	  "Cc,From,Reply-To",
+	  EVIL_NAME,
+	  NULL },
 };
 
 static void
 test_injection(void)
 {
 	for (gsize i = 0; i < G_N_ELEMENTS(inject_cases); i++) {
-		struct result r = rewrite(&(struct run){
-			.headers = inject_cases[i].headers,
-			.settings = &inject_cases[i].s });
+		struct result r = rewrite(
+			&(struct run){ .headers = inject_cases[i].headers,
+				       .settings = &inject_cases[i].s });
 		char *what = unit_quote(inject_cases[i].headers);
 		char *want = g_strconcat(inject_cases[i].names, LIST_HEADERS,
 					 NULL);
-		GMimeHeader *subj = g_mime_header_list_get_header(r.h, "Subject");
+		GMimeHeader *subj = g_mime_header_list_get_header(r.h,
+								  "Subject");
 
 		check_lines(&r, want, what);
 		check_int(count(&r, "Bcc") + count(&r, "X-Injected"), 0,
@@ -340,23 +374,28 @@ static void
 test_reply_to_from(void)
 {
 	struct list_settings list = { .from_rewrite = TRUE,
-		.reply_to = REPLY_TO_LIST }, none = { .from_rewrite = TRUE,
-		.reply_to = REPLY_TO_NONE }, off = { .from_rewrite = FALSE },
-		from_list = { .from_rewrite = TRUE,
-		.from_address = FROM_ADDRESS_LIST };
+				      .reply_to = REPLY_TO_LIST },
+			     none = { .from_rewrite = TRUE,
+				      .reply_to = REPLY_TO_NONE },
+			     off = { .from_rewrite = FALSE },
+			     from_list = { .from_rewrite = TRUE,
+					   .from_address = FROM_ADDRESS_LIST };
 	const char *john = "From: John <john@example.com>";
 	struct result r;
 	char *cc;
 
-	r = rewrite(&(struct run){ .headers = "From: John <john@example.com>\n"
-				   "Reply-To: Office <office@example.org>" });
+	r = rewrite(&(struct run){
+		.headers = "From: John <john@example.com>\n"
+			   "Reply-To: Office <office@example.org>" });
 	check_int(count(&r, "Reply-To"), 1, "an existing Reply-To: count");
 	check_raw(&r, "Reply-To", "Office <office@example.org>",
 		  "an existing Reply-To wins");
 	result_clear(&r);
-	r = rewrite(&(struct run){ .settings = &list, .headers =
-		"From: John <john@example.com>\nReply-To: x@example.org\n"
-		"Cc: Jane <jane@example.org>" });
+	r = rewrite(&(struct run){
+		.settings = &list,
+		.headers =
+			"From: John <john@example.com>\nReply-To: x@example.org\n"
+			"Cc: Jane <jane@example.org>" });
 	check_int(count(&r, "Reply-To"), 1, "reply_to=list: Reply-To count");
 	check_raw(&r, "Reply-To", "members@" SSC, "reply_to=list");
 	cc = raw(&r, "Cc");
@@ -364,8 +403,10 @@ test_reply_to_from(void)
 	check_contains(cc, "john@example.com", "reply_to=list: Cc");
 	g_free(cc);
 	result_clear(&r);
-	r = rewrite(&(struct run){ .settings = &list, .headers =
-		"From: John <john@example.com>\nCc: JOHN@example.com" });
+	r = rewrite(&(struct run){
+		.settings = &list,
+		.headers =
+			"From: John <john@example.com>\nCc: JOHN@example.com" });
 	cc = raw(&r, "Cc");
 	check_int(cc && strchr(cc, '@') == strrchr(cc, '@'), TRUE,
 		  "reply_to=list, author already in Cc: one address in %s", cc);
@@ -384,8 +425,10 @@ test_reply_to_from(void)
 	result_clear(&r);
 	/* the domain as addressed; no From header: the envelope sender */
 	r = rewrite(&(struct run){ .domain = SSC2, .headers = "Subject: x" });
-	check_raw(&r, "From", "\"john at example.com via Members\" "
-		  "<members-bounces@" SSC2 ">", "second domain, no From");
+	check_raw(&r, "From",
+		  "\"john at example.com via Members\" "
+		  "<members-bounces@" SSC2 ">",
+		  "second domain, no From");
 	result_clear(&r);
 }
 
@@ -405,25 +448,33 @@ test_list_headers(void)
 		{ "X-Auto-Response-Suppress", "OOF, AutoReply" },
 		{ REWRITE_REDIRECT_HEADER, "12 members of members@" SSC2 },
 	};
-	struct list_settings unsub = { .from_rewrite = TRUE,
-		.list_unsubscribe = (char *)"https://" SSC "/unsub" };
+	struct list_settings unsub = {
+		.from_rewrite = TRUE,
+		.list_unsubscribe = (char *)"https://" SSC "/unsub"
+	};
 	struct result r;
 
 	/* another list's headers and the ones to remove are gone */
-	r = rewrite(&(struct run){ .settings = &unsub, .domain = SSC2,
-		.redirected = 12, .headers =
-		"Return-Path: <john@example.com>\n"
-		"Received: from mx.example.com;\n Mon, 1 Jan 2024 10:00:00 +0000\n"
-		"DKIM-Signature: v=1; a=rsa-sha256; d=example.com;\n\tb=AAAA\n"
-		"From: John <john@example.com>\n"
-		"dkim-signature: v=1; d=relay.example; b=BBBB\n"
-		"Disposition-Notification-To: john@example.com\n"
-		"Message-ID: <abc@example.com>\nList-Id: <other.example.org>\n"
-		"List-Post: <mailto:other@example.org>\nPrecedence: bulk\n"
-		"List-Unsubscribe: <https://example.org/u>\n"
-		"X-Auto-Response-Suppress: All\nX-Soarlist-Dev-Redirect: forged" });
-	check_lines(&r, "Received,From,Message-ID,Reply-To,List-Unsubscribe,"
-		    REWRITE_REDIRECT_HEADER LIST_HEADERS, "list headers");
+	r = rewrite(&(struct run){
+		.settings = &unsub,
+		.domain = SSC2,
+		.redirected = 12,
+		.headers =
+			"Return-Path: <john@example.com>\n"
+			"Received: from mx.example.com;\n Mon, 1 Jan 2024 10:00:00 +0000\n"
+			"DKIM-Signature: v=1; a=rsa-sha256; d=example.com;\n\tb=AAAA\n"
+			"From: John <john@example.com>\n"
+			"dkim-signature: v=1; d=relay.example; b=BBBB\n"
+			"Disposition-Notification-To: john@example.com\n"
+			"Message-ID: <abc@example.com>\nList-Id: <other.example.org>\n"
+			"List-Post: <mailto:other@example.org>\nPrecedence: bulk\n"
+			"List-Unsubscribe: <https://example.org/u>\n"
+			"X-Auto-Response-Suppress: All\nX-Soarlist-Dev-Redirect: forged" });
+	check_lines(
+		&r,
+		"Received,From,Message-ID,Reply-To,List-Unsubscribe," REWRITE_REDIRECT_HEADER
+			LIST_HEADERS,
+		"list headers");
 	for (gsize i = 0; i < G_N_ELEMENTS(want); i++) {
 		check_raw(&r, want[i].hname, want[i].value, "list headers");
 		check_int(count(&r, want[i].hname), 1, "count of %s",
@@ -433,9 +484,11 @@ test_list_headers(void)
 		       "Received keeps its bytes");
 	result_clear(&r);
 	r = rewrite(&(struct run){ .headers = "From: a@example.org" });
-	check_int(count(&r, "List-Unsubscribe") + count(&r,
-		  REWRITE_REDIRECT_HEADER), 0, "List-Unsubscribe and "
-		  REWRITE_REDIRECT_HEADER " when not configured");
+	check_int(count(&r, "List-Unsubscribe") +
+			  count(&r, REWRITE_REDIRECT_HEADER),
+		  0,
+		  "List-Unsubscribe and " REWRITE_REDIRECT_HEADER
+		  " when not configured");
 	result_clear(&r);
 }
 
@@ -446,10 +499,14 @@ test_exempt(void)
 		const char *sender;
 		gboolean exempt;
 	} cases[] = {
-		{ "noreply@" SSC, TRUE }, { "NoReply@SkylineSoaring.ORG", TRUE },
+		{ "noreply@" SSC, TRUE },
+		{ "NoReply@SkylineSoaring.ORG", TRUE },
 		{ "noreply@other.example.org", FALSE },
-		{ "noreply@sub." SSC, FALSE }, { "noreply-x@" SSC, FALSE },
-		{ "xnoreply@" SSC, FALSE }, { "noreply", FALSE }, { "", FALSE },
+		{ "noreply@sub." SSC, FALSE },
+		{ "noreply-x@" SSC, FALSE },
+		{ "xnoreply@" SSC, FALSE },
+		{ "noreply", FALSE },
+		{ "", FALSE },
 		{ NULL, FALSE },
 	};
 	struct list_ref ref;
@@ -461,17 +518,20 @@ test_exempt(void)
 			  cases[i].exempt, "rewrite_from_exempt(\"%s\")",
 			  cases[i].sender ? cases[i].sender : "NULL");
 	list_ref_clear(&ref);
-	r = rewrite(&(struct run){ .sender = "noreply@" SSC,
+	r = rewrite(&(struct run){
+		.sender = "noreply@" SSC,
 		.headers = "From: Skyline Soaring Club <noreply@" SSC ">" });
 	check_lines(&r, "From" LIST_HEADERS, "exempt envelope sender");
 	check_raw(&r, "From", "Skyline Soaring Club <noreply@" SSC ">",
 		  "exempt envelope sender");
 	result_clear(&r);
 	/* the envelope decides, never the From header */
-	r = rewrite(&(struct run){ .sender = "mallory@example.com",
+	r = rewrite(&(struct run){
+		.sender = "mallory@example.com",
 		.headers = "From: Skyline Soaring Club <noreply@" SSC ">" });
-	check_raw(&r, "From", "\"Skyline Soaring Club via Members\" <" BOUNCES
-		  ">", "From noreply@, envelope sender not");
+	check_raw(&r, "From",
+		  "\"Skyline Soaring Club via Members\" <" BOUNCES ">",
+		  "From noreply@, envelope sender not");
 	result_clear(&r);
 }
 
@@ -495,7 +555,7 @@ test_subject(void)
 		{ "Re: x", "", "Re: x" },
 	};
 	struct list_settings s = { .from_rewrite = TRUE,
-		.subject_prefix = (char *)"[SSC]" };
+				   .subject_prefix = (char *)"[SSC]" };
 	struct result r;
 	GMimeHeader *h;
 
@@ -509,18 +569,24 @@ test_subject(void)
 		g_free(subj);
 	}
 	/* through rewrite_headers */
-	r = rewrite(&(struct run){ .settings = &s, .headers =
-				   "From: a@example.org\nSubject: Re: [SSC] Hi" });
+	r = rewrite(&(struct run){
+		.settings = &s,
+		.headers = "From: a@example.org\nSubject: Re: [SSC] Hi" });
 	check_raw(&r, "Subject", "Re: [SSC] Hi", "a reply");
 	result_clear(&r);
-	r = rewrite(&(struct run){ .settings = &s, .headers = "From: a@x.org" });
+	r = rewrite(
+		&(struct run){ .settings = &s, .headers = "From: a@x.org" });
 	check_raw(&r, "Subject", "[SSC] (no subject)", "no Subject header");
 	result_clear(&r);
-	r = rewrite(&(struct run){ .settings = &s, .headers = "From: a@x.org\n"
-				   "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=" });
+	r = rewrite(&(struct run){
+		.settings = &s,
+		.headers = "From: a@x.org\n"
+			   "Subject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=" });
 	h = g_mime_header_list_get_header(r.h, "Subject");
 	check_str(h ? g_mime_header_get_value(h) : NULL,
-		  "[SSC] Gr\xc3\xbc\xc3\x9f" "e", "non-ASCII Subject");
+		  "[SSC] Gr\xc3\xbc\xc3\x9f"
+		  "e",
+		  "non-ASCII Subject");
 	check_lines(&r, "From,Subject,Reply-To" LIST_HEADERS,
 		    "non-ASCII Subject");
 	result_clear(&r);
@@ -533,28 +599,38 @@ test_sanitize(void)
 		const char *name, *addr; /* addr "-": rewrite_sanitize(name) */
 		const char *want;
 	} cases[] = {
-		{ "a\r\n\tb", "-", "a b" }, { "  a   b  ", "-", "a b" },
-		{ "a\001b\177c", "-", "a b c" }, { "\r\n", "-", "" },
-		{ NULL, "-", "" }, { "J\xc3\xbcrgen", "-", "J\xc3\xbcrgen" },
-		{ "bad\xff" "byte", "-", "bad\xef\xbf\xbd" "byte" },
+		{ "a\r\n\tb", "-", "a b" },
+		{ "  a   b  ", "-", "a b" },
+		{ "a\001b\177c", "-", "a b c" },
+		{ "\r\n", "-", "" },
+		{ NULL, "-", "" },
+		{ "J\xc3\xbcrgen", "-", "J\xc3\xbcrgen" },
+		{ "bad\xff"
+		  "byte",
+		  "-",
+		  "bad\xef\xbf\xbd"
+		  "byte" },
 		{ "John", "j@example.com", "John via Members" },
 		{ NULL, "j@example.com", "j at example.com via Members" },
 		{ " \r\n ", "j@example.com", "j at example.com via Members" },
-		{ "Evil\r\nBcc: v@x.org", "e@x.org", "Evil Bcc: v@x.org via Members" },
+		{ "Evil\r\nBcc: v@x.org", "e@x.org",
+		  "Evil Bcc: v@x.org via Members" },
 		{ NULL, NULL, "Members" },
 	};
 
 	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
 		gboolean san = g_strcmp0(cases[i].addr, "-") == 0;
 		char *got = san ? rewrite_sanitize(cases[i].name)
-				: rewrite_from_name(cases[i].name, cases[i].addr,
-						    "Members");
+				: rewrite_from_name(cases[i].name,
+						    cases[i].addr, "Members");
 		char *n = unit_quote(cases[i].name);
 
-		check_str(got, cases[i].want, "%s(%s%s%s)", san ?
-			  "rewrite_sanitize" : "rewrite_from_name", n,
-			  san ? "" : ", ", san ? "" : cases[i].addr ?
-			  cases[i].addr : "NULL");
+		check_str(got, cases[i].want, "%s(%s%s%s)",
+			  san ? "rewrite_sanitize" : "rewrite_from_name", n,
+			  san ? "" : ", ",
+			  san             ? ""
+			  : cases[i].addr ? cases[i].addr
+					  : "NULL");
 		g_free(got);
 		g_free(n);
 	}
@@ -571,7 +647,8 @@ test_drop_markers(void)
 		{ "X-Loop: members@" SSC, TRUE, FALSE },
 		{ "X-Loop: members@" SSC2, TRUE, FALSE },
 		{ "x-loop: <MEMBERS@SSC.Manage2Soar.COM>", TRUE, FALSE },
-		{ "X-Loop: other@example.org\nX-Loop: members@" SSC, TRUE, FALSE },
+		{ "X-Loop: other@example.org\nX-Loop: members@" SSC, TRUE,
+		  FALSE },
 		{ "X-Loop: board@" SSC, FALSE, FALSE },
 		{ "X-Loop: members@other.example.org", FALSE, FALSE },
 		{ "X-Loop: members-bounces@" SSC, FALSE, FALSE },
@@ -580,9 +657,10 @@ test_drop_markers(void)
 		{ "Auto-Submitted: No (a human wrote this)", FALSE, FALSE },
 		{ "Auto-Submitted: auto-replied", FALSE, TRUE },
 		{ "auto-submitted: Auto-Generated", FALSE, TRUE },
-		{ "Auto-Submitted: auto-replied; owner-email=\"x@y.org\"", FALSE,
+		{ "Auto-Submitted: auto-replied; owner-email=\"x@y.org\"",
+		  FALSE, TRUE },
+		{ "Auto-Submitted: no\nAuto-Submitted: auto-notified", FALSE,
 		  TRUE },
-		{ "Auto-Submitted: no\nAuto-Submitted: auto-notified", FALSE, TRUE },
 	};
 	struct list_ref ref;
 
@@ -602,9 +680,9 @@ test_drop_markers(void)
 		g_free(what);
 		g_free(text);
 	}
-	{	/* what we send out is recognised when it comes back */
-		struct result r = rewrite(&(struct run){ .domain = SSC2,
-			.headers = "From: a@example.org" });
+	{ /* what we send out is recognised when it comes back */
+		struct result r = rewrite(&(struct run){
+			.domain = SSC2, .headers = "From: a@example.org" });
 		check_int(rewrite_has_loop_marker(r.h, &ref), TRUE,
 			  "rewrite_has_loop_marker(our own output)");
 		result_clear(&r);

@@ -26,14 +26,15 @@ setup(void)
 	db = db_open(path, DB_CREATE, &err);
 	g_assert_no_error(err);
 	g_free(path);
-	db_exec(db, "INSERT INTO club (id, slug, name) VALUES (1, 'ssc', 'S'),"
-		    " (2, 'other', 'O');"
-		    "INSERT INTO list (id, club_id, name) VALUES (1, 1, "
-		    "'members'), (2, 1, 'board'), (3, 2, 'members');"
-		    "INSERT INTO list_member VALUES (1, 'ann@x.org'), "
-		    "(1, 'Bob@X.org'), (1, 'cat@x.org'), (3, 'dan@x.org');"
-		    "INSERT INTO disabled_address VALUES (1, 'CAT@x.org', 0, "
-		    "'bounces'), (2, 'ann@x.org', 0, 'bounces');",
+	db_exec(db,
+		"INSERT INTO club (id, slug, name) VALUES (1, 'ssc', 'S'),"
+		" (2, 'other', 'O');"
+		"INSERT INTO list (id, club_id, name) VALUES (1, 1, "
+		"'members'), (2, 1, 'board'), (3, 2, 'members');"
+		"INSERT INTO list_member VALUES (1, 'ann@x.org'), "
+		"(1, 'Bob@X.org'), (1, 'cat@x.org'), (3, 'dan@x.org');"
+		"INSERT INTO disabled_address VALUES (1, 'CAT@x.org', 0, "
+		"'bounces'), (2, 'ann@x.org', 0, 'bounces');",
 		&err);
 	g_assert_no_error(err);
 }
@@ -179,7 +180,8 @@ test_expire(void)
 	check_int(seen_expire(db, &err), 2, "expired");
 	g_assert_no_error(err);
 	check_int(count("SELECT count(*) FROM recent_message WHERE "
-			"message_id = '<new@x>'"), 1, "the recent one kept");
+			"message_id = '<new@x>'"),
+		  1, "the recent one kept");
 	check_int(count("SELECT count(*) FROM recent_message"), 1,
 		  "rows after seen_expire");
 	check_int(seen_expire(db, &err), 0, "nothing more");

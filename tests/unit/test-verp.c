@@ -92,8 +92,9 @@ runs(void)
 	for (char **r = run; *r; r++) {
 		g_strstrip(g_strdelimit(*r, "\n", ' '));
 		if (**r != '\0') /* the program's directory dropped */
-			g_string_append_printf(out, "%s%s", out->len ? " | "
-					       : "", strstr(*r, "sendmail"));
+			g_string_append_printf(out, "%s%s",
+					       out->len ? " | " : "",
+					       strstr(*r, "sendmail"));
 	}
 	return g_string_free(out, FALSE);
 }
@@ -113,8 +114,7 @@ flag(const char *name, gboolean on)
  * (space-separated). Returns verp_send()'s result; *error_r the error's
  * text (newly allocated) or NULL. */
 static int
-post_to(const char *list, const char *domain, const char *rcpts,
-     char **error_r)
+post_to(const char *list, const char *domain, const char *rcpts, char **error_r)
 {
 	static const char post[] = "From: a@x.example\nSubject: hi\n"
 				   "Message-ID: <1@x.example>\n\nbody\n";
@@ -127,10 +127,10 @@ post_to(const char *list, const char *domain, const char *rcpts,
 	int fd = open(path, O_RDONLY), rc;
 
 	g_assert_cmpint(fd, >=, 0);
-	g_assert_cmpint(message_parse(fd, (off_t)strlen(post), &msg, &err),
-			==, 0);
-	g_assert_cmpint(catalog_resolve(db, cfg, list, domain, &ref, &err),
-			==, 1);
+	g_assert_cmpint(message_parse(fd, (off_t)strlen(post), &msg, &err), ==,
+			0);
+	g_assert_cmpint(catalog_resolve(db, cfg, list, domain, &ref, &err), ==,
+			1);
 	for (char **a = addrs; *a; a++)
 		g_ptr_array_add(to, *a);
 	rc = verp_send(cfg, db, &ref, to, &msg, &err);
@@ -148,11 +148,10 @@ test_config(void)
 	static const struct {
 		const char *slug, *list, *want;
 	} cases[] = {
-		{ "ssc", "members", "probe" },  /* the default */
-		{ "ssc", "always", "always" },
-		{ "ssc", "never", "never" },
+		{ "ssc", "members", "probe" }, /* the default */
+		{ "ssc", "always", "always" },   { "ssc", "never", "never" },
 		{ "quiet", "members", "never" }, /* the club's */
-		{ "quiet", "loud", "always" },  /* the list's over the club's */
+		{ "quiet", "loud", "always" }, /* the list's over the club's */
 	};
 	struct list_settings s;
 
@@ -201,12 +200,15 @@ test_modes(void)
 	static const struct {
 		const char *list, *domain, *want;
 	} cases[] = {
-		{ "always", SSC, "sendmail -i -f always-bounces@" SSC
+		{ "always", SSC,
+		  "sendmail -i -f always-bounces@" SSC
 		  " -XV -- a@x.example B@x.example c@y.example" },
-		{ "never", SSC, "sendmail -i -f never-bounces@" SSC
+		{ "never", SSC,
+		  "sendmail -i -f never-bounces@" SSC
 		  " -- a@x.example B@x.example c@y.example" },
 		/* probe, nothing to probe: one plain run */
-		{ "members", SSC, "sendmail -i -f members-bounces@" SSC
+		{ "members", SSC,
+		  "sendmail -i -f members-bounces@" SSC
 		  " -- a@x.example B@x.example c@y.example" },
 	};
 	char *e = NULL;
@@ -254,23 +256,29 @@ test_probe(void)
 	check_contains(e, "the VERP probe to 1 went out", "its error");
 	g_clear_pointer(&e, g_free);
 	r2 = runs();
-	check_str(r2, "sendmail -i -f members-bounces@" SSC " -XV -- "
-		  "B@x.example", "runs when the plain run fails");
+	check_str(r2,
+		  "sendmail -i -f members-bounces@" SSC " -XV -- "
+		  "B@x.example",
+		  "runs when the plain run fails");
 	flag("fail-plain", FALSE);
 	sql("UPDATE verp_probe SET sent_at = NULL");
 
 	check_int(post_to("members", SSC, WHO, &e), 0, "probe");
 	g_clear_pointer(&e, g_free);
 	r3 = runs();
-	check_str(r3, "sendmail -i -f members-bounces@" SSC " -XV -- "
+	check_str(r3,
+		  "sendmail -i -f members-bounces@" SSC " -XV -- "
 		  "B@x.example | sendmail -i -f members-bounces@" SSC
-		  " -- a@x.example c@y.example", "runs with a probe");
+		  " -- a@x.example c@y.example",
+		  "runs with a probe");
 	/* once: the next post is plain again; d still waits for its post */
 	check_int(post_to("members", SSC, WHO, &e), 0, "after the probe");
 	g_clear_pointer(&e, g_free);
 	r4 = runs();
-	check_str(r4, "sendmail -i -f members-bounces@" SSC " -- a@x.example "
-		  "B@x.example c@y.example", "runs after the probe");
+	check_str(r4,
+		  "sendmail -i -f members-bounces@" SSC " -- a@x.example "
+		  "B@x.example c@y.example",
+		  "runs after the probe");
 
 	/* a list to probe as a whole: one -XV run, once */
 	sql("INSERT INTO verp_probe_list (club_id, list, at) SELECT id, "
@@ -278,8 +286,10 @@ test_probe(void)
 	check_int(post_to("members", SSC, WHO, &e), 0, "list probe");
 	g_clear_pointer(&e, g_free);
 	r5 = runs();
-	check_str(r5, "sendmail -i -f members-bounces@" SSC " -XV -- "
-		  "a@x.example B@x.example c@y.example", "runs of a list probe");
+	check_str(r5,
+		  "sendmail -i -f members-bounces@" SSC " -XV -- "
+		  "a@x.example B@x.example c@y.example",
+		  "runs of a list probe");
 	check_int(post_to("members", SSC, "a@x.example", &e), 0, "after it");
 	g_clear_pointer(&e, g_free);
 	g_free(r5);
@@ -311,7 +321,7 @@ main(int argc, char **argv)
 	g_assert_no_error(err);
 	store("ssc", ssc_json);
 	store("quiet", "{\"lists\": {\"members\": [\"q@x.example\"], "
-	      "\"loud\": [\"q@x.example\"]}, \"whitelist\": []}");
+		       "\"loud\": [\"q@x.example\"]}, \"whitelist\": []}");
 	g_test_add_func("/verp/config", test_config);
 	g_test_add_func("/verp/config-global", test_config_global);
 	g_test_add_func("/verp/modes", test_modes);

@@ -36,18 +36,18 @@ unit_fail(char *got, char *want, const char *fmt, va_list ap)
 
 /* In a function taking FMT, ...: report unless COND (GOT and WANT are
  * only evaluated on failure). */
-#define UNIT_CHECK(cond, got, want)                                    \
-	do {                                                           \
-		va_list ap;                                            \
-		if (cond)                                              \
-			return;                                        \
-		va_start(ap, fmt);                                     \
-		unit_fail((got), (want), fmt, ap);                     \
-		va_end(ap);                                            \
+#define UNIT_CHECK(cond, got, want) \
+	do { \
+		va_list ap; \
+		if (cond) \
+			return; \
+		va_start(ap, fmt); \
+		unit_fail((got), (want), fmt, ap); \
+		va_end(ap); \
 	} while (0)
 
-static inline void check_str(const char *got, const char *want,
-			     const char *fmt, ...) G_GNUC_PRINTF(3, 4);
+static inline void check_str(const char *got, const char *want, const char *fmt,
+			     ...) G_GNUC_PRINTF(3, 4);
 static inline void check_int(gint64 got, gint64 want, const char *fmt, ...)
 	G_GNUC_PRINTF(3, 4);
 static inline void check_contains(const char *got, const char *needle,

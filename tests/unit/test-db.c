@@ -6,6 +6,7 @@
 #include "soarlist/db.h"
 
 #include "unit.h"
+#include "unit-db.h"
 
 static char *tmpdir;
 static sqlite3 *db;
@@ -14,14 +15,8 @@ static void
 setup(void)
 {
 	GError *err = NULL;
-	char *path;
 
-	tmpdir = g_dir_make_tmp("soarlist-test-db-XXXXXX", &err);
-	g_assert_no_error(err);
-	path = g_build_filename(tmpdir, "cache.db", NULL);
-	db = db_open(path, DB_CREATE, &err);
-	g_assert_no_error(err);
-	g_free(path);
+	db = unit_db_create("db", &tmpdir);
 	db_exec(db,
 		"CREATE TABLE t (n INTEGER PRIMARY KEY, v TEXT);"
 		"INSERT INTO t VALUES (1, 'one'), (2, 'two'), (3, 'three');"

@@ -10,6 +10,7 @@
 #include "soarlist/seen.h"
 
 #include "unit.h"
+#include "unit-db.h"
 
 static char *tmpdir;
 static sqlite3 *db;
@@ -18,14 +19,8 @@ static void
 setup(void)
 {
 	GError *err = NULL;
-	char *path;
 
-	tmpdir = g_dir_make_tmp("soarlist-test-seen-XXXXXX", &err);
-	g_assert_no_error(err);
-	path = g_build_filename(tmpdir, "cache.db", NULL);
-	db = db_open(path, DB_CREATE, &err);
-	g_assert_no_error(err);
-	g_free(path);
+	db = unit_db_create("seen", &tmpdir);
 	db_exec(db,
 		"INSERT INTO club (id, slug, name) VALUES (1, 'ssc', 'S'),"
 		" (2, 'other', 'O');"

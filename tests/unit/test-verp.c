@@ -14,6 +14,7 @@
 #include "soarlist/verp.h"
 
 #include "unit.h"
+#include "unit-db.h"
 
 #define SSC "ssc.example.org"
 
@@ -52,19 +53,7 @@ static sqlite3 *db;
 static void
 store(const char *slug, const char *json)
 {
-	GError *err = NULL;
-	struct api_data *data = api_parse(json, strlen(json), &err);
-	struct sync_options opts = { .force = TRUE };
-	struct sync_result r = { .club = config_club_by_slug(cfg, slug) };
-
-	g_assert_no_error(err);
-	sync_store(db, cfg, data, NULL, &opts, &r, &err);
-	g_assert_no_error(err);
-	if (r.warnings != NULL)
-		g_ptr_array_unref(r.warnings);
-	if (r.diff != NULL)
-		g_ptr_array_unref(r.diff);
-	api_data_free(&data);
+	unit_store(db, cfg, slug, json);
 }
 
 static void

@@ -107,13 +107,16 @@ struct config {
 	char *app_login;       /* SASL login owning the noreply@ senders */
 	char *authserv_id;     /* whose Authentication-Results are trusted;
 				* NULL when unset (then no require_auth = dmarc) */
-	GPtrArray *app_networks; /* GInetAddressMask *: the app's clients */
-	guint64 sync_max_age;    /* seconds; doctor's limit on sync age */
+	GPtrArray *app_networks;  /* GInetAddressMask *: the app's clients */
+	guint64 sync_max_age;     /* seconds; doctor's limit on sync age */
+	guint64 sendmail_timeout; /* seconds sendmail may take, then killed */
+	guint busy_timeout_ms;    /* how long SQLite waits for a lock */
 	/* sync: see soarlist.conf(5) */
 	guint max_parallel;        /* transfers at once */
 	guint64 connect_timeout;   /* seconds */
 	guint64 timeout;           /* seconds, whole transfer */
 	guint retries;             /* after the first attempt */
+	guint retry_backoff_ms;    /* before the first retry, then doubled */
 	guint64 max_response_size; /* bytes */
 	guint max_shrink;          /* percent a list may lose */
 	char *ca_file;             /* NULL: the system's CAs */

@@ -26,11 +26,15 @@ enum db_open_mode {
 	DB_CREATE,   /* create if missing and migrate to the current schema */
 };
 
-/* milliseconds a statement waits for a lock before failing */
+/* milliseconds a statement waits for a lock before failing, by default
+ * (busy_timeout in soarlist.conf) */
 #define DB_BUSY_TIMEOUT_MS 10000
 
-/* Open PATH. Returns a handle (close with db_close) or NULL with *error. */
-sqlite3 *db_open(const char *path, enum db_open_mode mode, GError **error);
+/* Open PATH; a statement waits up to BUSY_MS for a lock before failing
+ * with SQLITE_BUSY. Returns a handle (close with db_close) or NULL with
+ * *error. */
+sqlite3 *db_open(const char *path, enum db_open_mode mode, guint busy_ms,
+		 GError **error);
 
 /* Finalize the cached statements (db_stmt), close *DB, set it to NULL. */
 void db_close(sqlite3 **db);

@@ -13,6 +13,7 @@
 
 #include "soarlist-build.h"
 #include "soarlist/address.h"
+#include "soarlist/db.h"
 #include "soarlist/recipient.h"
 
 #define CONFIG_ERROR (g_quark_from_static_string("soarlist-config"))
@@ -36,6 +37,9 @@ static const char *const global_keys[] = {
 	"connect_timeout",
 	"timeout",
 	"retries",
+	"retry_backoff",
+	"busy_timeout",
+	"sendmail_timeout",
 	"max_response_size",
 	"max_shrink",
 	"ca_file",
@@ -315,6 +319,51 @@ get_duration(struct loader *l, const char *key, guint64 *out)
 	return 0;
 }
 
+/* A duration that may be shorter than a second: milliseconds with "ms",
+ * else as get_duration() (a bare number is seconds). 0 is allowed. Stored
+ * in milliseconds, at most a day. */
+static int
+get_duration_ms(struct loader *l, const char *key, guint *out)
+{
+	g_autofree char *v = get_string(l, key);
+	char *end = NULL;
+	guint64 n, mult = 1000;
+
+	if (v == NULL)
+		return 0;
+	n = g_ascii_strtoull(v, &end, 10);
+	if (end != v && g_str_equal(end, "ms")) {
+		mult = 1;
+		end += 2;
+	} else if (end != v && end[0] != '\0' && end[1] == '\0') {
+		switch (*end) {
+		case 's':
+			end++;
+			break;
+		case 'm':
+			mult = 60 * 1000;
+			end++;
+			break;
+		case 'h':
+			mult = 3600 * 1000;
+			end++;
+			break;
+		default:
+			break;
+		}
+	}
+	if (end == v || *end != '\0' || !g_ascii_isdigit(*v) ||
+	    n > 86400ull * 1000 || n * mult > 86400ull * 1000) {
+		fail(l,
+		     "%s = %s: expected a duration such as 500ms, 10 or 2m, "
+		     "at most a day",
+		     key, v);
+		return -1;
+	}
+	*out = (guint)(n * mult);
+	return 0;
+}
+
 /* A whole number in [MIN, MAX]; unchanged when the key is absent. */
 static int
 get_uint(struct loader *l, const char *key, guint min, guint max, guint *out)
@@ -346,6 +395,7 @@ load_sync(struct loader *l)
 	cfg->connect_timeout = 10;
 	cfg->timeout = 60;
 	cfg->retries = 2;
+	cfg->retry_backoff_ms = 500;
 	cfg->max_response_size = 16 * 1024 * 1024;
 	cfg->max_shrink = 50;
 	cfg->bounce_threshold = 5;
@@ -355,6 +405,7 @@ load_sync(struct loader *l)
 	    get_duration(l, "connect_timeout", &cfg->connect_timeout) < 0 ||
 	    get_duration(l, "timeout", &cfg->timeout) < 0 ||
 	    get_uint(l, "retries", 0, 10, &cfg->retries) < 0 ||
+	    get_duration_ms(l, "retry_backoff", &cfg->retry_backoff_ms) < 0 ||
 	    get_size(l, "max_response_size", &cfg->max_response_size) < 0 ||
 	    get_uint(l, "max_shrink", 0, 100, &cfg->max_shrink) < 0 ||
 	    get_path(l, "ca_file", NULL, &cfg->ca_file) < 0 ||
@@ -507,6 +558,12 @@ load_global(struct loader *l)
 	if (!g_path_is_absolute(cfg->sendmail))
 		return fail(l, "sendmail = %s: must be an absolute path",
 			    cfg->sendmail);
+	cfg->sendmail_timeout = 300;
+	if (get_duration(l, "sendmail_timeout", &cfg->sendmail_timeout) < 0)
+		return -1;
+	cfg->busy_timeout_ms = DB_BUSY_TIMEOUT_MS;
+	if (get_duration_ms(l, "busy_timeout", &cfg->busy_timeout_ms) < 0)
+		return -1;
 	v = get_string(l, "admin");
 	cfg->admin = v ? admin_address(v) : g_strdup("postmaster");
 	if (cfg->admin == NULL) {

@@ -313,7 +313,7 @@ configure_sqlite(void)
 }
 
 sqlite3 *
-db_open(const char *path, enum db_open_mode mode, GError **error)
+db_open(const char *path, enum db_open_mode mode, guint busy_ms, GError **error)
 {
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
@@ -345,7 +345,7 @@ db_open(const char *path, enum db_open_mode mode, GError **error)
 		sqlite3_close(db);
 		return NULL;
 	}
-	sqlite3_busy_timeout(db, DB_BUSY_TIMEOUT_MS);
+	sqlite3_busy_timeout(db, (int)MIN(busy_ms, G_MAXINT));
 	sqlite3_extended_result_codes(db, 1);
 	/* through the C interface: no statement to compile */
 	rc = sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_FKEY, 1, NULL);

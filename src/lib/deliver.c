@@ -160,7 +160,8 @@ resolve(struct job *j, const struct decide_input *in, struct verdict *v)
 		return;
 	}
 	if (j->db == NULL) {
-		j->db = db_open(j->cfg->database, DB_EXISTING, &err);
+		j->db = db_open(j->cfg->database, DB_EXISTING,
+				j->cfg->busy_timeout_ms, &err);
 		if (j->db == NULL || db_agent_mode(j->db, &err) < 0)
 			goto fail;
 	}

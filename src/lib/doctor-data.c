@@ -13,7 +13,8 @@ void
 doctor_check_database(struct doctor *d)
 {
 	GError *err = NULL;
-	sqlite3 *db = db_open(d->cfg->database, DB_EXISTING, &err);
+	sqlite3 *db = db_open(d->cfg->database, DB_EXISTING,
+			      d->cfg->busy_timeout_ms, &err);
 
 	if (db == NULL) {
 		doctor_add(d, FALSE,

@@ -107,7 +107,7 @@ doctor_run(const struct config *cfg, const char *pipe_user)
 	d.out = g_ptr_array_new_with_free_func(result_free);
 	doctor_add(&d, TRUE, g_strdup_printf("config %s parses", cfg->path),
 		   NULL);
-	d.db = db_open(cfg->database, DB_EXISTING, NULL);
+	d.db = db_open(cfg->database, DB_EXISTING, cfg->busy_timeout_ms, NULL);
 	doctor_services_load(&d);
 	for (gsize i = 0; i < G_N_ELEMENTS(checks); i++)
 		checks[i](&d);

@@ -270,8 +270,9 @@ struct conn {
 };
 
 static sqlite3 *
-conn_get(struct conn *c, const char *path)
+conn_get(struct conn *c, const struct config *cfg)
 {
+	const char *path = cfg->database;
 	struct stat st;
 	GError *err = NULL;
 
@@ -285,7 +286,7 @@ conn_get(struct conn *c, const char *path)
 	c->path = g_strdup(path);
 	c->dev = st.st_dev;
 	c->ino = st.st_ino;
-	c->db = db_open(path, DB_EXISTING, &err);
+	c->db = db_open(path, DB_EXISTING, cfg->busy_timeout_ms, &err);
 	/* asked once per RCPT TO: it leaves the WAL to the soarlist commands,
 	 * as the delivery agent does */
 	if (c->db != NULL && db_agent_mode(c->db, &err) < 0)
@@ -308,8 +309,7 @@ conn_close(struct conn *c)
 static char *
 request_action(struct conn *c, const struct config *cfg, GHashTable *attrs)
 {
-	char *action = policy_server_answer(conn_get(c, cfg->database), cfg,
-					    attrs);
+	char *action = policy_server_answer(conn_get(c, cfg), cfg, attrs);
 
 	/* a connection that failed is opened afresh for the next request */
 	if (g_str_has_prefix(action, "DEFER_IF_PERMIT"))

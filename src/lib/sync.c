@@ -3,9 +3,9 @@
  * All clubs go through one libcurl multi handle: up to max_parallel
  * transfers at once, connections reused between clubs on one host. A
  * timeout, a connection error or an HTTP 5xx is retried (retries times,
- * backing off 0.5 s, 1 s, 2 s ...); a 4xx is not. Each answer is checked
- * (size, UTF-8, JSON shape: api.c) and stored (sync-store.c) as soon as it
- * arrives; a club that fails keeps its previous data and never holds the
+ * backing off retry_backoff, twice that ...); a 4xx is not. Each answer is
+ * checked (size, UTF-8, JSON shape: api.c) and stored (sync-store.c) as soon as
+ * it arrives; a club that fails keeps its previous data and never holds the
  * others back. The API key goes in a header and nowhere else: not in
  * argv, not in a message, not in --verbose output.
  */
@@ -25,7 +25,6 @@
 #include "soarlist/db.h"
 
 #define SYNC_ERROR (g_quark_from_static_string("soarlist-sync"))
-#define BACKOFF_FIRST_US (500 * 1000)
 
 struct fetch {
 	struct sync_result *result;
@@ -545,9 +544,10 @@ collect(CURLM *multi, sqlite3 *db, gint64 started)
 		} else {
 			describe(f, m->data.result);
 			if (retry && f->result->attempts <= f->cfg->retries) {
-				f->retry_at = g_get_monotonic_time() +
-					      (BACKOFF_FIRST_US
-					       << (f->result->attempts - 1));
+				f->retry_at =
+					g_get_monotonic_time() +
+					((gint64)f->cfg->retry_backoff_ms * 1000
+					 << (f->result->attempts - 1));
 				g_clear_error(&err);
 				continue;
 			}

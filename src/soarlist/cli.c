@@ -151,7 +151,8 @@ cli_open(struct cli *cli)
 		cli_error("warning: %s",
 			  (char *)g_ptr_array_index(cli->cfg->warnings, i));
 	maillog_open("soarlist", cli->cfg->log_file);
-	cli->db = db_open(cli->cfg->database, DB_CREATE, &err);
+	cli->db = db_open(cli->cfg->database, DB_CREATE,
+			  cli->cfg->busy_timeout_ms, &err);
 	if (cli->db == NULL || db_command_mode(cli->db, &err) < 0) {
 		db_close(&cli->db);
 		return cli_fail(&err, NULL);

@@ -121,6 +121,9 @@ test_settings(void)
 	check_str(cfg->database, "/var/lib/soarlist/soarlist.db", "database");
 	check_str(cfg->sendmail, "/usr/sbin/sendmail", "sendmail");
 	check_str(cfg->admin, "postmaster", "admin");
+	check_int((gint64)cfg->sendmail_timeout, 300, "sendmail_timeout");
+	check_int(cfg->busy_timeout_ms, 10000, "busy_timeout");
+	check_int(cfg->retry_backoff_ms, 500, "retry_backoff");
 	check_str(cfg->dev_redirect, "Dev@example.org", "dev_redirect");
 	doms = g_strjoinv(
 		";", ((struct club_config *)g_ptr_array_index(cfg->clubs, 0))
@@ -156,6 +159,43 @@ test_settings(void)
 	g_free(path);
 }
 
+/* The waits the suite shortens: sendmail_timeout, busy_timeout and
+ * retry_backoff, in each unit they accept. */
+static void
+test_waits(void)
+{
+	static const struct {
+		const char *text;
+		guint64 sendmail_s;
+		guint busy_ms, backoff_ms;
+	} cases[] = {
+		{ "sendmail_timeout = 2m\nbusy_timeout = 250ms\n"
+		  "retry_backoff = 0\n",
+		  120, 250, 0 },
+		{ "sendmail_timeout = 45\nbusy_timeout = 3\n"
+		  "retry_backoff = 2s\n",
+		  45, 3000, 2000 },
+		{ "busy_timeout = 1m\nretry_backoff = 10ms\n", 300, 60000, 10 },
+	};
+
+	for (gsize i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autofree char *text = g_strconcat("[soarlist]\n",
+						    cases[i].text, NULL);
+		g_autofree char *path = NULL;
+		GError *err = NULL;
+		struct config *cfg = load("waits.conf", text, &path, &err);
+
+		g_assert_no_error(err);
+		check_int((gint64)cfg->sendmail_timeout, cases[i].sendmail_s,
+			  "sendmail_timeout");
+		check_int(cfg->busy_timeout_ms, cases[i].busy_ms,
+			  "busy_timeout");
+		check_int(cfg->retry_backoff_ms, cases[i].backoff_ms,
+			  "retry_backoff");
+		config_free(&cfg);
+	}
+}
+
 #define G "[soarlist]\n"
 #define L G CLUB "[list ssc/board]\n"
 
@@ -166,6 +206,12 @@ static const struct {
 	{ "this is not an INI file\n", "" },
 	{ G "sendmail = sendmail\n", "sendmail" },
 	{ G "admin = not an address\n", "admin" },
+	{ G "sendmail_timeout = 0\n", "sendmail_timeout" },
+	{ G "sendmail_timeout = 5ms\n", "sendmail_timeout" },
+	{ G "busy_timeout = 2d\n", "busy_timeout" },
+	{ G "busy_timeout = -1\n", "busy_timeout" },
+	{ G "retry_backoff = 25h\n", "retry_backoff" },
+	{ G "retry_backoff = 1.5s\n", "retry_backoff" },
 	{ G "dev_redirect = a@example.org, b@example.org\n", "dev_redirect" },
 	{ G "[club SSC]\napi_url = file:///x\ndomains = x.org\n", "SSC" },
 	{ G "[club ssc]\ndomains = x.org\n", "api_url" },
@@ -310,6 +356,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/design-example", test_design_example);
 	g_test_add_func("/config/settings", test_settings);
 	g_test_add_func("/config/invalid", test_invalid);
+	g_test_add_func("/config/waits", test_waits);
 	g_test_add_func("/config/auth-settings", test_auth_settings);
 	g_test_add_func("/config/path", test_path);
 	rc = g_test_run();

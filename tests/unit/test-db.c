@@ -245,7 +245,7 @@ test_close(void)
 	 * new connection starts with an empty cache */
 	db_close(&db);
 	g_assert_null(db);
-	db = db_open(path, DB_EXISTING, &err);
+	db = db_open(path, DB_EXISTING, DB_BUSY_TIMEOUT_MS, &err);
 	g_assert_no_error(err);
 	again = db;
 	check_int(count_stmts(), 0, "statements of a new connection");

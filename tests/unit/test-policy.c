@@ -435,7 +435,7 @@ main(int argc, char **argv)
 	dbpath = g_build_filename(tmpdir, "soarlist.db", NULL);
 	cfg = config_load(path, &err);
 	g_assert_no_error(err);
-	db = db_open(dbpath, DB_CREATE, &err);
+	db = db_open(dbpath, DB_CREATE, DB_BUSY_TIMEOUT_MS, &err);
 	g_assert_no_error(err);
 	store("ssc", ssc_json);
 	store("other", other_json);

@@ -26,7 +26,7 @@ unit_db_create(const char *name, char **tmpdir_r)
 	*tmpdir_r = g_dir_make_tmp(tmpl, &err);
 	g_assert_no_error(err);
 	path = g_build_filename(*tmpdir_r, "cache.db", NULL);
-	db = db_open(path, DB_CREATE, &err);
+	db = db_open(path, DB_CREATE, DB_BUSY_TIMEOUT_MS, &err);
 	g_assert_no_error(err);
 	g_free(path);
 	g_free(tmpl);

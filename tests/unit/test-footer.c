@@ -194,14 +194,16 @@ test_wrapped_parts_intact(void)
 		GMimeMessage *m = round_trip(cases[i].text);
 		GMimeObject *top = g_mime_message_get_mime_part(m);
 		GMimeObject *first;
+		g_autofree char *type = NULL; /* transfer full */
 
 		g_assert_true(GMIME_IS_MULTIPART(top));
 		check_int(g_mime_multipart_get_count(GMIME_MULTIPART(top)), 2,
 			  "%s: parts of the new multipart/mixed",
 			  cases[i].name);
 		first = g_mime_multipart_get_part(GMIME_MULTIPART(top), 0);
-		check_str(g_mime_content_type_get_mime_type(
-				  g_mime_object_get_content_type(first)),
+		type = g_mime_content_type_get_mime_type(
+			g_mime_object_get_content_type(first));
+		check_str(type,
 			  i == 4 ? "multipart/alternative" : "multipart/signed",
 			  "%s: first part", cases[i].name);
 		g_object_unref(m);

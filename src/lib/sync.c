@@ -1,7 +1,11 @@
 /* sync.c - fetching every club's lists from M2S.
  *
- * All clubs go through one libcurl multi handle: up to max_parallel
- * transfers at once, connections reused between clubs on one host. A
+ * All clubs go through one libcurl multi handle, connections reused
+ * between clubs on one host. At most max_parallel transfers are in it at
+ * once: the next club is added when one finishes, so that a club's timeout
+ * runs from the start of its request, never from a wait in curl's queue
+ * behind slow clubs (issue 11); a retry waiting out its backoff holds no
+ * place, and one waiting for a place keeps its whole timeout. A
  * timeout, a connection error or an HTTP 5xx is retried (retries times,
  * backing off retry_backoff, twice that ...); a 4xx is not. Each answer is
  * checked (size, UTF-8, JSON shape: api.c) and stored (sync-store.c) as soon as
@@ -36,7 +40,9 @@ struct fetch {
 	gboolean too_big;
 	gboolean active; /* added to the multi handle */
 	gboolean done;   /* the result is final */
-	gint64 retry_at; /* monotonic time of the next attempt, 0: none */
+	/* monotonic time from which the next attempt may start; 0 before
+	 * the first one, which may start at once */
+	gint64 retry_at;
 	gint64 t0;
 	char *redirect; /* an accepted redirect to follow now, else NULL */
 	guint redirects;
@@ -557,25 +563,40 @@ collect(CURLM *multi, sqlite3 *db, gint64 started)
 	}
 }
 
-/* Start due retries; returns how long to wait (ms) for the next event,
- * or -1 when nothing is left to do. */
+/* Fill the free places of the multi handle (MAX in all) with the clubs
+ * due to start, first attempts and due retries, in config order; returns
+ * how long to wait (ms) for the next event, or -1 when nothing is left to
+ * do. Only the transfers in the multi handle run against their timeout:
+ * the others wait here, where time costs them nothing. */
 static long
-next_wait(CURLM *multi, GArray *fetches)
+next_wait(CURLM *multi, GArray *fetches, guint max)
 {
 	gint64 now = g_get_monotonic_time(), soonest = G_MAXINT64;
 	gboolean pending = FALSE;
+	guint active = 0;
 	long wait = 1000;
 
+	for (guint i = 0; i < fetches->len; i++) {
+		const struct fetch *f = &g_array_index(fetches, struct fetch,
+						       i);
+
+		if (f->active)
+			active++;
+	}
 	for (guint i = 0; i < fetches->len; i++) {
 		struct fetch *f = &g_array_index(fetches, struct fetch, i);
 
 		if (f->done)
 			continue;
 		pending = TRUE;
-		if (!f->active && f->retry_at != 0 && f->retry_at <= now)
-			start(multi, f);
-		else if (!f->active && f->retry_at != 0)
+		if (f->active)
+			continue;
+		if (f->retry_at > now) {
 			soonest = MIN(soonest, f->retry_at);
+		} else if (active < max) {
+			start(multi, f);
+			active++;
+		}
 	}
 	if (!pending)
 		return -1;
@@ -588,16 +609,17 @@ next_wait(CURLM *multi, GArray *fetches)
 }
 
 static void
-perform_all(CURLM *multi, GArray *fetches, sqlite3 *db, gint64 started)
+perform_all(CURLM *multi, GArray *fetches, guint max, sqlite3 *db,
+	    gint64 started)
 {
 	long wait;
 	int running = 0;
 
-	while ((wait = next_wait(multi, fetches)) >= 0) {
+	while ((wait = next_wait(multi, fetches, max)) >= 0) {
 		if (curl_multi_perform(multi, &running) != CURLM_OK)
 			break;
 		collect(multi, db, started);
-		wait = next_wait(multi, fetches);
+		wait = next_wait(multi, fetches, max);
 		if (wait < 0)
 			break;
 		/* file:// transfers have no socket to wake us: wait 0 */
@@ -629,6 +651,8 @@ sync_run(sqlite3 *db, const struct config *cfg, char **only,
 		g_array_unref(fetches);
 		return NULL;
 	}
+	/* with at most max_parallel transfers, a bound that never makes one
+	 * wait: it only closes an idle connection to another host first */
 	curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
 			  (long)cfg->max_parallel);
 	for (guint i = 0; i < cfg->clubs->len; i++) {
@@ -649,14 +673,13 @@ sync_run(sqlite3 *db, const struct config *cfg, char **only,
 		f->result = g_ptr_array_index(results, i);
 		f->cfg = cfg;
 		f->opts = opts;
+		/* started by next_wait(), max_parallel at a time */
 		if (fetch_setup(f, &err) < 0) {
 			finish(db, f, err, started);
 			g_error_free(err);
-		} else {
-			start(multi, f);
 		}
 	}
-	perform_all(multi, fetches, db, started);
+	perform_all(multi, fetches, MAX(cfg->max_parallel, 1), db, started);
 	for (guint i = 0; i < fetches->len; i++)
 		fetch_clear(&g_array_index(fetches, struct fetch, i));
 	curl_multi_cleanup(multi);

@@ -12,6 +12,10 @@ many clubs in parallel, writes only of what changed (database rows, Postfix
 tables), --dry-run, `status`, exit 64 for usage and 78 for config errors,
 75 while another process holds the database, and a delivery never seeing
 half of a sync.
+
+Retries back off retry_backoff = 10ms here (M2SCase.retry_backoff), so that
+the suite does not sleep through real backoffs; test_503_twice_then_success
+checks with 300ms that the backoff and its doubling are honoured.
 """
 import copy
 import json
@@ -85,6 +89,9 @@ class M2SCase(unittest.TestCase):
     """A scratch installation whose clubs are served by a fresh fake M2S.
     Subclasses call add_club() and configure(), then sync()."""
 
+    # written to the config unless the extra lines set their own
+    retry_backoff = "10ms"
+
     def setUp(self):
         self.env = harness.Env()
         self.addCleanup(self.env.cleanup)
@@ -132,6 +139,8 @@ class M2SCase(unittest.TestCase):
                "api_key_file = %s" % self.keyfile]
         if ca:
             out.append("ca_file = %s" % certs()["main"].ca_file)
+        if "retry_backoff" not in extra:
+            out.append("retry_backoff = %s" % self.retry_backoff)
         out += [extra, ""]
         for slug, c in self.clubs.items():
             out += ["[club %s]" % slug, "name = %s" % c["name"],
@@ -288,7 +297,7 @@ class HttpStatus(FaultCase):
         self.assertEqual(r.failures(), {})
         reqs = self.srv.requests("other")
         self.assertEqual(len(reqs), 2, reqs)
-        self.assertGreaterEqual(reqs[1].time - reqs[0].time, 0.45, "no backoff before the retry")
+        self.assertGreaterEqual(reqs[1].time - reqs[0].time, 0.01, "no backoff before the retry")
         for q in reqs:
             self.assertEqual(q.headers.get("x-api-key"), self.key)
         self.assertIn("other: 1 lists, 2 members, 2 whitelisted, 0 invalid dropped, "
@@ -296,14 +305,16 @@ class HttpStatus(FaultCase):
         self.assertSscUpdated(r)
 
     def test_503_twice_then_success(self):
+        # the backoff itself: the requests as the server recorded them are
+        # at least retry_backoff, then twice that, apart
+        self.configure(extra=self.extra_config + "retry_backoff = 300ms\n")
         self.srv.fault("other", "status", code=503, times=2)
         r = self.sync()
         self.assertEqual(r.rc, 0, r)
         reqs = self.srv.requests("other")
         self.assertEqual(len(reqs), 3, reqs)
-        # backoff 0.5 s, then 1 s
-        self.assertGreaterEqual(reqs[1].time - reqs[0].time, 0.45)
-        self.assertGreaterEqual(reqs[2].time - reqs[1].time, 0.95)
+        self.assertGreaterEqual(reqs[1].time - reqs[0].time, 0.3)
+        self.assertGreaterEqual(reqs[2].time - reqs[1].time, 0.6)
 
     def test_500_every_time_fails_after_the_retries(self):
         self.srv.fault("other", "status", code=500)
@@ -325,21 +336,22 @@ class HttpStatus(FaultCase):
                 r = self.sync()
                 self.assertOtherFailed(r)
                 self.assertEqual(len(self.srv.requests("other")), want)
-        # 0.5 + 1 + 2 s of backoff for the last one
+        # 10, 20, 40 ms of backoff for the last one
         reqs = self.srv.requests("other")
-        self.assertGreaterEqual(reqs[-1].time - reqs[0].time, 3.3)
+        for i in range(3):
+            self.assertGreaterEqual(reqs[i + 1].time - reqs[i].time, 0.01 * 2 ** i, reqs)
 
 
 class Transport(FaultCase):
-    extra_config = "timeout = 2\nconnect_timeout = 2\n"
+    extra_config = "timeout = 1\nconnect_timeout = 1\n"
 
     def test_hang_past_the_timeout(self):
         self.srv.fault("other", "hang", seconds=120)
         r = self.sync(timeout=60)
         self.assertOtherFailed(r)
-        # 3 attempts of 2 s plus 1.5 s of backoff; never the server's 120 s
+        # 3 attempts of 1 s each; never the server's 120 s
         self.assertLess(r.seconds, 12, r)
-        self.assertGreaterEqual(r.seconds, 2, r)
+        self.assertGreaterEqual(r.seconds, 2.9, r)
         self.assertEqual(len(self.srv.requests("other")), 3, "timeouts are retried")
 
     def test_stall_in_the_middle_of_the_body(self):
@@ -362,8 +374,8 @@ class Transport(FaultCase):
         self.configure(extra=self.extra_config)
         r = self.sync()
         self.assertOtherFailed(r)
-        # two retries: at least 0.5 s + 1 s of backoff
-        self.assertGreaterEqual(r.seconds, 1.4, r)
+        # two retries: at least 10 + 20 ms of backoff
+        self.assertGreaterEqual(r.seconds, 0.03, r)
         self.assertLess(r.seconds, 15, r)
 
     def test_connection_closed_without_an_answer_is_retried(self):

@@ -3,6 +3,13 @@
  * The row is inserted with a zeroblob of the message's size and filled
  * with sqlite3_blob_write() from the spool file in chunks, inside one
  * IMMEDIATE transaction: the copy is either wholly committed or absent.
+ * Holding is idempotent: the very post held already on the list (same
+ * sender, Message-ID and bytes) is not stored again but answered with its
+ * row. A hold whose commit reached the disk although SQLite reported the
+ * fsync failed, or an agent killed (an abort in g_malloc) after the commit
+ * and before its exit status, makes Postfix retry a post that is held; the
+ * retry must not hold it twice (issue 11, found by tests/blackbox/
+ * test_faults.py).
  *
  * Acting on a post (moderate.c, expiry) starts with a claim: the row is
  * marked with the acting process (PID:STARTTIME, as seen.c names them) in
@@ -65,6 +72,92 @@ copy_into_blob(sqlite3 *db, gint64 rowid, const struct message *msg,
 	return 0;
 }
 
+/* 1 when the blob of row ROWID holds exactly the bytes of MSG, 0 when
+ * not, -1 on an error. */
+static int
+same_content(sqlite3 *db, gint64 rowid, const struct message *msg,
+	     GError **error)
+{
+	g_autofree char *ours = g_malloc(HELD_CHUNK);
+	g_autofree char *theirs = g_malloc(HELD_CHUNK);
+	sqlite3_blob *blob = NULL;
+	off_t pos = msg->start;
+	int rc = sqlite3_blob_open(db, "main", "held_message", "content", rowid,
+				   0, &blob);
+	int same = 1;
+
+	while (rc == SQLITE_OK && same && pos < msg->end) {
+		ssize_t n = pread(msg->fd, ours,
+				  (size_t)MIN(msg->end - pos, HELD_CHUNK), pos);
+		if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			g_set_error(error, DB_ERROR, DB_ERROR_FAILED,
+				    "reading the spool file: %s",
+				    n < 0 ? g_strerror(errno) : "short file");
+			sqlite3_blob_close(blob);
+			return -1;
+		}
+		rc = sqlite3_blob_read(blob, theirs, (int)n,
+				       (int)(pos - msg->start));
+		same = rc == SQLITE_OK && memcmp(ours, theirs, (size_t)n) == 0;
+		pos += n;
+	}
+	if (blob != NULL) {
+		int crc = sqlite3_blob_close(blob);
+		if (rc == SQLITE_OK)
+			rc = crc;
+	}
+	if (rc != SQLITE_OK)
+		return db_fail(db, rc, "comparing with a held message", error);
+	return same;
+}
+
+/* The row (and *TOKEN_R) of the post MSG from INFO->sender held already on
+ * list REF, inside the caller's transaction: 0 when there is none, -1 on
+ * an error. */
+static gint64
+held_already(sqlite3 *db, const struct list_ref *ref, const struct message *msg,
+	     const struct held_info *info, char **token_r, GError **error)
+{
+	g_autofree char *sender = printable_escape(info->sender);
+	g_autofree char *msgid = printable_escape(info->message_id);
+	sqlite3_stmt *st = NULL;
+	gint64 found = 0;
+	int rc;
+
+	if (db_prepare(db,
+		       "SELECT id, token FROM held_message WHERE list_id = ?1 "
+		       "AND sender = ?2 AND message_id IS ?3 AND size = ?4 "
+		       "AND token IS NOT NULL ORDER BY id",
+		       &st, error) < 0)
+		return -1;
+	sqlite3_bind_int64(st, 1, ref->id);
+	sqlite3_bind_text(st, 2, sender, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, msgid, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (gint64)(msg->end - msg->start));
+	while (found == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		gint64 id = sqlite3_column_int64(st, 0);
+		int same = same_content(db, id, msg, error);
+
+		if (same < 0) {
+			sqlite3_finalize(st);
+			return -1;
+		}
+		if (same) {
+			found = id;
+			*token_r = g_strdup(
+				(const char *)sqlite3_column_text(st, 1));
+		}
+	}
+	if (found == 0 && rc != SQLITE_DONE) {
+		db_fail(db, rc, "looking for the held message", error);
+		found = -1;
+	}
+	sqlite3_finalize(st);
+	return found;
+}
+
 /* 16 bytes from the kernel's CSPRNG as hex. Newly allocated. */
 static char *
 new_token(GError **error)
@@ -124,6 +217,14 @@ held_store(sqlite3 *db, const struct list_ref *ref, const struct message *msg,
 	}
 	if (db_begin_write(db, DB_SYNCED, error) < 0)
 		return -1;
+	rowid = held_already(db, ref, msg, info, token_r, error);
+	if (rowid < 0)
+		goto fail;
+	if (rowid > 0) {
+		/* a retry of a post held already: nothing to write */
+		db_rollback(db);
+		return rowid;
+	}
 	if (db_prepare(db,
 		       "INSERT INTO held_message (list_id, recipient, "
 		       "sender, author, subject, message_id, reason, held_at, "

@@ -1,5 +1,7 @@
 /* fuzz-check.c - the header-policy oracle (DESIGN.md "Header policy"):
- * what soarlist would send is parsed back and checked against the input.
+ * the post goes through what soarlist-deliver does to it (the footer, the
+ * header rewriting, the serialization sendmail is given) and what it
+ * would send is parsed back and checked against the input.
  */
 #include "fuzz-check.h"
 
@@ -9,17 +11,32 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "fuzz-util.h"
 #include "soarlist/address.h"
+#include "soarlist/footer.h"
 #include "soarlist/header-check.h"
+#include "soarlist/maillog.h"
 #include "soarlist/message.h"
 #include "soarlist/rewrite.h"
 
 /* the headers the policy itself may add */
 static const char *const ours[] = {
-	"From",       "Reply-To",          "Cc",
-	"Subject",    "List-Id",           "List-Post",
-	"List-Help",  "List-Owner",        "List-Unsubscribe",
-	"Precedence", REWRITE_LOOP_HEADER, "X-Auto-Response-Suppress",
+	"From",
+	"Reply-To",
+	"Cc",
+	"Subject",
+	"List-Id",
+	"List-Post",
+	"List-Help",
+	"List-Owner",
+	"List-Unsubscribe",
+	"Precedence",
+	REWRITE_LOOP_HEADER,
+	"X-Auto-Response-Suppress",
+	/* the footer's MIME headers (footer.h) */
+	"MIME-Version",
+	"Content-Type",
+	"Content-Transfer-Encoding",
 	NULL,
 };
 
@@ -145,6 +162,45 @@ judge(GMimeHeaderList *headers, GHashTable *justified, GHashTable *cc0,
 	return why;
 }
 
+/* What message_write_head() writes for MSG after the header block
+ * sendmail_send() checks, parsed back whole: every header the policy left
+ * is still a header (none was pushed into the body), and nothing after
+ * them became one. */
+static const char *
+judge_output(const struct message *msg)
+{
+	size_t len;
+	g_autofree char *head = header_block_serialize(msg->headers, &len);
+	int fd = memfd_create("fuzz-out", MFD_CLOEXEC);
+	struct message back;
+	const char *why = NULL;
+	off_t size;
+
+	if (fd < 0 || message_write_head(msg, head, len, fd) < 0)
+		abort(); /* a memfd: the harness is broken */
+	size = lseek(fd, 0, SEEK_CUR);
+	if (message_parse(fd, size, &back, NULL) < 0) {
+		why = "the message written does not parse back";
+	} else {
+		if (g_mime_header_list_get_count(back.headers) !=
+		    g_mime_header_list_get_count(msg->headers))
+			why = "in the message written, the header count "
+			      "differs";
+		message_clear(&back);
+	}
+	close(fd);
+	return why;
+}
+
+/* the footers the variants add (footer.h): none, plain ASCII with the
+ * placeholders, and non-ASCII (the text/plain charset conversion) */
+static char *footers[] = {
+	NULL,
+	"-- \nYou are on {list_name} ({list_address}) of {club_name}.\n",
+	"-- \nListe {list_name} \xc3\xa0 {club_name} \xe2\x80\x94 "
+	"d\xc3\xa9sabonnement: {list_address}\n",
+};
+
 static const char *
 check_parsed(struct message *msg, unsigned variant)
 {
@@ -167,6 +223,7 @@ check_parsed(struct message *msg, unsigned variant)
 	GHashTable *cc0 = raws_of(msg->headers, "Cc");
 	GHashTable *rt0 = raws_of(msg->headers, "Reply-To");
 	const char *why;
+	GError *err = NULL;
 
 	g_free(message_author(msg));
 	g_free(message_id(msg));
@@ -175,11 +232,21 @@ check_parsed(struct message *msg, unsigned variant)
 	ref.settings.reply_to = (enum reply_to_mode)(variant % 3);
 	ref.settings.from_rewrite = variant / 3 == 0;
 	ref.settings.subject_prefix = variant % 2 ? "[SSC]" : NULL;
-	if (variant + 1 == FUZZ_VARIANTS)
+	ref.settings.footer = footers[(variant / 2) % G_N_ELEMENTS(footers)];
+	if (variant + 1 == FUZZ_VARIANTS) {
 		rewrite_clean_headers(msg->headers); /* owner forward */
-	else
+	} else {
+		/* as deliver-post.c: the footer, then the headers; it fails
+		 * on I/O alone, which a memfd and a scratch dir never give */
+		if (footer_apply(msg, &ref, fuzz_scratch_dir(), &err) < 0) {
+			g_printerr("footer_apply: %s\n", err->message);
+			abort();
+		}
 		rewrite_headers(msg->headers, &in);
+	}
 	why = judge(msg->headers, justified, cc0, rt0);
+	if (why == NULL)
+		why = judge_output(msg);
 	g_hash_table_unref(justified);
 	g_hash_table_unref(cc0);
 	g_hash_table_unref(rt0);
@@ -197,6 +264,7 @@ fuzz_message_check(const uint8_t *data, size_t size, unsigned variant,
 
 	if (!init) {
 		g_mime_init();
+		maillog_open("soarlist-fuzz", "/dev/null");
 		init = TRUE;
 	}
 	fd = memfd_create("fuzz", 0);

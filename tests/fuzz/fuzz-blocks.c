@@ -1,16 +1,12 @@
-/* fuzz-regress.c - the fuzz findings as regression tests in every build,
- * without clang: each file under the directories given is fed to the
- * same oracle as fuzz-message (fuzz-check.c) under every list setting
- * (after --auth: as fuzz-auth, fuzz-auth-check.c);
- * then header_block_check() and sendmail_send() are shown a table of
- * blocks that must never leave. TAP on stdout.
+/* fuzz-blocks.c - the header blocks the fuzzers found, as a table in
+ * every build: header_block_check() and sendmail_send() are shown blocks
+ * that must never leave (and ones that must). The fuzz inputs themselves
+ * are replayed by each target's own test (fuzz-main.c). TAP on stdout.
  */
 #include <gmime/gmime.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "fuzz-auth-check.h"
-#include "fuzz-check.h"
 #include "soarlist/header-check.h"
 #include "soarlist/sendmail.h"
 
@@ -23,63 +19,6 @@ tap(gboolean ok, const char *what, const char *why)
 	       why ? ": " : "", why ? why : "");
 	if (!ok)
 		failed++;
-}
-
-/* the oracle the files of a directory go through: fuzz-message's, or
- * fuzz-auth's for the directories after --auth */
-static gboolean auth_mode;
-
-static int
-check_one(const char *data, gsize len, const char **why)
-{
-	gboolean ok = TRUE;
-
-	if (auth_mode)
-		return fuzz_auth_check((const uint8_t *)data, len, why);
-	for (unsigned v = 0; v < FUZZ_VARIANTS && ok; v++)
-		ok = fuzz_message_check((const uint8_t *)data, len, v, why) ==
-		     0;
-	return ok ? 0 : -1;
-}
-
-static void
-run_file(const char *path)
-{
-	char *data, *name;
-	gsize len;
-	const char *why = NULL;
-	gboolean ok = TRUE;
-
-	if (!g_file_get_contents(path, &data, &len, NULL)) {
-		tap(FALSE, path, "cannot read");
-		return;
-	}
-	ok = check_one(data, len, &why) == 0;
-	name = g_path_get_basename(path);
-	tap(ok, name, why);
-	g_free(name);
-	g_free(data);
-}
-
-static void
-run_dir(const char *dir)
-{
-	GDir *d = g_dir_open(dir, 0, NULL);
-	GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
-	const char *n;
-
-	if (d == NULL) {
-		tap(FALSE, dir, "cannot open the directory");
-		return;
-	}
-	while ((n = g_dir_read_name(d)) != NULL)
-		if (n[0] != '.' && g_strcmp0(n, "meson.build") != 0)
-			g_ptr_array_add(files, g_build_filename(dir, n, NULL));
-	g_dir_close(d);
-	g_ptr_array_sort(files, (GCompareFunc)g_strcmp0);
-	for (guint i = 0; i < files->len; i++)
-		run_file(g_ptr_array_index(files, i));
-	g_ptr_array_unref(files);
 }
 
 /* blocks that must never be sent, and one that must */
@@ -152,15 +91,9 @@ run_sendmail_refuses(void)
 }
 
 int
-main(int argc, char **argv)
+main(void)
 {
 	g_mime_init();
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--auth") == 0)
-			auth_mode = TRUE;
-		else
-			run_dir(argv[i]);
-	}
 	run_blocks();
 	run_sendmail_refuses();
 	printf("1..%d\n", test_n);

@@ -344,7 +344,11 @@ part_content(GMimePart *part)
 	mem = g_mime_stream_mem_new();
 	g_mime_data_wrapper_write_to_stream(w, mem);
 	bytes = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	out = g_utf8_make_valid((const char *)bytes->data, bytes->len);
+	/* an empty part has no data at all (NULL), which
+	 * g_utf8_make_valid() refuses */
+	out = bytes->len > 0
+		      ? g_utf8_make_valid((const char *)bytes->data, bytes->len)
+		      : g_strdup("");
 	g_object_unref(mem);
 	return out;
 }

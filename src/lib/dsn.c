@@ -211,7 +211,12 @@ read_block(const char *text, gsize len, const char *want, struct dsn *b,
 		if (status == NULL ||
 		    dsn_find_status(status, 0, "245", &b->status) < 0)
 			dsn_find_status(diag ? diag : "", 0, "45", &b->status);
-		b->action = action ? g_ascii_strdown(action, -1) : NULL;
+		/* one printable word for the log: decoded, the field may
+		 * hold any byte (an encoded word can make a newline) */
+		if (action != NULL) {
+			g_autofree char *line = printable(action, -1);
+			b->action = g_ascii_strdown(line, -1);
+		}
 		if (diag != NULL)
 			b->diagnostic = printable(diag, -1);
 		g_free(action);

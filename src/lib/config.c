@@ -14,6 +14,7 @@
 #include "soarlist-build.h"
 #include "soarlist/address.h"
 #include "soarlist/db.h"
+#include "soarlist/printable.h"
 #include "soarlist/recipient.h"
 
 #define CONFIG_ERROR (g_quark_from_static_string("soarlist-config"))
@@ -97,7 +98,9 @@ fail(struct loader *l, const char *fmt, ...)
 	char *msg;
 
 	va_start(ap, fmt);
-	msg = g_strdup_vprintf(fmt, ap);
+	/* one line whatever the file holds: a quoted value may carry
+	 * GKeyFile's escapes (\n, \t, \r) decoded into control bytes */
+	msg = printable_take(g_strdup_vprintf(fmt, ap));
 	va_end(ap);
 	if (l->group != NULL)
 		g_set_error(l->error, CONFIG_ERROR, 0, "%s: [%s]: %s",

@@ -12,6 +12,7 @@
 
 #include "soarlist/held.h"
 #include "soarlist/moderate.h"
+#include "soarlist/printable.h"
 
 static void
 first_plain(GMimeObject *parent, GMimeObject *part, gpointer user)
@@ -147,8 +148,12 @@ decide_moderation_reply(sqlite3 *db, const struct decide_input *in,
 			v->held_id = id;
 			if (words[i].outcome == OUTCOME_MODERATE_REJECT &&
 			    cmd[n] != '\0')
-				v->reject_reason = g_strdup(
-					g_strstrip(cmd + n));
+				/* one printable line (printable.h): the
+				 * text is the owner's, sent on to the
+				 * sender and logged; a CR inside a line
+				 * or a control byte stays out */
+				v->reject_reason = printable_take(
+					g_strdup(g_strstrip(cmd + n)));
 			return 0;
 		}
 	}

@@ -7,6 +7,16 @@ does a TAP "# SKIP" (a test that did not run proves nothing), with one
 exception: the install test (tests/install/) skipped because
 SOARLIST_SKIP_INSTALL_TEST=1 is set, which is reported on a line of its
 own ("SKIPPED: ...") and counted neither way.
+
+    summary.py LOG [LOG ...] [--reports DIR]
+
+Several logs (tests/run's gcc build and its sanitizer build) are counted
+together; a test of a later log is named with its build directory. Each
+file in DIR (the sanitizer build's ASan/UBSan reports, one per process
+that reported) counts as one failure, named with its first error line,
+so a report from a program whose exit status no test looked at still
+fails the run. SOARLIST_SKIP_SANITIZERS=1 (tests/run left that build
+out) is said on a line of its own.
 """
 import json
 import os
@@ -43,7 +53,22 @@ def count(entry):
     return passed, failed, skipped
 
 
-def main(path):
+def reports(directory):
+    """One failure per sanitizer report file in DIRECTORY."""
+    failed = 0
+    for name in sorted(os.listdir(directory)):
+        path = os.path.join(directory, name)
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = [l.strip() for l in f if "ERROR:" in l or "runtime error" in l
+                     or "SUMMARY:" in l]
+        print("FAILED: sanitizer report %s: %s"
+              % (path, lines[0] if lines else "(see the file)"))
+        failed += 1
+    return failed
+
+
+def count_log(path, prefix):
+    """(passed, failed) test points of one testlog.json."""
     passed = failed = 0
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
@@ -57,16 +82,45 @@ def main(path):
                 failed += 1
                 continue
             p, fl, sk = count(entry)
+            name = prefix + str(entry.get("name"))
             if fl:
-                print("FAILED: %s (%d failed)" % (entry.get("name"), fl))
+                print("FAILED: %s (%d failed)" % (name, fl))
             if sk:
                 print("SKIPPED: %s (%s=1 is set: not run, not counted)"
-                      % (entry.get("name"), SKIP_VAR))
+                      % (name, SKIP_VAR))
             passed += p
             failed += fl
+    return passed, failed
+
+
+def main(args):
+    logs, report_dirs = [], []
+    while args:
+        a = args.pop(0)
+        if a == "--reports" and args:
+            report_dirs.append(args.pop(0))
+        else:
+            logs.append(a)
+    logs = logs or ["build/meson-logs/testlog.json"]
+    passed = failed = 0
+    for i, path in enumerate(logs):
+        if not os.path.exists(path):
+            print("FAILED: %s does not exist (its build or test run failed)" % path)
+            failed += 1
+            continue
+        # build/meson-logs/testlog.json -> "build-san: " for the later ones
+        prefix = "" if i == 0 else path.split(os.sep)[0] + ": "
+        p, fl = count_log(path, prefix)
+        passed += p
+        failed += fl
+    for d in report_dirs:
+        failed += reports(d)
+    if os.environ.get("SOARLIST_SKIP_SANITIZERS") == "1":
+        print("SKIPPED: the sanitizer build (SOARLIST_SKIP_SANITIZERS=1 is set:"
+              " not run, not counted)")
     print("%d passed, %d failed" % (passed, failed))
     return 0 if failed == 0 and passed > 0 else 1
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "build/meson-logs/testlog.json"))
+    sys.exit(main(sys.argv[1:]))

@@ -17,6 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
+import sanitizers  # noqa: E402
 import tap  # noqa: E402
 
 from harness import uniq_post as post  # noqa: E402
@@ -409,7 +410,7 @@ class Big(ArchiveCase):
         del body, text
         status, rss, err = self.env.deliver_rusage(path, LIST)
         self.assertEqual(status, 0, err)
-        self.assertLess(rss, 32 * 1024, "deliver peak RSS %d KiB" % rss)
+        self.assertLess(rss, sanitizers.rss_limit(32 * 1024), "deliver peak RSS %d KiB" % rss)
         [cap] = self.env.captured()
         [archived] = self.files()
         with open(archived, "rb") as f:
@@ -422,7 +423,7 @@ class Big(ArchiveCase):
                               capture_output=True, timeout=300)
         status, rss = (int(x) for x in proc.stdout.split())
         self.assertEqual(status, 0, proc.stderr)
-        self.assertLess(rss, 20 * 1024, "export peak RSS %d KiB" % rss)
+        self.assertLess(rss, sanitizers.rss_limit(20 * 1024), "export peak RSS %d KiB" % rss)
         self.assertGreater(os.path.getsize(out), 25 * 1000 * 1000)
         box = mailbox.mbox(out, create=False)
         self.addCleanup(box.close)

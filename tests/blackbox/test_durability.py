@@ -15,6 +15,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(__file__))
 import harness  # noqa: E402
+import sanitizers  # noqa: E402
 import tap  # noqa: E402
 
 from harness import uniq_post as post  # noqa: E402
@@ -38,7 +39,7 @@ class Durability(harness.EnvTestCase):
                             "trace=fsync,fdatasync,unlink,unlinkat,rename",
                             harness.DELIVER, "-c", self.env.config, "-f", sender,
                             "--", rcpt], input=message.encode(), capture_output=True,
-                           timeout=120)
+                           env=sanitizers.traced_env(), timeout=120)
         with open(self.trace) as f:
             return p.returncode, f.read().splitlines()
 
@@ -81,7 +82,7 @@ class Durability(harness.EnvTestCase):
         p = subprocess.run([STRACE, "-f", "-qq", "-o", self.trace, "-e",
                             "trace=fsync,fdatasync", harness.SOARLIST, "-c",
                             self.env.config] + list(args), capture_output=True,
-                           timeout=300)
+                           env=sanitizers.traced_env(), timeout=300)
         self.assertEqual(p.returncode, 0, p.stderr)
         with open(self.trace) as f:
             return self.syncs(f.read().splitlines())

@@ -168,6 +168,52 @@ def test_summary():
        "a skip whose reason is not the variable fails", out)
 
 
+def test_summary_sanitizer_build():
+    """tests/run's second build: its log is counted too, its tests named
+    with its directory, and each sanitizer report file is a failure."""
+    good = {"name": "good", "result": "OK", "stdout": "ok 1 - a\nok 2 - b\n1..2\n"}
+    bad = {"name": "bad", "result": "FAIL", "stdout": "ok 1 - a\nnot ok 2 - b\n1..2\n"}
+    with tempfile.TemporaryDirectory() as d:
+        os.mkdir(os.path.join(d, "build-san"))
+        logs = []
+        for sub, entries in (("build", [good]), ("build-san", [good, bad])):
+            os.makedirs(os.path.join(d, sub, "meson-logs"), exist_ok=True)
+            logs.append(os.path.join(sub, "meson-logs", "testlog.json"))
+            with open(os.path.join(d, logs[-1]), "w") as f:
+                for e in entries:
+                    f.write(json.dumps(e) + "\n")
+        reports = os.path.join(d, "build-san", "sanitizer-reports")
+        os.mkdir(reports)
+        env = dict(os.environ)
+        env.pop("SOARLIST_SKIP_SANITIZERS", None)
+
+        def run(*args):
+            p = subprocess.run([sys.executable, os.path.join(TOP, "tests", "summary.py")]
+                               + list(args), capture_output=True, text=True, cwd=d,
+                               env=env)
+            return p.returncode, p.stdout
+        rc, out = run(*logs, "--reports", reports)
+        ok(rc == 1 and out.endswith("5 passed, 1 failed\n")
+           and "FAILED: build-san: bad (1 failed)" in out,
+           "both builds' logs are counted, the second's tests named with its directory",
+           out)
+        with open(os.path.join(reports, "asan.4242"), "w") as f:
+            f.write("=================\n==4242==ERROR: LeakSanitizer: detected memory "
+                    "leaks\n\nDirect leak of 39 byte(s)\n")
+        rc, out = run(logs[0], "--reports", reports)
+        ok(rc == 1 and out.endswith("2 passed, 1 failed\n")
+           and "LeakSanitizer: detected memory leaks" in out,
+           "a sanitizer report file is a failure, named with its first error", out)
+        rc, out = run(logs[0], "build-none/meson-logs/testlog.json")
+        ok(rc == 1 and out.endswith("2 passed, 1 failed\n"),
+           "a build that left no log (it failed to build) is a failure", out)
+        env["SOARLIST_SKIP_SANITIZERS"] = "1"
+        rc, out = run(logs[0])
+        ok(rc == 0 and "SKIPPED: the sanitizer build" in out
+           and out.endswith("2 passed, 0 failed\n"),
+           "SOARLIST_SKIP_SANITIZERS=1 is said, not counted", out)
+
+
 def test_transcripts():
     import stage2
     refused = (" -> MAIL FROM:<s@example.com>\n<-  250 2.1.0 Ok\n"
@@ -191,6 +237,7 @@ def main():
     test_errors()
     test_real_readme()
     test_summary()
+    test_summary_sanitizer_build()
     test_transcripts()
     print("1..%d" % N)
     return 0 if FAILED == 0 else 1

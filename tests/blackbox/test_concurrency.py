@@ -22,17 +22,18 @@ The database's busy_timeout is set in the config on purpose. The suite
 runs with 10 s (the default, written out): runs wait for each other's
 locks, and the 75s come from the claims (an emailed reply while another
 moderator acts) and from a capturing sendmail that fails the first run of
-each post with 75 and records nothing, so claims are given back under load. A short
-busy_timeout (0 to 50 ms) makes most runs meet a locked database and exit
-75, which is the retry path at its busiest; those scenarios are kept in
-ShortBusyTimeout but left out of the suite (set SOARLIST_TEST_SHORT_BUSY=1
-to run them) until a known bug is fixed: a record written after sendmail
-succeeded (the post's Message-ID, the forgetting of an approved held post)
-fails on the lock, the run exits 0 all the same, and the next list of a
-cross-post, or a second approval, sends a second copy. The capturing
-sendmail sleeps a little, so a winner holds its claim while others try.
-Each scenario has its own seed; its figures (runs, 75s) are printed as TAP
-comments.
+each post to one list with 75 and records nothing, so claims are given
+back under load. A short busy_timeout (0 to 50 ms) makes most runs meet a
+locked database and exit 75, the retry path at its busiest; those
+scenarios, and failing sendmail runs of cross-posts, are kept in KnownBugs
+but left out of the suite (set SOARLIST_TEST_KNOWN_BUGS=1 to run them)
+until two known bugs are fixed, which they meet in most runs: a record
+written after sendmail succeeded fails on the lock and a second copy goes
+out; a person on two lists of a cross-post is lost when one list's
+sendmail fails while the other list is delivered. KnownBugRuns reproduces
+each in a fixed order. The capturing sendmail sleeps a little, so a winner
+holds its claim while others try. Each scenario has its own seed; its
+figures (runs, 75s) are printed as TAP comments.
 """
 import collections
 import copy
@@ -152,6 +153,7 @@ class Scenario:
         self.posts = {}
         self.churn = 0
         self.fail = fail
+        self.ways = collections.Counter()
         self.failing = 0
 
     def write_api(self, slug, data):
@@ -312,8 +314,9 @@ class Scenario:
         return [int(m.group(1)) for m in re.finditer(r"^(\d+)\s+\d{4}-", out, re.M)]
 
     def approval_loop(self, deliveries_done, winners):
-        """Approve every held post once it is listed, by one of three ways,
-        until the deliveries are done and nothing is held."""
+        """Approve every held post once it is listed, by `soarlist approve`,
+        an emailed reply or both at once, until the deliveries are done and
+        nothing is held."""
         active = {}
 
         def act(held_id, way, addr):
@@ -342,13 +345,15 @@ class Scenario:
             for held_id in ids:
                 if held_id in active or winners.get(held_id):
                     continue
-                way = self.rnd.choice(("cli", "email", "both"))
+                # each way in turn (the ids follow each other)
+                way = ("both", "email", "cli")[held_id % 3]
                 if way != "cli" and not notices.get(held_id):
-                    # no notice yet (or its sendmail failed): the CLI then
-                    way = "cli" if done or self.rnd.random() < 0.3 else None
-                if way is None:
-                    continue
+                    if not done:
+                        continue  # its notice is on its way
+                    way = "cli"  # no notice (its sendmail failed)
                 addr = notices[held_id][0] if way != "cli" else None
+                with self.runs.lock:
+                    self.ways[way] += 1
                 active[held_id] = self.thread(act, held_id, way, addr)
             time.sleep(0.02)
 
@@ -443,17 +448,18 @@ class Concurrency(harness.EnvTestCase):
             s.clear()
         runs = s.runs
         print("# seed %d busy_timeout=%s: %d deliveries (%d runs, %d exited 75), "
-              "%d syncs (%d exited 75), %d approve runs (%d exited 75), %d emailed "
-              "replies (%d exited 75)" % (
+              "%d syncs (%d exited 75), approvals started by way %s: %d approve runs "
+              "(%d exited 75), %d emailed replies (%d exited 75)" % (
                   seed, busy, runs.count("deliver", 0), runs.count("deliver"),
                   runs.count("deliver", 75), runs.count("sync"), runs.count("sync", 75),
-                  runs.count("approve"), runs.count("approve", 75), runs.count("reply"),
-                  runs.count("reply", 75)), flush=True)
+                  dict(s.ways), runs.count("approve"), runs.count("approve", 75),
+                  runs.count("reply"), runs.count("reply", 75)), flush=True)
         bad = [(k, rc) for k, rc, _ in runs.runs
                if rc not in {"deliver": (0, 75), "sync": (0, 75), "held": (0,),
                              "approve": (0, 1, 75), "reply": (0, 75, 77)}[k]]
         self.assertEqual(bad, [])
         self.assertGreater(runs.count("sync"), rounds)
+        self.assertEqual(sorted(s.ways), ["both", "cli", "email"])
         # each failing post's first sendmail run failed, so its run exited 75
         deferred = sum(runs.count(k, 75) for k in ("deliver", "approve", "reply"))
         self.assertGreaterEqual(deferred, s.failing)
@@ -465,20 +471,59 @@ class Concurrency(harness.EnvTestCase):
     def test_failing_sendmail(self):
         # the first sendmail run of each post to one list fails: its run
         # exits 75 and is retried (an approval too), its claim given back
-        # under load. Not of a post to two lists: see ShortBusyTimeout.
+        # under load. Not of a post to two lists: see KnownBugs.
         self.scenario(seed=2, busy="10", fail="one-list")
 
     def test_more_rounds(self):
         self.scenario(seed=3, busy="10", sleep_ms=0, rounds=3, deliveries=20)
 
 
-class ShortBusyTimeout(Concurrency):
-    """The same with a busy_timeout of 0 to 50 ms, which makes most runs
-    meet a locked database and exit 75. Left out of the suite (defined only
-    with SOARLIST_TEST_SHORT_BUSY=1): a record written after sendmail
-    succeeded (the post's Message-ID, the forgetting of an approved held
-    post) then fails on the lock, the run still exits 0, and a person gets
-    a second copy."""
+# The known bugs, found by the scenarios above and reduced to runs in a
+# fixed order. A process that takes the write lock for 2 s, started from
+# the capturing sendmail, stands for a sync or delivery holding it then.
+LOCKER = """
+import sqlite3, sys, time
+c = sqlite3.connect(sys.argv[1], isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(sys.argv[2], "w").close()
+time.sleep(2)
+c.execute("COMMIT")
+open(sys.argv[2] + ".done", "w").close()
+"""
+
+# the first run of the capturing sendmail takes the lock as above, then
+# succeeds
+LOCKING_SENDMAIL = (
+    'if [ ! -e {root}/once ]; then touch {root}/once; python3 {root}/locker.py {db} '
+    '{root}/locked & while [ ! -e {root}/locked ]; do sleep 0.01; done; fi\nexit 0\n')
+
+# the first run of the capturing sendmail waits for the file "gate", then
+# fails with 75 having recorded nothing
+GATED_FAILING_SENDMAIL = (
+    'if [ ! -e {root}/once ]; then touch {root}/once; cat >/dev/null; '
+    'while [ ! -e {root}/gate ]; do sleep 0.05; done; exit 75; fi\nd="')
+
+
+class KnownBugs(Concurrency):
+    """Left out of the suite (defined only with SOARLIST_TEST_KNOWN_BUGS=1)
+    until the bugs below are fixed; today each scenario fails in most runs,
+    each test of KnownBugRuns in every run.
+
+    1. A record written after sendmail succeeded fails on a locked database
+       past busy_timeout, and the run exits 0 all the same: the post's
+       Message-ID (the next list of a cross-post, or the same list on its
+       other domain, sends a second copy) or the forgetting of an approved
+       held post (an emailed "approve" exits 0, the post stays listed by
+       `soarlist held`, and a second approval sends it again).
+    2. One copy per person loses a person: a list delivered while another
+       list of the post is in sendmail leaves their common members to that
+       list's claim; when that sendmail fails (75), the retry leaves them
+       to the first list, which is 'sent' now: they never get the post.
+
+    The scenarios of Concurrency with a busy_timeout of 0 to 50 ms (most
+    runs then meet a locked database and exit 75) meet bug 1; with the
+    first sendmail run of cross-posts failing, bug 2. KnownBugRuns has
+    each in a fixed order."""
 
     def test_deliveries_syncs_approvals(self):
         self.scenario(seed=11, busy="0ms")
@@ -489,9 +534,83 @@ class ShortBusyTimeout(Concurrency):
     def test_more_rounds(self):
         self.scenario(seed=13, busy="50ms", sleep_ms=20)
 
+    def test_failing_sendmail_on_cross_posts(self):
+        self.scenario(seed=14, busy="10", fail="all")
 
-if not os.environ.get("SOARLIST_TEST_SHORT_BUSY"):
-    del ShortBusyTimeout
+
+class KnownBugRuns(harness.EnvTestCase):
+    """The bugs of KnownBugs, each reduced to a few runs in a fixed order."""
+    lists = {"ssc/board": {"nonmember_action": "hold", "owners": OWNER}}
+
+    def locking(self, script):
+        env = self.env
+        env.write_config(lists=self.lists, extra="busy_timeout = 500ms")
+        self.unlocked = os.path.join(env.root, "locked.done")
+        with open(os.path.join(env.root, "locker.py"), "w") as f:
+            f.write(LOCKER)
+        fake = harness.FAKE_SENDMAIL.format(cap=env.cap, root=env.root)
+        env.write_sendmail(fake.replace("exit 0\n", script.format(root=env.root, db=env.db)))
+
+    def wait_unlocked(self):
+        while not os.path.exists(self.unlocked):
+            time.sleep(0.05)
+
+    def test_message_id_not_recorded(self):
+        # bug 1: members@ on its two domains, one Message-ID
+        self.locking(LOCKING_SENDMAIL)
+        msg = harness.post(to="members@%s, members@%s" % (SSC, SSC2), msgid="<dup@x>")
+        r = self.env.deliver(msg, "members@" + SSC)
+        self.assertEqual(len(r.capture.recipients), 3)
+        self.wait_unlocked()
+        r = self.env.deliver(msg, "members@" + SSC2)
+        self.assertEqual((r.rc, r.captures), (0, []))
+
+    def test_approved_post_not_forgotten(self):
+        # bug 1: an emailed approval whose post cannot be forgotten
+        msg = harness.post(from_="x@stranger.example", to="board@" + SSC, msgid=None)
+        r = self.env.deliver(msg, "board@" + SSC, sender="x@stranger.example")
+        self.assertEqual(r.rc, 0, r.stderr)
+        addr = r.capture.message["Reply-To"]
+        (held_id,), = self.env.query("SELECT id FROM held_message")
+        self.locking(LOCKING_SENDMAIL)
+        r = self.env.deliver("From: Chair <%s>\nTo: %s\n\napprove\n" % (OWNER, addr),
+                             addr, sender=OWNER)
+        self.assertEqual(sorted(r.capture.recipients), sorted(LISTS["board"]))
+        self.wait_unlocked()
+        # exit 0 said the post is done with: a moderator who sees it still
+        # held and approves it must not send it again
+        self.env.soarlist("approve", str(held_id))
+        self.assertEqual(len(self.env.captured()), 1)
+
+    def test_person_lost_when_other_list_fails(self):
+        # bug 2: members@ in sendmail while board@ is delivered
+        fake = harness.FAKE_SENDMAIL.format(cap=self.env.cap, root=self.env.root)
+        self.env.write_sendmail(fake.replace('d="', GATED_FAILING_SENDMAIL.format(
+            root=self.env.root), 1))
+        msg = harness.post(to="members@%s, board@%s" % (SSC, SSC), msgid="<lost@x>")
+        members = subprocess.Popen([harness.DELIVER, "-c", self.env.config, "-f", AUTHOR,
+                                    "--", "members@" + SSC], stdin=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+        members.stdin.write(msg.encode())
+        members.stdin.close()
+        while not os.path.exists(os.path.join(self.env.root, "once")):
+            time.sleep(0.05)
+        r = self.env.deliver(msg, "board@" + SSC)  # today: Dora only
+        self.assertEqual(r.rc, 0, r.stderr)
+        got = [a for c in r.captures for a in c.recipients]
+        open(os.path.join(self.env.root, "gate"), "w").close()
+        self.assertEqual(members.wait(timeout=60), 75)
+        members.stderr.close()
+        r = self.env.deliver(msg, "members@" + SSC)  # Postfix's retry
+        self.assertEqual(r.rc, 0, r.stderr)
+        got += [a for c in r.captures for a in c.recipients]
+        # today Bob, left by each list to the other, gets nothing
+        self.assertEqual(harness.folded(got), ["alice@example.org", "bob@example.com",
+                                               "carol@example.net", "dora@example.org"])
+
+
+if not os.environ.get("SOARLIST_TEST_KNOWN_BUGS"):
+    del KnownBugs, KnownBugRuns
 
 
 if __name__ == "__main__":

@@ -25,7 +25,9 @@
  *
  * At exit (exit() or a return from main; not after a signal) the process
  * that loaded the shim writes FILE: one line "KIND COUNT" per kind, then
- * "fired 0|1" (whether the fault was injected). A forked child injects and
+ * "malloc_at_fork M" (the malloc count when the last fork was made: the
+ * allocations after M are those after sendmail started) and "fired 0|1"
+ * (whether the fault was injected). A forked child injects and
  * counts nothing, and the shim removes LD_PRELOAD and its own variables
  * from the environment at load time, so the programs soarlist runs
  * (sendmail, the test's capturing shell script) never load it.
@@ -76,6 +78,7 @@ static int fired;
 static int trace;   /* SOARLIST_FAULT_TRACE: a backtrace on stderr */
 static pid_t owner; /* the process that loaded the shim */
 static unsigned long counts[K_N];
+static unsigned long malloc_at_fork; /* counts[K_MALLOC] at the last fork */
 static char report_path[4096];
 
 extern void *__libc_malloc(size_t size);
@@ -190,6 +193,8 @@ fault_fini(void)
 	for (k = 0; k < K_N; k++)
 		len += snprintf(buf + len, sizeof(buf) - len, "%s %lu\n",
 				kind_names[k], counts[k]);
+	len += snprintf(buf + len, sizeof(buf) - len, "malloc_at_fork %lu\n",
+			malloc_at_fork);
 	len += snprintf(buf + len, sizeof(buf) - len, "fired %d\n", fired);
 	*(void **)&real_open = next("open");
 	*(void **)&real_write = next("write");
@@ -385,6 +390,9 @@ fork(void)
 	}
 	if (real == NULL)
 		*(void **)&real = next("fork");
+	/* the allocations after the last fork are those made after the
+	 * helper (sendmail) started: a test samples them densely */
+	malloc_at_fork = __atomic_load_n(&counts[K_MALLOC], __ATOMIC_SEQ_CST);
 	pid = real();
 	if (pid == 0)
 		active = 0;

@@ -29,8 +29,8 @@ act_forward(struct job *j, struct verdict *v)
 		;
 	rewrite_clean_headers(j->msg.headers); /* DESIGN: header invariant */
 	g_mime_header_list_append(j->msg.headers, "X-Loop", marker, NULL);
-	if (sendmail_send(j->cfg->sendmail, sender, FALSE, v->rcpts, &j->msg,
-			  &err) < 0) {
+	if (sendmail_send_timed(j->cfg->sendmail, j->cfg->sendmail_timeout,
+				sender, FALSE, v->rcpts, &j->msg, &err) < 0) {
 		act_defer(v, "cannot forward to the list owner", err);
 		g_error_free(err);
 		return;

@@ -121,8 +121,8 @@ send_valid(const struct config *cfg, const char *envelope, const char *from,
 			to = g_ptr_array_new();
 			g_ptr_array_add(to, cfg->dev_redirect);
 		}
-		rc = sendmail_send(cfg->sendmail, envelope, FALSE, to, &msg,
-				   error);
+		rc = sendmail_send_timed(cfg->sendmail, cfg->sendmail_timeout,
+					 envelope, FALSE, to, &msg, error);
 		if (to != rcpts)
 			g_ptr_array_unref(to);
 		message_clear(&msg);

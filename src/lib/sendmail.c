@@ -9,6 +9,11 @@
  * "5.x.x" would otherwise turn our deferral into a bounce. Nothing is sent
  * whose header block fails header_block_check() (header-check.c): the caller
  * defers, naming the cause.
+ *
+ * sendmail sees a clean end of input only after the whole message was
+ * written: a failed copy (a read error on the spool, a write error), a
+ * signal to the agent and the time limit all kill it first (proc.h), since
+ * Postfix's sendmail queues whatever it read when its stdin ends.
  */
 #include "soarlist/sendmail.h"
 
@@ -37,32 +42,47 @@ build_argv(const char *program, const char *sender, gboolean verp,
 }
 
 int
-sendmail_send(const char *program, const char *sender, gboolean verp,
-	      GPtrArray *recipients, const struct message *msg, GError **error)
+sendmail_send_timed(const char *program, guint timeout, const char *sender,
+		    gboolean verp, GPtrArray *recipients,
+		    const struct message *msg, GError **error)
 {
 	g_autofree char **argv = NULL;
 	size_t head_len;
 	g_autofree char *head = header_block_serialize(msg->headers, &head_len);
+	GError *err = NULL;
 	struct proc p;
-	int werr = 0, rc;
+	int werr;
 
 	/* the invariant, on the very bytes that will be sent */
 	if (header_block_check(head, head_len, error) < 0)
 		return -1;
 	argv = build_argv(program, sender, verp, recipients);
-	if (proc_start(&p, argv, TRUE, error) < 0)
-		return -1;
-	if (message_write_head(msg, head, head_len, p.in) < 0)
-		werr = errno;
-	rc = proc_finish(&p, NULL, error);
-	if (rc == 0 && werr != 0) {
-		/* exit 0 without reading everything: not safe to count on */
-		g_set_error(error, PROC_ERROR, werr, "writing to %s: %s",
-			    program, g_strerror(werr));
-		rc = -1;
-	} else if (rc < 0 && werr != 0) {
-		g_prefix_error(error, "writing to it failed (%s); ",
-			       g_strerror(werr));
+	if (proc_start(&p, argv, TRUE, timeout, &err) < 0)
+		goto fail;
+	if (message_write_head(msg, head, head_len, p.in) == 0) {
+		if (proc_finish(&p, NULL, &err) == 0)
+			return 0;
+		goto fail;
 	}
-	return rc;
+	/* a read error on the spool or a write error: sendmail must not see
+	 * the end of its input */
+	werr = errno;
+	proc_kill(&p, NULL, &err);
+	if (err->code != PROC_ERROR_INTERRUPTED &&
+	    err->code != PROC_ERROR_TIMEOUT)
+		g_prefix_error(&err, "copying the message to it failed (%s); ",
+			       g_strerror(werr));
+fail:
+	if (err->code == PROC_ERROR_TIMEOUT)
+		g_prefix_error(&err, "sendmail_timeout: ");
+	g_propagate_error(error, err);
+	return -1;
+}
+
+int
+sendmail_send(const char *program, const char *sender, gboolean verp,
+	      GPtrArray *recipients, const struct message *msg, GError **error)
+{
+	return sendmail_send_timed(program, SENDMAIL_TIMEOUT_DEFAULT, sender,
+				   verp, recipients, msg, error);
 }

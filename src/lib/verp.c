@@ -155,15 +155,16 @@ send_probe(const struct config *cfg, sqlite3 *db, const struct list_ref *list,
 				"%s",
 				list->address, err->message);
 		g_clear_error(&err);
-		return sendmail_send(cfg->sendmail, bounces, FALSE, rcpts, msg,
-				     error);
+		return sendmail_send_timed(cfg->sendmail, cfg->sendmail_timeout,
+					   bounces, FALSE, rcpts, msg, error);
 	}
 	if (!all && g_hash_table_size(pending) == 0) /* the usual case */
-		return sendmail_send(cfg->sendmail, bounces, FALSE, rcpts, msg,
-				     error);
+		return sendmail_send_timed(cfg->sendmail, cfg->sendmail_timeout,
+					   bounces, FALSE, rcpts, msg, error);
 	split(rcpts, pending, all, &probe, &plain);
 	if (probe->len > 0 &&
-	    sendmail_send(cfg->sendmail, bounces, TRUE, probe, msg, error) < 0)
+	    sendmail_send_timed(cfg->sendmail, cfg->sendmail_timeout, bounces,
+				TRUE, probe, msg, error) < 0)
 		return -1;
 	if (probe->len > 0 &&
 	    mark_sent(db, list->club_id, list->name, probe, all, &err) < 0) {
@@ -172,8 +173,9 @@ send_probe(const struct config *cfg, sqlite3 *db, const struct list_ref *list,
 				list->address, probe->len, err->message);
 		g_clear_error(&err);
 	}
-	if (plain->len > 0 && sendmail_send(cfg->sendmail, bounces, FALSE,
-					    plain, msg, error) < 0) {
+	if (plain->len > 0 &&
+	    sendmail_send_timed(cfg->sendmail, cfg->sendmail_timeout, bounces,
+				FALSE, plain, msg, error) < 0) {
 		if (probe->len > 0)
 			g_prefix_error(error,
 				       "(the VERP probe to %u went out) ",
@@ -192,11 +194,11 @@ verp_send(const struct config *cfg, sqlite3 *db, const struct list_ref *list,
 
 	switch (list->settings.verp) {
 	case VERP_ALWAYS:
-		return sendmail_send(cfg->sendmail, bounces, TRUE, rcpts, msg,
-				     error);
+		return sendmail_send_timed(cfg->sendmail, cfg->sendmail_timeout,
+					   bounces, TRUE, rcpts, msg, error);
 	case VERP_NEVER:
-		return sendmail_send(cfg->sendmail, bounces, FALSE, rcpts, msg,
-				     error);
+		return sendmail_send_timed(cfg->sendmail, cfg->sendmail_timeout,
+					   bounces, FALSE, rcpts, msg, error);
 	case VERP_PROBE:
 	case VERP_INHERIT:
 		break;

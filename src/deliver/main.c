@@ -14,6 +14,11 @@
  *	77 (EX_NOPERM)	refused by list policy; stderr says why
  *	75 (EX_TEMPFAIL) anything else, including a bad command line or
  *			config: Postfix keeps the message and retries
+ * SIGNALS
+ *	SIGTERM, SIGINT, SIGHUP, SIGPIPE: 75, nothing recorded, and a
+ *	sendmail still reading the message killed with SIGKILL; once the
+ *	delivery acts they wait for its end. sendmail_timeout bounds
+ *	sendmail the same way. See soarlist-deliver(8).
  */
 #include <gmime/gmime.h>
 #include <stdio.h>
@@ -26,6 +31,7 @@
 #include "soarlist/config.h"
 #include "soarlist/deliver.h"
 #include "soarlist/maillog.h"
+#include "soarlist/proc.h"
 
 static char *opt_config;
 static char *opt_sender;
@@ -63,6 +69,8 @@ main(int argc, char **argv)
 	const char *recipient;
 	int rc;
 
+	/* first: a signal from here on defers, never kills us mid-way */
+	proc_signals_init();
 	g_option_context_add_main_entries(ctx, entries, NULL);
 	g_option_context_set_summary(ctx, "Deliver the message on stdin to a "
 					  "soarlist mailing list.");

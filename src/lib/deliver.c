@@ -25,6 +25,7 @@
 #include "soarlist/maillog.h"
 #include "soarlist/moderate.h"
 #include "soarlist/printable.h"
+#include "soarlist/proc.h"
 #include "soarlist/seen.h"
 
 void
@@ -190,6 +191,10 @@ run(struct job *j, gboolean approved, char **line_r)
 
 	if (!decide_address(&in, &v)) {
 		resolve(j, &in, &v);
+		/* until exit, a signal can no longer end the agent with 75
+		 * once something is recorded or handed over: it kills a
+		 * sendmail still reading its input, or waits (proc.h) */
+		proc_signals_hold();
 		act(j, &v);
 	}
 	rc = report(j, &v);

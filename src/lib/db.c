@@ -22,6 +22,22 @@
 G_DEFINE_QUARK(soarlist-db-error-quark, db_error)
 /* clang-format on */
 
+/* TRUE when DB's file and its directory are there and writable, so that
+ * SQLITE_CANTOPEN (of the WAL or the shared memory, on an I/O error or with
+ * no file descriptor left) is no configuration to fix but a failure that a
+ * retry may not meet (issue 11: tests/blackbox/test_faults.py). */
+static gboolean
+path_usable(sqlite3 *db)
+{
+	const char *path = db != NULL ? sqlite3_db_filename(db, "main") : NULL;
+	g_autofree char *dir = NULL;
+
+	if (path == NULL || *path == '\0' || access(path, R_OK | W_OK) != 0)
+		return FALSE;
+	dir = g_path_get_dirname(path);
+	return access(dir, W_OK | X_OK) == 0;
+}
+
 int
 db_fail(sqlite3 *db, int rc, const char *what, GError **error)
 {
@@ -30,7 +46,8 @@ db_fail(sqlite3 *db, int rc, const char *what, GError **error)
 
 	if (prim == SQLITE_BUSY || prim == SQLITE_LOCKED)
 		code = DB_ERROR_BUSY;
-	else if (prim == SQLITE_CANTOPEN || prim == SQLITE_NOTADB)
+	else if (prim == SQLITE_NOTADB ||
+		 (prim == SQLITE_CANTOPEN && !path_usable(db)))
 		code = DB_ERROR_OPEN;
 	g_set_error(error, DB_ERROR, code, "%s: %s", what,
 		    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));

@@ -964,9 +964,12 @@ config_load(const char *path, GError **error)
 	cfg->warnings = g_ptr_array_new_with_free_func(g_free);
 	l.kf = g_key_file_new();
 	if (!g_key_file_load_from_file(l.kf, path, G_KEY_FILE_NONE, &err)) {
+		/* GKeyFile quotes the line it refuses, whatever its bytes */
+		g_autofree char *why = printable_escape(err->message);
+
 		g_set_error(error, CONFIG_ERROR, 0, "%s: %s", path,
 			    err->code == G_FILE_ERROR_NOENT ? "no such file"
-							    : err->message);
+							    : why);
 		g_error_free(err);
 		goto fail;
 	}

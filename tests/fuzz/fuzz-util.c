@@ -160,6 +160,12 @@ hold(struct fuzz_world *w)
 
 static struct fuzz_world *world;
 
+void
+fuzz_world_restore(void)
+{
+	store((struct fuzz_world *)fuzz_world());
+}
+
 static void
 free_world(void)
 {

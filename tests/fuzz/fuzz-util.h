@@ -43,4 +43,8 @@ struct fuzz_world {
 };
 const struct fuzz_world *fuzz_world(void);
 
+/* Store the world's own M2S answer again (sync_store, forced): a target
+ * that stores answers of its own starts each input from the same data. */
+void fuzz_world_restore(void);
+
 #endif

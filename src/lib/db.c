@@ -356,7 +356,10 @@ db_open(const char *path, enum db_open_mode mode, guint busy_ms, GError **error)
 	}
 	rc = sqlite3_open_v2(path, &db, flags, NULL);
 	if (rc != SQLITE_OK) {
-		g_set_error(error, DB_ERROR, DB_ERROR_OPEN,
+		/* out of memory is no configuration to fix */
+		g_set_error(error, DB_ERROR,
+			    rc == SQLITE_NOMEM ? DB_ERROR_FAILED
+					       : DB_ERROR_OPEN,
 			    "cannot open database %s: %s", path,
 			    db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
 		sqlite3_close(db);

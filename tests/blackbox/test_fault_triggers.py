@@ -5,11 +5,13 @@ the agent's or the sync's own transaction, as a full disk or a corrupt page
 would.
 
 For hold (held_message), duplicate bookkeeping (the claim table
-recent_message), bounce scoring (bounce_score) and sync (list, list_member,
-whitelist, club): the run defers (75; a sync reports the club failed, 1)
+recent_message), bounce scoring (bounce_score, bounce_seen) and sync (list,
+list_member, whitelist, sync_run): the run defers (75; a sync reports the club failed, 1)
 with nothing half-done and nothing handed to sendmail; after the trigger
 is dropped a clean retry does the work exactly once. The paths and their
-checks are test_faults.py's.
+checks are test_faults.py's. Two writes come after sendmail took the post
+(forgetting an approved post, recording a claim as sent): there the run
+ends in 0 and what is left behind must not send the post twice.
 """
 import os
 import sqlite3
@@ -19,7 +21,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(__file__))
 import tap  # noqa: E402
 import test_faults  # noqa: E402  (its paths; its tests are not run here)
-from test_faults import Bounce, Hold, Post, PostWithoutMessageId, Sync  # noqa: E402
+from test_faults import Approve, Bounce, Hold, Post, PostWithoutMessageId, Sync  # noqa: E402
 
 
 def set_trigger(db, table, event="INSERT", on=True):
@@ -72,6 +74,34 @@ class Triggers(unittest.TestCase):
         run = path.go()
         self.assertEqual(run.rc, 0, repr(run))
         self.assertEqual(len(run.captures), 1)
+
+    def test_approval_that_cannot_forget_the_post(self):
+        # sendmail has the approved post when the row cannot be deleted:
+        # 0 (the post went out), the row stays, and approving it again
+        # finds it sent and sends nothing (Approve.done checks that)
+        path = Approve(self)
+        path.restore()
+        clean = path.go()
+        self.want = test_faults.harness.folded(clean.captures[0].recipients)
+        path.restore()
+        set_trigger(path.env.db, "held_message", "DELETE")
+        run = path.go()
+        self.assertEqual(run.rc, 0, repr(run))
+        self.assertEqual(path.held(), 1)
+        set_trigger(path.env.db, "held_message", on=False)
+        path.done(run)
+
+    def test_claim_that_cannot_be_recorded_as_sent(self):
+        # the claim's update to 'sent' fails after sendmail took the post:
+        # 0 (it went out), logged; at worst a later copy is not dropped
+        path = Post(self)
+        path.restore()
+        set_trigger(path.env.db, "recent_message", "UPDATE")
+        run = path.go()
+        self.assertEqual(run.rc, 0, repr(run))
+        self.assertEqual(len(run.captures), 1)
+        self.assertTrue(any("distributed, but not recorded for duplicate checks" in line
+                            for line in path.env.log_lines()))
 
     def test_bounce_score(self):
         self.fail_table(Bounce, "bounce_score")

@@ -150,11 +150,12 @@ check_keys(struct loader *l, const char *const *known)
 
 	for (gsize i = 0; i < n; i++)
 		if (!g_strv_contains(known, keys[i]))
+			/* a key name is any bytes but '=' and a newline */
 			g_ptr_array_add(
 				l->cfg->warnings,
-				g_strdup_printf(
+				printable_take(g_strdup_printf(
 					"%s: [%s]: unknown key '%s' ignored",
-					l->cfg->path, l->group, keys[i]));
+					l->cfg->path, l->group, keys[i])));
 	g_strfreev(keys);
 }
 

@@ -3,7 +3,9 @@
  * without and with the address a VERP bounce names, then dsn_returned().
  * Nothing may crash, and what it returns is what dsn.h promises: one
  * printable line per field, a status C.S.D, an action and a proof in
- * lowercase.
+ * lowercase. The Message-ID and proof it finds go to bounce_proof_check()
+ * against the scratch world's key (bounce-proof.h), as bounce.c does: a
+ * token nobody made for this list never proves anything.
  */
 #include <gmime/gmime.h>
 #include <stdio.h>
@@ -12,6 +14,8 @@
 #include <unistd.h>
 
 #include "fuzz-util.h"
+#include "soarlist/bounce-proof.h"
+#include "soarlist/catalog.h"
 #include "soarlist/dsn.h"
 #include "soarlist/maillog.h"
 #include "soarlist/message.h"
@@ -88,6 +92,27 @@ check_dsn(const struct dsn *d)
 	}
 }
 
+/* What the DSN says it returns, checked as bounce.c checks it: a token
+ * the fuzzer cannot have made never proves the post. */
+static void
+check_proof(const char *message_id, const char *proof)
+{
+	static struct list_ref ref;
+	const struct fuzz_world *w = fuzz_world();
+	GError *err = NULL;
+	int rc;
+
+	if (ref.id == 0 && catalog_resolve(w->db, w->cfg, "members",
+					   FUZZ_DOMAIN, &ref, &err) != 1)
+		fail("catalog_resolve", err ? err->message : "no list");
+	rc = bounce_proof_check(w->db, &ref, message_id, proof,
+				1764547200 /* a fixed now */, &err);
+	if (rc < 0)
+		fail("bounce_proof_check", err->message);
+	if (rc == 1)
+		fail("a proof the fuzzer made was accepted", proof);
+}
+
 /* a candidate test as soarlist-deliver's: is it one of the list's
  * members? Here: any address of example.org. */
 static int
@@ -128,6 +153,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				fail("dsn_parse failed", err->message);
 			if (rc == 1) {
 				check_dsn(&d);
+				check_proof(d.message_id, d.proof);
 				if (wants[i] != NULL &&
 				    strcmp(d.recipient, wants[i]) != 0)
 					fail("not the VERP recipient",
@@ -138,6 +164,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			fail("dsn_returned failed", "");
 		check_line("returned message_id", id, TRUE);
 		check_lower("returned proof", proof);
+		check_proof(id, proof);
 	}
 	close(fd);
 	return 0;

@@ -528,6 +528,46 @@ class Sync(FaultPath):
         self.t.assertEqual(self.members(), self.t.want, "the retry synced")
 
 
+class HttpsSync(Sync):
+    """The same sync against the local M2S (m2s_server.py) over HTTPS with
+    a private CA: libcurl, TLS and the API key file in the loop."""
+    name = "sync-https"
+
+    def prepare(self):
+        import m2s_server
+        certs = m2s_server.Certs(os.path.join(self.env.root, "certs"))
+        self.srv = m2s_server.M2S(certs)
+        self.t.addCleanup(self.srv.close)
+        keyfile = os.path.join(self.env.root, "api.key")
+        with open(keyfile, "w") as f:
+            f.write("fault-key\n")
+        os.chmod(keyfile, 0o600)
+        self.srv.add_club("ssc", harness.m2s_answer("ssc"), key="fault-key")
+        self.srv.add_club("other", harness.m2s_answer("other"), key="fault-key")
+        out = ["[soarlist]", "database = %s" % self.env.db,
+               "sendmail = %s" % self.env.sendmail, "admin = %s" % ADMIN,
+               "log_file = %s" % self.env.log, "api_key_file = %s" % keyfile,
+               "ca_file = %s" % certs.ca_file, "retry_backoff = 0", ""]
+        for slug, domains in (("ssc", "ssc.manage2soar.com;skylinesoaring.org"),
+                              ("other", "other.manage2soar.com")):
+            out += ["[club %s]" % slug, "name = %s" % slug,
+                    "api_url = %s" % self.srv.url(slug), "domains = %s" % domains, ""]
+        with open(self.env.config, "w") as f:
+            f.write("\n".join(out))
+        r = self.env.soarlist("sync")
+        assert r.rc == 0, r.stderr
+        self.old = self.members()
+        ssc = harness.m2s_answer("ssc")
+        ssc["lists"]["members"] = ssc["lists"]["members"][1:] + ["newbie@example.net"]
+        ssc["lists"]["fresh"] = ["fresh1@example.net", "fresh2@example.net"]
+        ssc["whitelist"] = ssc["whitelist"] + ["newbie@example.net"]
+        other = harness.m2s_answer("other")
+        for name in other["lists"]:
+            other["lists"][name] = other["lists"][name] + ["late@example.org"]
+        self.srv.set_data("ssc", ssc)
+        self.srv.set_data("other", other)
+
+
 class Faults(unittest.TestCase):
     """One test per path; one subtest per injection point."""
 
@@ -617,6 +657,9 @@ class Faults(unittest.TestCase):
 
     def test_sync(self):
         self.loop(Sync)
+
+    def test_sync_https(self):
+        self.loop(HttpsSync)
 
 
 class HoldRetry(harness.EnvTestCase):

@@ -47,7 +47,7 @@ SHIM = os.environ.get("SOARLIST_FAULT_SHIM", "build/tests/fault/libsoarlist-faul
 KINDS = ("write", "fsync", "open", "fork", "sqlite3_step", "malloc")
 # kinds looped over at every point; the others are sampled down to SAMPLE
 EVERY = ("write", "fsync", "open", "fork")
-SAMPLE = 10
+SAMPLE = 8
 EX_TEMPFAIL = 75
 
 BOARD = "board@ssc.manage2soar.com"
@@ -61,7 +61,7 @@ LISTS = {"ssc/board": {"nonmember_action": "hold", "owners": CHAIR}}
 
 # of the allocations made after sendmail started (the window where an abort
 # could follow a successful sendmail), at most this many, evenly spread
-WINDOW = 12
+WINDOW = 10
 
 
 def spread(first, last, most):

@@ -12,10 +12,12 @@
  * success kills it with SIGKILL while its stdin is still open: a failed
  * copy (proc_kill), its time limit (a POSIX timer whose SIGALRM handler
  * kills it), a signal to us (proc_signals_init's handler kills it), and
- * our own death (PR_SET_PDEATHSIG in the child). The handlers share the
- * child's pid through one sig_atomic_t, set while every signal concerned
- * is blocked and cleared only once the child is reaped, so they never
- * kill a pid that could have been reused.
+ * our own death (PR_SET_PDEATHSIG in the child; the kernel closes our
+ * descriptors a moment before it sends that signal: normally far less
+ * time than Postfix's sendmail needs to commit a queue file). The
+ * handlers share the child's pid through one sig_atomic_t, set while
+ * every signal concerned is blocked and cleared only once the child is
+ * reaped, so they never kill a pid that could have been reused.
  */
 #include "soarlist/proc.h"
 

@@ -65,6 +65,16 @@ enum db_durability {
  * single statements alike): every write declares its own. 0 or -1. */
 int db_durability(sqlite3 *db, enum db_durability d, GError **error);
 
+/* How long a write that records what already happened (sendmail has the
+ * post) keeps trying past busy_timeout: giving up would send it again. */
+#define DB_AFTER_THE_FACT_MS (120 * 1000)
+
+/* For such a write: TRUE when *ERROR is a lock timeout (DB_ERROR_BUSY) and
+ * the monotonic time DEADLINE (microseconds) has not passed; then *ERROR
+ * is cleared and it has waited a little (up to 50 ms), so the caller
+ * tries again. FALSE leaves *ERROR as it is. */
+gboolean db_retry_busy(gint64 deadline, GError **error);
+
 /* BEGIN IMMEDIATE, after db_durability(D). 0 or -1 with *error. */
 int db_begin_write(sqlite3 *db, enum db_durability d, GError **error);
 

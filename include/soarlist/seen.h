@@ -25,13 +25,18 @@ gboolean seen_blocks(const char *state, const char *owner, gint64 at,
 /* Claim MESSAGE_ID on list LIST_ID of club CLUB_ID for this process.
  * Returns 1 when claimed, 0 when it was already distributed on the list
  * (or is being distributed right now by a live process), -1 with *error.
- * When claimed and MEMBERS is not NULL, *RCPTS_R is set, in the same
- * transaction, to those of MEMBERS who do not have the post through another
- * list of the club (one on which the claim of MESSAGE_ID stands): a new
- * array of strings borrowed from MEMBERS; otherwise it is NULL. */
+ * When claimed and MEMBERS_IO is not NULL (*MEMBERS_IO: the list's
+ * members, catalog_recipients()), *RCPTS_R is set, in the same transaction,
+ * to those of *MEMBERS_IO who do not have the post through another list of
+ * the club (one on which MESSAGE_ID was sent): a new array of strings
+ * borrowed from *MEMBERS_IO; otherwise it is NULL. While another list of
+ * the club is sending the post (a live 'sending' claim), it waits for that
+ * claim to end, and fails (DB_ERROR_BUSY: the caller defers) after a
+ * minute; after such a wait *MEMBERS_IO is replaced by the members read in
+ * the claim's transaction. */
 int seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id,
-	       const char *message_id, GPtrArray *members, GPtrArray **rcpts_r,
-	       GError **error);
+	       const char *message_id, GPtrArray **members_io,
+	       GPtrArray **rcpts_r, GError **error);
 
 /* After sendmail succeeded: mark the claim sent. Returns 0 or -1. */
 int seen_commit(sqlite3 *db, gint64 list_id, const char *message_id,

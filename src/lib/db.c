@@ -22,6 +22,22 @@
 G_DEFINE_QUARK(soarlist-db-error-quark, db_error)
 /* clang-format on */
 
+gboolean
+db_retry_busy(gint64 deadline, GError **error)
+{
+	gint64 now = g_get_monotonic_time();
+
+	if (error == NULL ||
+	    !g_error_matches(*error, DB_ERROR, DB_ERROR_BUSY) ||
+	    now >= deadline)
+		return FALSE;
+	g_clear_error(error);
+	/* the lock holder commits within milliseconds; with a short or no
+	 * busy_timeout this is the only wait */
+	g_usleep((gulong)MIN(50 * 1000, deadline - now));
+	return TRUE;
+}
+
 /* TRUE when DB's file and its directory are there and writable, so that
  * SQLITE_CANTOPEN (of the WAL or the shared memory, on an I/O error or with
  * no file descriptor left) is no configuration to fix but a failure that a

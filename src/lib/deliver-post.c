@@ -23,7 +23,7 @@ claim(struct job *j, struct verdict *v)
 	GPtrArray *once = NULL;
 	GError *err = NULL;
 	int rc = seen_claim(j->db, v->list.club_id, v->list.id, v->claim,
-			    v->members, &once, &err);
+			    &v->members, &once, &err);
 
 	if (rc < 0) {
 		act_defer(v, "list database unavailable", err);

@@ -506,15 +506,22 @@ held_extract(sqlite3 *db, gint64 id, int fd, GError **error)
 int
 held_delete(sqlite3 *db, gint64 id, GError **error)
 {
+	gint64 deadline = g_get_monotonic_time() + DB_AFTER_THE_FACT_MS * 1000;
 	int rc;
 
-	/* synced: once handled, a held post must not come back */
-	if (db_durability(db, DB_SYNCED, error) < 0)
-		return -1;
-	rc = claim_step(db,
-			"DELETE FROM held_message WHERE id = ?1 AND "
-			"claimed_by = ?2",
-			id, "forgetting the held post", error);
+	/* synced: once handled, a held post must not come back. It was
+	 * handled (sent, or its sender told): a lock only delays this, or
+	 * the claim would lapse with this process and the post be handled
+	 * twice. */
+	do
+		rc = db_durability(db, DB_SYNCED, error) < 0
+			     ? -1
+			     : claim_step(db,
+					  "DELETE FROM held_message WHERE id = "
+					  "?1 AND claimed_by = ?2",
+					  id, "forgetting the held post",
+					  error);
+	while (rc < 0 && db_retry_busy(deadline, error));
 
 	if (rc == 0)
 		g_set_error(error, DB_ERROR, DB_ERROR_FAILED,

@@ -5,13 +5,19 @@
  * runs, so two copies of one post arriving at once (To: one domain, Cc:
  * the other) go out once. The same transaction decides who gets the post
  * through this list: the members who are not members of another list of
- * the club holding a standing claim on it (To: members@, Cc: board@), so
- * that a delivery writes one row however many members the list has. A
- * failed delivery drops its claim, which gives its people back to the
- * lists (and to Postfix's retry). A claim only counts while the very process
- * that made it lives (PID and start time, so a reused PID does not count), and
- * for at most an hour: a delivery agent killed mid-way must not make
- * Postfix's retry look like a duplicate.
+ * the club on which it was sent (To: members@, Cc: board@), so that a
+ * delivery writes one row however many members the list has. While
+ * another list of the club is still sending it, a delivery waits for that
+ * claim to end (SEEN_WAIT_MS, then it defers): that list may yet fail, and
+ * people left to it would then get the post from nobody (its retry would
+ * leave them to the list that left them to it). A failed delivery drops
+ * its claim, which gives its people back to the lists (and to Postfix's
+ * retry). Memberships are read at the moment of the claim: a person whom
+ * a sync moves from one list of a cross-post to another between the two
+ * lists' deliveries gets it from both. A claim only counts while the very
+ * process that made it lives (PID and start time, so a reused PID does not
+ * count), and for at most an hour: a delivery agent killed mid-way must not
+ * make Postfix's retry look like a duplicate.
  */
 #include "soarlist/seen.h"
 
@@ -24,6 +30,9 @@
 #include "soarlist/db.h"
 
 #define CLAIM_MAX_AGE 3600
+/* how long a delivery waits for another list of the club to finish
+ * sending the same post before it defers */
+#define SEEN_WAIT_MS (60 * 1000)
 
 /* "PID:STARTTIME" of process PID (start time in clock ticks since boot,
  * field 22 of /proc/PID/stat), or "PID:" where /proc cannot tell.
@@ -81,18 +90,20 @@ seen_blocks(const char *state, const char *owner, gint64 at, gint64 now,
 }
 
 /* The claims on ID of the lists of club CLUB_ID: whether LIST_ID's own
- * stands (*blocked_r) and the other lists whose claim stands (their ids, a
- * new array of gint64 in *others_r). One query for both. 0 or -1. */
+ * stands (*blocked_r), the other lists on which it was sent (their ids, a
+ * new array of gint64 in *others_r), and whether another list is sending it
+ * right now (*sending_r). One query for all. 0 or -1. */
 static int
 read_claims(sqlite3 *db, gint64 club_id, gint64 list_id, const char *id,
 	    gint64 now, const char *self, gboolean *blocked_r,
-	    GArray **others_r, GError **error)
+	    gboolean *sending_r, GArray **others_r, GError **error)
 {
 	g_autoptr(GArray) others = g_array_new(FALSE, FALSE, sizeof(gint64));
 	sqlite3_stmt *st = NULL;
 	int rc;
 
 	*blocked_r = FALSE;
+	*sending_r = FALSE;
 	if (db_stmt(db,
 		    "SELECT r.list_id, r.state, r.owner, r.at FROM "
 		    "recent_message r JOIN list l ON l.id = r.list_id "
@@ -110,8 +121,11 @@ read_claims(sqlite3 *db, gint64 club_id, gint64 list_id, const char *id,
 			continue;
 		if (list == list_id)
 			*blocked_r = TRUE;
-		else
+		else if (g_strcmp0((const char *)sqlite3_column_text(st, 1),
+				   "sent") == 0)
 			g_array_append_val(others, list);
+		else
+			*sending_r = TRUE;
 	}
 	if (rc < 0) {
 		g_prefix_error(error, "reading the club's claims: ");
@@ -184,40 +198,81 @@ not_served(sqlite3 *db, GArray *others, GPtrArray *members, GPtrArray **rcpts_r,
 	return 0;
 }
 
-int
-seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id, const char *message_id,
-	   GPtrArray *members, GPtrArray **rcpts_r, GError **error)
+/* One try of seen_claim(): 1, 0, -1, or 2 when another list of the club
+ * is sending the post right now (nothing written). */
+static int
+try_claim(sqlite3 *db, gint64 club_id, gint64 list_id, const char *message_id,
+	  GPtrArray **members_io, gboolean reread, GPtrArray **rcpts_r,
+	  GError **error)
 {
+	GPtrArray *members = members_io ? *members_io : NULL;
+	g_autoptr(GPtrArray) fresh = NULL;
 	g_autofree char *self = seen_process_owner(getpid());
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	g_autoptr(GArray) others = NULL;
-	gboolean blocked = FALSE;
+	gboolean blocked = FALSE, sending = FALSE;
 
 	*rcpts_r = NULL;
 	if (db_begin_write(db, DB_CHEAP, error) < 0)
 		return -1;
 	if (read_claims(db, club_id, list_id, message_id, now, self, &blocked,
-			&others, error) < 0)
+			&sending, &others, error) < 0)
 		goto fail;
-	if (blocked) {
+	if (blocked || sending) {
 		/* nothing written: ends the transaction */
 		if (db_commit(db, error) < 0)
 			return -1;
-		return 0;
+		return blocked ? 0 : 2;
 	}
-	if (claim(db, list_id, message_id, now, self, error) < 0 ||
-	    (members != NULL &&
-	     not_served(db, others, members, rcpts_r, error) < 0))
+	if (claim(db, list_id, message_id, now, self, error) < 0)
+		goto fail;
+	/* after a wait, read with the others' memberships, in one
+	 * transaction */
+	if (members != NULL && reread &&
+	    (members = fresh = catalog_recipients(db, list_id, error)) == NULL)
+		goto fail;
+	if (members != NULL &&
+	    not_served(db, others, members, rcpts_r, error) < 0)
 		goto fail;
 	if (db_commit(db, error) < 0) {
 		g_clear_pointer(rcpts_r, g_ptr_array_unref);
 		return -1;
+	}
+	if (fresh != NULL) { /* *RCPTS_R borrows from it */
+		g_ptr_array_unref(*members_io);
+		*members_io = g_steal_pointer(&fresh);
 	}
 	return 1;
 fail:
 	db_rollback(db);
 	g_clear_pointer(rcpts_r, g_ptr_array_unref);
 	return -1;
+}
+
+int
+seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id, const char *message_id,
+	   GPtrArray **members_io, GPtrArray **rcpts_r, GError **error)
+{
+	gint64 deadline = g_get_monotonic_time() + SEEN_WAIT_MS * 1000;
+	gboolean waited = FALSE;
+	int rc;
+
+	/* after a wait, the list's members are read again: the others' are
+	 * read now, and a sync may have moved somebody from one to another
+	 * meanwhile */
+	while ((rc = try_claim(db, club_id, list_id, message_id, members_io,
+			       waited, rcpts_r, error)) == 2) {
+		waited = TRUE;
+		if (g_get_monotonic_time() >= deadline) {
+			g_set_error(error, DB_ERROR, DB_ERROR_BUSY,
+				    "another list of the club is still sending "
+				    "this post after %d s",
+				    SEEN_WAIT_MS / 1000);
+			return -1;
+		}
+		g_usleep(50 * 1000);
+	}
+	return rc;
 }
 
 /* Run SQL with ?1 = LIST_ID, ?2 = ID, ?3 = N (or TEXT when non-NULL). */
@@ -246,14 +301,23 @@ int
 seen_commit(sqlite3 *db, gint64 list_id, const char *message_id, GError **error)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	gint64 deadline = g_get_monotonic_time() + DB_AFTER_THE_FACT_MS * 1000;
+	int rc;
 
-	/* one statement: a transaction of its own */
-	if (db_durability(db, DB_CHEAP, error) < 0)
-		return -1;
-	return run(db,
-		   "UPDATE recent_message SET state = 'sent', at = ?3 "
-		   "WHERE list_id = ?1 AND message_id = ?2",
-		   list_id, message_id, now, NULL, error);
+	/* one statement: a transaction of its own. The post went out: if
+	 * this is not recorded, the claim lapses with this process and a
+	 * copy through the other domain goes out again, so a lock only
+	 * delays it. */
+	do
+		rc = db_durability(db, DB_CHEAP, error) < 0
+			     ? -1
+			     : run(db,
+				   "UPDATE recent_message SET state = 'sent', "
+				   "at = ?3 WHERE list_id = ?1 AND "
+				   "message_id = ?2",
+				   list_id, message_id, now, NULL, error);
+	while (rc < 0 && db_retry_busy(deadline, error));
+	return rc;
 }
 
 int

@@ -18,22 +18,21 @@ that the sync added or removed meanwhile got it at most once); each held
 post was approved once and distributed once, and its notice sent at most
 once; nothing is left held; the database passes integrity_check.
 
-The database's busy_timeout is set in the config on purpose. The suite
+The database's busy_timeout is set in the config on purpose. Concurrency
 runs with 10 s (the default, written out): runs wait for each other's
 locks, and the 75s come from the claims (an emailed reply while another
 moderator acts) and from a capturing sendmail that fails the first run of
 each post to one list with 75 and records nothing, so claims are given
-back under load. A short busy_timeout (0 to 50 ms) makes most runs meet a
-locked database and exit 75, the retry path at its busiest; those
-scenarios, and failing sendmail runs of cross-posts, are kept in KnownBugs
-but left out of the suite (set SOARLIST_TEST_KNOWN_BUGS=1 to run them)
-until two known bugs are fixed, which they meet in most runs: a record
-written after sendmail succeeded fails on the lock and a second copy goes
-out; a person on two lists of a cross-post is lost when one list's
-sendmail fails while the other list is delivered. KnownBugRuns reproduces
-each in a fixed order. The capturing sendmail sleeps a little, so a winner
-holds its claim while others try. Each scenario has its own seed; its
-figures (runs, 75s) are printed as TAP comments.
+back under load. ShortBusyTimeout runs the same scenarios with a
+busy_timeout of 0 to 50 ms (most runs then meet a locked database and exit
+75, the retry path at its busiest) and with the first sendmail run of
+cross-posts failing. Regressions reproduces, in a fixed order, the two bugs
+those scenarios found: a record written after sendmail succeeded gave up
+on the lock, and a second copy went out; a person on two lists of a
+cross-post was lost when one list's sendmail failed while the other list
+was delivered. The capturing sendmail sleeps a little, so a winner holds
+its claim while others try. Each scenario has its own seed; its figures
+(runs, 75s) are printed as TAP comments.
 """
 import collections
 import copy
@@ -471,14 +470,14 @@ class Concurrency(harness.EnvTestCase):
     def test_failing_sendmail(self):
         # the first sendmail run of each post to one list fails: its run
         # exits 75 and is retried (an approval too), its claim given back
-        # under load. Not of a post to two lists: see KnownBugs.
+        # under load. Of a post to two lists: see ShortBusyTimeout.
         self.scenario(seed=2, busy="10", fail="one-list")
 
     def test_more_rounds(self):
         self.scenario(seed=3, busy="10", sleep_ms=0, rounds=3, deliveries=20)
 
 
-# The known bugs, found by the scenarios above and reduced to runs in a
+# The bugs found by the scenarios above, reduced to runs in a
 # fixed order. A process that takes the write lock for 2 s, started from
 # the capturing sendmail, stands for a sync or delivery holding it then.
 LOCKER = """
@@ -504,26 +503,23 @@ GATED_FAILING_SENDMAIL = (
     'while [ ! -e {root}/gate ]; do sleep 0.05; done; exit 75; fi\nd="')
 
 
-class KnownBugs(Concurrency):
-    """Left out of the suite (defined only with SOARLIST_TEST_KNOWN_BUGS=1)
-    until the bugs below are fixed; today each scenario fails in most runs,
-    each test of KnownBugRuns in every run.
+class ShortBusyTimeout(Concurrency):
+    """The scenarios of Concurrency with a busy_timeout of 0 to 50 ms, and
+    with the first sendmail run of cross-posts failing. They found:
 
-    1. A record written after sendmail succeeded fails on a locked database
-       past busy_timeout, and the run exits 0 all the same: the post's
-       Message-ID (the next list of a cross-post, or the same list on its
-       other domain, sends a second copy) or the forgetting of an approved
-       held post (an emailed "approve" exits 0, the post stays listed by
-       `soarlist held`, and a second approval sends it again).
-    2. One copy per person loses a person: a list delivered while another
-       list of the post is in sendmail leaves their common members to that
-       list's claim; when that sendmail fails (75), the retry leaves them
-       to the first list, which is 'sent' now: they never get the post.
-
-    The scenarios of Concurrency with a busy_timeout of 0 to 50 ms (most
-    runs then meet a locked database and exit 75) meet bug 1; with the
-    first sendmail run of cross-posts failing, bug 2. KnownBugRuns has
-    each in a fixed order."""
+    1. A record written after sendmail succeeded failed on a locked
+       database past busy_timeout, and the run exited 0 all the same: the
+       post's Message-ID (the next list of a cross-post, or the same list
+       on its other domain, sent a second copy) or the forgetting of an
+       approved held post (an emailed "approve" exited 0, the post stayed
+       listed by `soarlist held`, and a second approval sent it again).
+       Such a write now waits for the lock (db_retry_busy).
+    2. One copy per person lost a person: a list delivered while another
+       list of the post was in sendmail left their common members to that
+       list's claim; when that sendmail failed (75), the retry left them
+       to the first list, 'sent' by then: they never got the post. A
+       delivery now waits while another list of the club is sending the
+       post, and leaves out only the members of lists that sent it."""
 
     def test_deliveries_syncs_approvals(self):
         self.scenario(seed=11, busy="0ms")
@@ -538,8 +534,9 @@ class KnownBugs(Concurrency):
         self.scenario(seed=14, busy="10", fail="all")
 
 
-class KnownBugRuns(harness.EnvTestCase):
-    """The bugs of KnownBugs, each reduced to a few runs in a fixed order."""
+class Regressions(harness.EnvTestCase):
+    """The bugs of ShortBusyTimeout, each reduced to a few runs in a fixed
+    order."""
     lists = {"ssc/board": {"nonmember_action": "hold", "owners": OWNER}}
 
     def locking(self, script):
@@ -588,29 +585,36 @@ class KnownBugRuns(harness.EnvTestCase):
         self.env.write_sendmail(fake.replace('d="', GATED_FAILING_SENDMAIL.format(
             root=self.env.root), 1))
         msg = harness.post(to="members@%s, board@%s" % (SSC, SSC), msgid="<lost@x>")
-        members = subprocess.Popen([harness.DELIVER, "-c", self.env.config, "-f", AUTHOR,
-                                    "--", "members@" + SSC], stdin=subprocess.PIPE,
-                                   stderr=subprocess.PIPE)
-        members.stdin.write(msg.encode())
-        members.stdin.close()
+
+        def start(rcpt):
+            p = subprocess.Popen([harness.DELIVER, "-c", self.env.config, "-f", AUTHOR,
+                                  "--", rcpt], stdin=subprocess.PIPE,
+                                 stderr=subprocess.PIPE)
+            p.stdin.write(msg.encode())
+            p.stdin.close()
+            return p
+        members = start("members@" + SSC)
         while not os.path.exists(os.path.join(self.env.root, "once")):
             time.sleep(0.05)
-        r = self.env.deliver(msg, "board@" + SSC)  # today: Dora only
-        self.assertEqual(r.rc, 0, r.stderr)
-        got = [a for c in r.captures for a in c.recipients]
+        # board@ while members@ is in sendmail: it waits for members@'s
+        # claim to end instead of leaving Bob to it
+        board = start("board@" + SSC)
+        time.sleep(0.5)
+        self.assertIsNone(board.poll(), "board@ went ahead of members@'s claim")
+        self.assertEqual(self.env.captured(), [])
         open(os.path.join(self.env.root, "gate"), "w").close()
         self.assertEqual(members.wait(timeout=60), 75)
-        members.stderr.close()
+        self.assertEqual(board.wait(timeout=60), 0, board.stderr.read())
+        for p in (members, board):
+            p.stderr.close()
+        got = [a for c in self.env.captured() for a in c.recipients]
         r = self.env.deliver(msg, "members@" + SSC)  # Postfix's retry
         self.assertEqual(r.rc, 0, r.stderr)
         got += [a for c in r.captures for a in c.recipients]
-        # today Bob, left by each list to the other, gets nothing
-        self.assertEqual(harness.folded(got), ["alice@example.org", "bob@example.com",
-                                               "carol@example.net", "dora@example.org"])
-
-
-if not os.environ.get("SOARLIST_TEST_KNOWN_BUGS"):
-    del KnownBugs, KnownBugRuns
+        # every person once: Bob, on both lists, through board@
+        self.assertEqual(sorted(harness.folded(got)),
+                         ["alice@example.org", "bob@example.com",
+                          "carol@example.net", "dora@example.org"])
 
 
 if __name__ == "__main__":

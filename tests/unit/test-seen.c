@@ -98,7 +98,7 @@ test_claim(void)
 
 	setup();
 	/* nobody else has it: all of the members */
-	check_int(seen_claim(db, 1, 1, "<m1@x>", members, &r, &err), 1,
+	check_int(seen_claim(db, 1, 1, "<m1@x>", &members, &r, &err), 1,
 		  "first claim");
 	g_assert_no_error(err);
 	check_str(s = joined(r), "ann@x.org,Bob@X.org,cat@x.org", "rcpts");
@@ -111,21 +111,21 @@ test_claim(void)
 	 * on members, bob (any case) having it; cat does not (disabled
 	 * there), nor eve */
 	check_int(seen_commit(db, 1, "<m1@x>", &err), 0, "commit");
-	check_int(seen_claim(db, 1, 2, "<m1@x>", board, &r, &err), 1,
+	check_int(seen_claim(db, 1, 2, "<m1@x>", &board, &r, &err), 1,
 		  "board claim");
 	g_assert_no_error(err);
 	check_str(s = joined(r), "cat@x.org,eve@x.org", "board rcpts");
 	g_free(s);
 	g_ptr_array_unref(r);
 	/* sent on members: a duplicate there */
-	check_int(seen_claim(db, 1, 1, "<m1@x>", members, &r, &err), 0,
+	check_int(seen_claim(db, 1, 1, "<m1@x>", &members, &r, &err), 0,
 		  "duplicate");
 	g_assert_no_error(err);
 	check_int(r == NULL, 1, "no recipients for a duplicate");
 	check_int(sqlite3_get_autocommit(db), 1, "transaction ended");
 	/* released on the board: claimed again from scratch */
 	check_int(seen_release(db, 2, "<m1@x>", &err), 0, "release");
-	check_int(seen_claim(db, 1, 2, "<m1@x>", board, &r, &err), 1,
+	check_int(seen_claim(db, 1, 2, "<m1@x>", &board, &r, &err), 1,
 		  "board again");
 	check_str(s = joined(r), "cat@x.org,eve@x.org", "board rcpts again");
 	g_free(s);
@@ -159,7 +159,8 @@ test_expire(void)
 
 	setup();
 	sql = g_strdup_printf(
-		"INSERT INTO recent_message VALUES "
+		"INSERT INTO recent_message "
+		"(list_id, message_id, state, owner, at) VALUES "
 		"(1, '<old@x>', 'sent', '1:', %" G_GINT64_FORMAT "), "
 		"(1, '<stale@x>', 'sending', '1:', %" G_GINT64_FORMAT "), "
 		"(2, '<new@x>', 'sent', '1:', %" G_GINT64_FORMAT ")",

@@ -273,6 +273,9 @@ class ExitStatus(harness.EnvTestCase):
         later) with one line; in WAL mode a reader is not blocked at all and
         answers as it would without the lock."""
         import sqlite3
+        # a writer gives up after busy_timeout (10 s by default; the
+        # setting is what lets this test wait 0.3 s a time)
+        self.env.write_config(lists=self.lists, extra="busy_timeout = 300ms")
         held = self.env.deliver(post(from_="x@stranger.example",
                                      to="board@ssc.manage2soar.com"),
                                 "board@ssc.manage2soar.com", sender="x@stranger.example")

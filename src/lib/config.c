@@ -95,20 +95,19 @@ static int
 fail(struct loader *l, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg;
+	g_autofree char *msg = NULL, *line = NULL;
 
 	va_start(ap, fmt);
-	/* one line whatever the file holds: a quoted value may carry
-	 * GKeyFile's escapes (\n, \t, \r) decoded into control bytes */
-	msg = printable_take(g_strdup_vprintf(fmt, ap));
+	msg = g_strdup_vprintf(fmt, ap);
 	va_end(ap);
-	if (l->group != NULL)
-		g_set_error(l->error, CONFIG_ERROR, 0, "%s: [%s]: %s",
-			    l->cfg->path, l->group, msg);
-	else
-		g_set_error(l->error, CONFIG_ERROR, 0, "%s: %s", l->cfg->path,
-			    msg);
-	g_free(msg);
+	line = l->group != NULL ? g_strdup_printf("%s: [%s]: %s", l->cfg->path,
+						  l->group, msg)
+				: g_strdup_printf("%s: %s", l->cfg->path, msg);
+	/* one line whatever the file holds: a group name may hold any
+	 * byte, and a quoted value GKeyFile's escapes (\n, \t, \r)
+	 * decoded into control bytes */
+	line = printable_take(line);
+	g_set_error_literal(l->error, CONFIG_ERROR, 0, line);
 	return -1;
 }
 

@@ -34,6 +34,20 @@
  * sending the same post before it defers */
 #define SEEN_WAIT_MS (60 * 1000)
 
+/* The statements that settle a claim once sendmail has run. seen_claim()
+ * prepares them into the connection's cache before sendmail runs: an
+ * allocation through GLib aborts the process when memory runs out, and an
+ * abort between sendmail's success and the 'sent' record makes Postfix's
+ * retry send the post again (found by tests/blackbox/test_faults.py).
+ * SQLite's own allocations fail with SQLITE_NOMEM instead, which act()
+ * logs. */
+static const char commit_sql[] =
+	"UPDATE recent_message SET state = 'sent', at = ?3 WHERE list_id = ?1 "
+	"AND message_id = ?2";
+static const char release_sql[] =
+	"DELETE FROM recent_message WHERE list_id = ?1 AND message_id = ?2 "
+	"AND state = 'sending' AND owner = ?3";
+
 /* "PID:STARTTIME" of process PID (start time in clock ticks since boot,
  * field 22 of /proc/PID/stat), or "PID:" where /proc cannot tell.
  * Newly allocated. */
@@ -272,6 +286,14 @@ seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id, const char *message_id,
 		}
 		g_usleep(50 * 1000);
 	}
+	if (rc == 1) {
+		sqlite3_stmt *st = NULL;
+
+		/* cached now, not after sendmail (commit_sql says why); a
+		 * failure here only leaves them to be prepared then */
+		if (db_stmt(db, commit_sql, &st, NULL) == 0)
+			db_stmt(db, release_sql, &st, NULL);
+	}
 	return rc;
 }
 
@@ -311,11 +333,8 @@ seen_commit(sqlite3 *db, gint64 list_id, const char *message_id, GError **error)
 	do
 		rc = db_durability(db, DB_CHEAP, error) < 0
 			     ? -1
-			     : run(db,
-				   "UPDATE recent_message SET state = 'sent', "
-				   "at = ?3 WHERE list_id = ?1 AND "
-				   "message_id = ?2",
-				   list_id, message_id, now, NULL, error);
+			     : run(db, commit_sql, list_id, message_id, now,
+				   NULL, error);
 	while (rc < 0 && db_retry_busy(deadline, error));
 	return rc;
 }
@@ -345,10 +364,7 @@ seen_release(sqlite3 *db, gint64 list_id, const char *message_id,
 	     GError **error)
 {
 	char *self = seen_process_owner(getpid());
-	int rc = run(db,
-		     "DELETE FROM recent_message WHERE list_id = ?1 AND "
-		     "message_id = ?2 AND state = 'sending' AND owner = ?3",
-		     list_id, message_id, 0, self, error);
+	int rc = run(db, release_sql, list_id, message_id, 0, self, error);
 
 	g_free(self);
 	return rc;

@@ -667,6 +667,25 @@ class Faults(unittest.TestCase):
     def test_sync(self):
         self.loop(Sync)
 
+    if not sanitizers.SANITIZED:  # under ASan the shim sees no malloc
+        def test_post_abort_after_sendmail(self):
+            """Every allocation after sendmail started, failed in turn, for a
+            post with a Message-ID: whatever an abort there leaves, the
+            retry is neither dropped (a claim lapses with its process) nor
+            a second copy (the post is recorded as sent before anything
+            could abort)."""
+            path = Post(self)
+            path.restore()
+            clean = path.go("none:0")
+            self.assertEqual(clean.rc, 0, repr(clean))
+            self.want = harness.folded(clean.captures[0].recipients)
+            self.tail = clean.captures[0].body()
+            first = clean.report["malloc_at_fork"] + 1
+            self.assertGreater(clean.report["malloc"], first)
+            for n in range(first, clean.report["malloc"] + 1):
+                with self.subTest(path="post", fault="malloc:%d" % n):
+                    self.one(path, "malloc", n)
+
     def test_sync_https(self):
         self.loop(HttpsSync)
 

@@ -572,6 +572,45 @@ rewrite_subject(const char *subject, const char *prefix)
 	return out;
 }
 
+/* RAW, a raw value, folds soundly: every line after the first starts
+ * with a blank (a continuation). */
+static gboolean
+folds_soundly(const char *raw)
+{
+	for (const char *p = strchr(raw, '\n'); p != NULL;
+	     p = strchr(p + 1, '\n'))
+		if (p[1] != '\0' && p[1] != ' ' && p[1] != '\t')
+			return FALSE;
+	return TRUE;
+}
+
+/* TEXT (one line, no control characters) as a raw value of header NAME:
+ * encoded where needed (RFC 2047, by GMime), folded by us at the blanks
+ * between its words. Newly allocated. */
+static char *
+encode_folded(const char *name, const char *text)
+{
+	g_autofree char *enc = g_mime_utils_header_encode_text(NULL, text,
+							       "utf-8");
+	g_auto(GStrv) words = g_strsplit(enc, " ", -1);
+	GString *raw = g_string_new(NULL);
+	gsize line = strlen(name) + 1;
+
+	for (char **w = words; *w != NULL; w++) {
+		if (**w == '\0')
+			continue;
+		if (raw->len > 0 && line + 1 + strlen(*w) > 76) {
+			g_string_append_c(raw, '\n');
+			line = 0;
+		}
+		g_string_append_c(raw, ' ');
+		g_string_append(raw, *w);
+		line += 1 + strlen(*w);
+	}
+	g_string_append_c(raw, '\n');
+	return g_string_free(raw, FALSE);
+}
+
 static void
 rewrite_subject_header(GMimeHeaderList *headers, const char *prefix)
 {
@@ -585,6 +624,15 @@ rewrite_subject_header(GMimeHeaderList *headers, const char *prefix)
 		else
 			g_mime_header_list_append(headers, "Subject", subject,
 						  "utf-8");
+		/* GMime can fold a long encoded word unsoundly, leaving a
+		 * line that is no continuation (sendmail_send() would refuse
+		 * the post for good): then we fold it ourselves */
+		h = g_mime_header_list_get_header(headers, "Subject");
+		if (!folds_soundly(g_mime_header_get_raw_value(h))) {
+			g_autofree char *raw = encode_folded("Subject",
+							     subject);
+			g_mime_header_set_raw_value(h, raw);
+		}
 	}
 	g_free(subject);
 }

@@ -7,7 +7,8 @@ test suite, -Dfuzz=true).
 WORKDIR is made afresh in the build dir: corpus/ gets a copy of every file
 under the INPUTDIRs (tests/data/fuzz/TARGET: its corpus and its crash
 inputs), and the fuzzer runs from there, so the source tree is never
-written to. What it finds that is new stays in WORKDIR/corpus/; a crash
+written to; the target's scratch files ($TMPDIR) go to WORKDIR/tmp/, so
+that even a crash, which skips their removal, leaves nothing elsewhere. What it finds that is new stays in WORKDIR/corpus/; a crash
 input goes to WORKDIR/ (-artifact_prefix) and fails the test: copy it to
 tests/data/fuzz/TARGET/crashes/ once the bug is fixed. The figures
 (executions, exec/s, cov, ft) are printed for the test log.
@@ -37,6 +38,8 @@ def main():
     shutil.rmtree(work, ignore_errors=True)
     corpus = os.path.join(work, 'corpus')
     os.makedirs(corpus)
+    tmp = os.path.join(work, 'tmp')
+    os.makedirs(tmp)
     n = copy_inputs(inputs, corpus)
     cmd = [binary, '-max_total_time=' + seconds, '-print_final_stats=1',
            '-timeout=30', '-artifact_prefix=' + work + os.sep]
@@ -44,8 +47,9 @@ def main():
         cmd.append('-dict=' + dictionary)
     cmd.append(corpus)
     print('# %d input files; %s' % (n, ' '.join(cmd)), flush=True)
+    env = dict(os.environ, TMPDIR=tmp)
     p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                       text=True, errors='replace', check=False)
+                       text=True, errors='replace', check=False, env=env)
     out = p.stdout
     lines = out.splitlines()
     # the log keeps the start, the end and every line that is no routine

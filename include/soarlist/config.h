@@ -135,9 +135,18 @@ struct config {
  * else the built-in default. Returns a static or borrowed string. */
 const char *config_path(const char *explicit_path);
 
+#define CONFIG_ERROR (g_quark_from_static_string("soarlist-config"))
+
+enum config_error {
+	CONFIG_ERROR_INVALID,   /* the file is what to fix */
+	CONFIG_ERROR_TRANSIENT, /* it could not be read right now (an I/O
+				 * error, no memory, no file descriptor
+				 * left): try again later */
+};
+
 /* Read and validate the file at PATH. Returns a new config (free with
- * config_free) or NULL with *error set to one line that names the file and
- * the problem. */
+ * config_free) or NULL with *error (CONFIG_ERROR) set to one line that names
+ * the file and the problem. */
 struct config *config_load(const char *path, GError **error);
 
 void config_free(struct config **cfg);

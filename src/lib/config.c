@@ -17,8 +17,6 @@
 #include "soarlist/printable.h"
 #include "soarlist/recipient.h"
 
-#define CONFIG_ERROR (g_quark_from_static_string("soarlist-config"))
-
 static const char *const global_keys[] = {
 	"database",
 	"sendmail",
@@ -967,7 +965,20 @@ config_load(const char *path, GError **error)
 		/* GKeyFile quotes the line it refuses, whatever its bytes */
 		g_autofree char *why = printable_escape(err->message);
 
-		g_set_error(error, CONFIG_ERROR, 0, "%s: %s", path,
+		/* a missing or unreadable file is the administrator's to
+		 * fix; a read that failed for want of a resource passes */
+		gboolean transient = err->domain == G_FILE_ERROR &&
+				     (err->code == G_FILE_ERROR_IO ||
+				      err->code == G_FILE_ERROR_NOMEM ||
+				      err->code == G_FILE_ERROR_MFILE ||
+				      err->code == G_FILE_ERROR_NFILE ||
+				      err->code == G_FILE_ERROR_INTR ||
+				      err->code == G_FILE_ERROR_AGAIN);
+
+		g_set_error(error, CONFIG_ERROR,
+			    transient ? CONFIG_ERROR_TRANSIENT
+				      : CONFIG_ERROR_INVALID,
+			    "%s: %s", path,
 			    err->code == G_FILE_ERROR_NOENT ? "no such file"
 							    : why);
 		g_error_free(err);

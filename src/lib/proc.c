@@ -174,7 +174,10 @@ read_output(int fd)
 	if (fstat(fd, &st) < 0)
 		return g_strdup("");
 	len = (gsize)MIN(st.st_size, PROC_OUTPUT_MAX);
-	buf = g_malloc(len + 1);
+	/* only for messages, and read after sendmail succeeded, before the
+	 * post is recorded as sent: no memory must not abort there */
+	if ((buf = g_try_malloc(len + 1)) == NULL)
+		return g_strdup("");
 	n = pread(fd, buf, len, 0);
 	buf[n > 0 ? n : 0] = '\0';
 	return buf;

@@ -143,9 +143,13 @@ cli_open(struct cli *cli)
 
 	cli->cfg = config_load(config_path(cli->config_arg), &err);
 	if (cli->cfg == NULL) {
-		/* whatever went wrong reading it, the config is what to fix */
+		/* the config is what to fix, unless it could not be read for
+		 * want of a resource (an I/O error, no memory): then later */
+		gboolean transient = g_error_matches(err, CONFIG_ERROR,
+						     CONFIG_ERROR_TRANSIENT);
+
 		cli_fail(&err, NULL);
-		return CLI_CONFIG;
+		return transient ? CLI_TEMPFAIL : CLI_CONFIG;
 	}
 	for (guint i = 0; i < cli->cfg->warnings->len; i++)
 		cli_error("warning: %s",

@@ -23,7 +23,10 @@ struct held_info {
 
 /* Store the whole spooled message (from msg->start to msg->end) with a new
  * unguessable token (*token_r, newly allocated: 32 lowercase hex digits).
- * Returns the new row id (> 0) or -1 with *error. */
+ * The very post held already on the list (same sender, Message-ID, size
+ * and bytes: Postfix retrying a hold that was stored) is not stored again:
+ * its row and token are returned. Returns the row id (> 0) or -1 with
+ * *error. */
 gint64 held_store(sqlite3 *db, const struct list_ref *ref,
 		  const struct message *msg, const struct held_info *info,
 		  char **token_r, GError **error);

@@ -34,6 +34,26 @@
 
 #define HELD_CHUNK (256 * 1024)
 
+/* The next chunk of MSG's bytes, at POS, into BUF (HELD_CHUNK bytes at
+ * most): its length, or -1 with *error (a read error, or a spool file
+ * shorter than the message). */
+static ssize_t
+read_chunk(const struct message *msg, char *buf, off_t pos, GError **error)
+{
+	ssize_t n;
+
+	do
+		n = pread(msg->fd, buf, (size_t)MIN(msg->end - pos, HELD_CHUNK),
+			  pos);
+	while (n < 0 && errno == EINTR);
+	if (n > 0)
+		return n;
+	g_set_error(error, DB_ERROR, DB_ERROR_FAILED,
+		    "reading the spool file: %s",
+		    n < 0 ? g_strerror(errno) : "short file");
+	return -1;
+}
+
 static int
 copy_into_blob(sqlite3 *db, gint64 rowid, const struct message *msg,
 	       GError **error)
@@ -45,14 +65,9 @@ copy_into_blob(sqlite3 *db, gint64 rowid, const struct message *msg,
 				   1, &blob);
 
 	while (rc == SQLITE_OK && pos < msg->end) {
-		ssize_t n = pread(msg->fd, buf,
-				  (size_t)MIN(msg->end - pos, HELD_CHUNK), pos);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			g_set_error(error, DB_ERROR, DB_ERROR_FAILED,
-				    "reading the spool file: %s",
-				    n < 0 ? g_strerror(errno) : "short file");
+		ssize_t n = read_chunk(msg, buf, pos, error);
+
+		if (n < 0) {
 			sqlite3_blob_close(blob);
 			g_free(buf);
 			return -1;
@@ -87,14 +102,9 @@ same_content(sqlite3 *db, gint64 rowid, const struct message *msg,
 	int same = 1;
 
 	while (rc == SQLITE_OK && same && pos < msg->end) {
-		ssize_t n = pread(msg->fd, ours,
-				  (size_t)MIN(msg->end - pos, HELD_CHUNK), pos);
-		if (n <= 0) {
-			if (n < 0 && errno == EINTR)
-				continue;
-			g_set_error(error, DB_ERROR, DB_ERROR_FAILED,
-				    "reading the spool file: %s",
-				    n < 0 ? g_strerror(errno) : "short file");
+		ssize_t n = read_chunk(msg, ours, pos, error);
+
+		if (n < 0) {
 			sqlite3_blob_close(blob);
 			return -1;
 		}

@@ -483,6 +483,20 @@ class OwnerForward(FaultPath):
                            "the owners got it once over all runs")
 
 
+def changed_answers():
+    """The answers the sync paths store over the canonical ones: a member
+    gone and one added, a new list, a new whitelisted address, and a
+    member more on every list of the other club."""
+    ssc = harness.m2s_answer("ssc")
+    ssc["lists"]["members"] = ssc["lists"]["members"][1:] + ["newbie@example.net"]
+    ssc["lists"]["fresh"] = ["fresh1@example.net", "fresh2@example.net"]
+    ssc["whitelist"] = ssc["whitelist"] + ["newbie@example.net"]
+    other = harness.m2s_answer("other")
+    for name in other["lists"]:
+        other["lists"][name] = other["lists"][name] + ["late@example.org"]
+    return ssc, other
+
+
 class Sync(FaultPath):
     """`soarlist sync` of changed answers of both clubs over file://. A
     failed club keeps its previous data (exit 1, as soarlist(1) says, or
@@ -494,13 +508,7 @@ class Sync(FaultPath):
     def prepare(self):
         self.env.write_config(extra="retry_backoff = 0")
         self.old = self.members()
-        ssc = harness.m2s_answer("ssc")
-        ssc["lists"]["members"] = ssc["lists"]["members"][1:] + ["newbie@example.net"]
-        ssc["lists"]["fresh"] = ["fresh1@example.net", "fresh2@example.net"]
-        ssc["whitelist"] = ssc["whitelist"] + ["newbie@example.net"]
-        other = harness.m2s_answer("other")
-        for name in other["lists"]:
-            other["lists"][name] = other["lists"][name] + ["late@example.org"]
+        ssc, other = changed_answers()
         self.env.write_api("ssc", ssc)
         self.env.write_api("other", other)
 
@@ -572,13 +580,7 @@ class HttpsSync(Sync):
         r = self.env.soarlist("sync")
         assert r.rc == 0, r.stderr
         self.old = self.members()
-        ssc = harness.m2s_answer("ssc")
-        ssc["lists"]["members"] = ssc["lists"]["members"][1:] + ["newbie@example.net"]
-        ssc["lists"]["fresh"] = ["fresh1@example.net", "fresh2@example.net"]
-        ssc["whitelist"] = ssc["whitelist"] + ["newbie@example.net"]
-        other = harness.m2s_answer("other")
-        for name in other["lists"]:
-            other["lists"][name] = other["lists"][name] + ["late@example.org"]
+        ssc, other = changed_answers()
         self.srv.set_data("ssc", ssc)
         self.srv.set_data("other", other)
 

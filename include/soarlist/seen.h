@@ -32,8 +32,8 @@ gboolean seen_blocks(const char *state, const char *owner, gint64 at,
  * borrowed from *MEMBERS_IO; otherwise it is NULL. While another list of
  * the club is sending the post (a live 'sending' claim), it waits for that
  * claim to end, and fails (DB_ERROR_BUSY: the caller defers) after a
- * minute; after such a wait *MEMBERS_IO is replaced by the members read in
- * the claim's transaction. */
+ * minute. After such a wait, or when another list sent the post,
+ * *MEMBERS_IO is replaced by the members read in the claim's transaction. */
 int seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id,
 	       const char *message_id, GPtrArray **members_io,
 	       GPtrArray **rcpts_r, GError **error);

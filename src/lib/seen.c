@@ -6,7 +6,11 @@
  * the other) go out once. The same transaction decides who gets the post
  * through this list: the members who are not members of another list of
  * the club on which it was sent (To: members@, Cc: board@), so that a
- * delivery writes one row however many members the list has. While
+ * delivery writes one row however many members the list has. This list's
+ * members and the others' are read in that one transaction: read at two
+ * moments, a sync between them that drops somebody from every list would
+ * leave them on this list and on none of the others, and they would get
+ * the post twice. While
  * another list of the club is still sending it, a delivery waits for that
  * claim to end (SEEN_WAIT_MS, then it defers): that list may yet fail, and
  * people left to it would then get the post from nobody (its retry would
@@ -240,9 +244,10 @@ try_claim(sqlite3 *db, gint64 club_id, gint64 list_id, const char *message_id,
 	}
 	if (claim(db, list_id, message_id, now, self, error) < 0)
 		goto fail;
-	/* after a wait, read with the others' memberships, in one
-	 * transaction */
-	if (members != NULL && reread &&
+	/* with the others' memberships, in one transaction, whenever they
+	 * count: after a wait, or when another list sent the post. Alone,
+	 * the members read before (decide.c) serve. */
+	if (members != NULL && (reread || others->len > 0) &&
 	    (members = fresh = catalog_recipients(db, list_id, error)) == NULL)
 		goto fail;
 	if (members != NULL &&
@@ -271,9 +276,8 @@ seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id, const char *message_id,
 	gboolean waited = FALSE;
 	int rc;
 
-	/* after a wait, the list's members are read again: the others' are
-	 * read now, and a sync may have moved somebody from one to another
-	 * meanwhile */
+	/* after a wait, the list's members are read again with the others':
+	 * a sync may have moved somebody from one to another meanwhile */
 	while ((rc = try_claim(db, club_id, list_id, message_id, members_io,
 			       waited, rcpts_r, error)) == 2) {
 		waited = TRUE;

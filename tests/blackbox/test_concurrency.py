@@ -496,6 +496,20 @@ LOCKING_SENDMAIL = (
     'if [ ! -e {root}/once ]; then touch {root}/once; python3 {root}/locker.py {db} '
     '{root}/locked & while [ ! -e {root}/locked ]; do sleep 0.01; done; fi\nexit 0\n')
 
+# takes the write lock, waits for the file "go", removes ADDRESS from
+# every list in that transaction, as a sync that drops somebody does
+UNSUBSCRIBER = """
+import os, sqlite3, sys, time
+db, root, address = sys.argv[1:]
+c = sqlite3.connect(db, isolation_level=None)
+c.execute("BEGIN IMMEDIATE")
+open(os.path.join(root, "locked"), "w").close()
+while not os.path.exists(os.path.join(root, "go")):
+    time.sleep(0.01)
+c.execute("DELETE FROM list_member WHERE address = ?", (address,))
+c.execute("COMMIT")
+"""
+
 # the first run of the capturing sendmail waits for the file "gate", then
 # fails with 75 having recorded nothing
 GATED_FAILING_SENDMAIL = (
@@ -519,7 +533,13 @@ class ShortBusyTimeout(Concurrency):
        list's claim; when that sendmail failed (75), the retry left them
        to the first list, 'sent' by then: they never got the post. A
        delivery now waits while another list of the club is sending the
-       post, and leaves out only the members of lists that sent it."""
+       post, and leaves out only the members of lists that sent it.
+    3. (test_failing_sendmail_on_cross_posts, under ASan on a loaded CI
+       machine) An address that a sync added to both lists of a
+       cross-post got it from both: the second list's members were read
+       before a sync removed the address and the first list's after it,
+       so the address was on the one and on neither of the others. Both
+       are now read in the claim's transaction."""
 
     def test_deliveries_syncs_approvals(self):
         self.scenario(seed=11, busy="0ms")
@@ -615,6 +635,67 @@ class Regressions(harness.EnvTestCase):
         self.assertEqual(sorted(harness.folded(got)),
                          ["alice@example.org", "bob@example.com",
                           "carol@example.net", "dora@example.org"])
+
+
+    def test_member_dropped_by_a_sync_between_reads(self):
+        # bug 3: churn1 on members and towpilots; towpilots sent the post
+        # to it. While members@'s delivery waits for the write lock to
+        # claim, having read its list's members, a sync drops churn1.
+        # Read before the sync, members still had churn1; the others' read
+        # after it, towpilots did not: a second copy
+        env = self.env
+        env.write_api("ssc", ssc_answer(1))
+        env.write_config(lists=self.lists)
+        r = env.soarlist("sync", "--force")
+        self.assertEqual(r.rc, 0, r.stderr)
+        msg = harness.post(to="towpilots@%s, members@%s" % (SSC, SSC), msgid="<churn@x>")
+        r = env.deliver(msg, "towpilots@" + SSC)
+        self.assertIn("churn1@example.net", r.capture.recipients)
+        for name in os.listdir(env.cap):
+            shutil.rmtree(os.path.join(env.cap, name))
+        with open(os.path.join(env.root, "unsubscriber.py"), "w") as f:
+            f.write(UNSUBSCRIBER)
+        sync = subprocess.Popen([sys.executable, os.path.join(env.root, "unsubscriber.py"),
+                                 env.db, env.root, "churn1@example.net"])
+
+        def end_sync():
+            open(os.path.join(env.root, "go"), "a").close()
+            sync.wait(30)
+        self.addCleanup(end_sync)
+        while not os.path.exists(os.path.join(env.root, "locked")):
+            self.assertIsNone(sync.poll())
+            time.sleep(0.01)
+        members = subprocess.Popen([harness.DELIVER, "-c", env.config, "-f", AUTHOR, "--",
+                                    "members@" + SSC], stdin=subprocess.PIPE,
+                                   stderr=subprocess.PIPE)
+        self.addCleanup(members.stderr.close)
+        members.stdin.write(msg.encode())
+        members.stdin.close()
+        # it has read what it decides on and sleeps in SQLite's busy
+        # handler, waiting for the lock
+        self.assertTrue(sleeping(members.pid), "soarlist-deliver never waited for the lock")
+        open(os.path.join(env.root, "go"), "w").close()
+        self.assertEqual(sync.wait(timeout=30), 0)
+        self.assertEqual(members.wait(timeout=60), 0, members.stderr.read())
+        got = [a for c in env.captured() for a in c.recipients]
+        self.assertEqual(sorted(harness.folded(got)),
+                         ["carol@example.net"])
+
+
+def sleeping(pid, seconds=60):
+    """TRUE once process PID is in nanosleep(2) or clock_nanosleep(2), as
+    SQLite's busy handler is while a write lock is taken; FALSE if it ends
+    or SECONDS pass first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open("/proc/%d/syscall" % pid) as f:
+                if f.read().split()[0] in ("35", "230"):
+                    return True
+        except (OSError, IndexError):
+            return False
+        time.sleep(0.005)
+    return False
 
 
 if __name__ == "__main__":

@@ -92,11 +92,17 @@ test_claim(void)
 {
 	GError *err = NULL;
 	GPtrArray *members = strv("ann@x.org,Bob@X.org,cat@x.org");
-	GPtrArray *board = strv("bob@x.org,cat@x.org,eve@x.org");
+	/* the board as read before a sync replaced gil by fay */
+	GPtrArray *board = strv("bob@x.org,eve@x.org,gil@x.org");
 	GPtrArray *r = NULL;
 	char *s;
 
 	setup();
+	db_exec(db,
+		"INSERT INTO list_member VALUES (2, 'bob@x.org'), "
+		"(2, 'cat@x.org'), (2, 'eve@x.org'), (2, 'fay@x.org')",
+		&err);
+	g_assert_no_error(err);
 	/* nobody else has it: all of the members */
 	check_int(seen_claim(db, 1, 1, "<m1@x>", &members, &r, &err), 1,
 		  "first claim");
@@ -108,15 +114,19 @@ test_claim(void)
 	check_int(sqlite3_get_autocommit(db), 1, "transaction ended");
 	/* a claim of this very process does not stand for it (a retry);
 	 * sent, it does: the same post to the board then goes to those not
-	 * on members, bob (any case) having it; cat does not (disabled
-	 * there), nor eve */
+	 * on members, bob (any case) having it; cat, disabled in the club,
+	 * is on neither. Both lists are read in the claim's transaction
+	 * (the board's members as they are now, fay and not gil) */
 	check_int(seen_commit(db, 1, "<m1@x>", &err), 0, "commit");
 	check_int(seen_claim(db, 1, 2, "<m1@x>", &board, &r, &err), 1,
 		  "board claim");
 	g_assert_no_error(err);
-	check_str(s = joined(r), "cat@x.org,eve@x.org", "board rcpts");
+	check_str(s = joined(r), "eve@x.org,fay@x.org", "board rcpts");
 	g_free(s);
 	g_ptr_array_unref(r);
+	check_str(s = joined(board), "bob@x.org,eve@x.org,fay@x.org",
+		  "board read again");
+	g_free(s);
 	/* sent on members: a duplicate there */
 	check_int(seen_claim(db, 1, 1, "<m1@x>", &members, &r, &err), 0,
 		  "duplicate");
@@ -127,7 +137,7 @@ test_claim(void)
 	check_int(seen_release(db, 2, "<m1@x>", &err), 0, "release");
 	check_int(seen_claim(db, 1, 2, "<m1@x>", &board, &r, &err), 1,
 		  "board again");
-	check_str(s = joined(r), "cat@x.org,eve@x.org", "board rcpts again");
+	check_str(s = joined(r), "eve@x.org,fay@x.org", "board rcpts again");
 	g_free(s);
 	g_ptr_array_unref(r);
 	g_assert_no_error(err);

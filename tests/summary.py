@@ -17,6 +17,11 @@ that reported) counts as one failure, named with its first error line,
 so a report from a program whose exit status no test looked at still
 fails the run. SOARLIST_SKIP_SANITIZERS=1 (tests/run left that build
 out) is said on a line of its own.
+
+Under each failed test it prints why, at most DETAIL_LINES lines: the
+"not ok" lines with the "#" diagnostics that follow them or, for a test
+that crashed or timed out, the end of what it printed. The CI log shows
+only the end of the run, so that is where the reason has to be.
 """
 import json
 import os
@@ -25,6 +30,7 @@ import sys
 
 OK = re.compile(r"^(not ok|ok)\b(.*)$")
 SKIP_VAR = "SOARLIST_SKIP_INSTALL_TEST"
+DETAIL_LINES = 40
 
 
 def allowed_skip(rest):
@@ -51,6 +57,25 @@ def count(entry):
     if entry.get("result") not in allowed and failed == 0:
         failed = 1  # crashed, timed out or a bad plan: not a pass
     return passed, failed, skipped
+
+
+def detail(entry):
+    """Why ENTRY failed: its "not ok" lines and their diagnostics, or the
+    end of its output; at most DETAIL_LINES lines."""
+    out = (entry.get("stdout") or "").splitlines()
+    lines, in_failure = [], False
+    for line in out:
+        if line.startswith("not ok"):
+            in_failure = True
+        elif OK.match(line) or not line.startswith("#"):
+            in_failure = False
+        if in_failure:
+            lines.append(line)
+    if not lines:
+        lines = (out + (entry.get("stderr") or "").splitlines())[-15:]
+    if len(lines) > DETAIL_LINES:
+        lines = lines[:DETAIL_LINES] + ["... (%d more lines)" % (len(lines) - DETAIL_LINES)]
+    return ["  | " + l for l in lines]
 
 
 def reports(directory):
@@ -85,6 +110,7 @@ def count_log(path, prefix):
             name = prefix + str(entry.get("name"))
             if fl:
                 print("FAILED: %s (%d failed)" % (name, fl))
+                print("\n".join(detail(entry)))
             if sk:
                 print("SKIPPED: %s (%s=1 is set: not run, not counted)"
                       % (name, SKIP_VAR))

@@ -172,7 +172,9 @@ def test_summary_sanitizer_build():
     """tests/run's second build: its log is counted too, its tests named
     with its directory, and each sanitizer report file is a failure."""
     good = {"name": "good", "result": "OK", "stdout": "ok 1 - a\nok 2 - b\n1..2\n"}
-    bad = {"name": "bad", "result": "FAIL", "stdout": "ok 1 - a\nnot ok 2 - b\n1..2\n"}
+    bad = {"name": "bad", "result": "FAIL",
+           "stdout": "ok 1 - a\nnot ok 2 - b\n# AssertionError: why b failed\nok 3 - c\n"
+                     "# a comment of c\n1..3\n"}
     with tempfile.TemporaryDirectory() as d:
         os.mkdir(os.path.join(d, "build-san"))
         logs = []
@@ -193,10 +195,21 @@ def test_summary_sanitizer_build():
                                env=env)
             return p.returncode, p.stdout
         rc, out = run(*logs, "--reports", reports)
-        ok(rc == 1 and out.endswith("5 passed, 1 failed\n")
+        ok(rc == 1 and out.endswith("6 passed, 1 failed\n")
            and "FAILED: build-san: bad (1 failed)" in out,
            "both builds' logs are counted, the second's tests named with its directory",
            out)
+        ok("FAILED: build-san: bad (1 failed)\n  | not ok 2 - b\n"
+           "  | # AssertionError: why b failed\n" in out and "comment of c" not in out,
+           "under a failed test, its not-ok line and the diagnostics that follow it", out)
+        crashed = {"name": "crashed", "result": "ERROR", "stdout": "TAP version 13\n",
+                   "stderr": "Segmentation fault\n"}
+        with open(os.path.join(d, logs[1]), "w") as f:
+            f.write(json.dumps(crashed) + "\n")
+        rc, out = run(*logs)
+        ok(rc == 1 and "FAILED: build-san: crashed (1 failed)\n  | TAP version 13\n"
+           "  | Segmentation fault\n" in out,
+           "under a test that printed no not-ok line, the end of its output", out)
         with open(os.path.join(reports, "asan.4242"), "w") as f:
             f.write("=================\n==4242==ERROR: LeakSanitizer: detected memory "
                     "leaks\n\nDirect leak of 39 byte(s)\n")

@@ -7,6 +7,7 @@
 #include <libpsl.h>
 #include <string.h>
 
+#include "soarlist/address-list.h"
 #include "soarlist/address.h"
 #include "soarlist/printable.h"
 
@@ -90,8 +91,7 @@ from_domain(GMimeHeaderList *headers, const char **why_r)
 			   : "the message has no usable From address";
 	if (froms != 1)
 		return NULL;
-	list = internet_address_list_parse(NULL,
-					   g_mime_header_get_raw_value(from));
+	list = address_list_parse(g_mime_header_get_raw_value(from));
 	if (list != NULL && internet_address_list_length(list) == 1 &&
 	    INTERNET_ADDRESS_IS_MAILBOX(
 		    internet_address_list_get_address(list, 0))) {

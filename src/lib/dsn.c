@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "soarlist/address-list.h"
 #include "soarlist/address.h"
 #include "soarlist/bounce-proof.h"
 #include "soarlist/printable.h"
@@ -479,8 +480,7 @@ from_mail_system(const struct message *msg)
 					      "mail-daemon",   "mailerdaemon",
 					      "mdaemon",       NULL };
 	GMimeHeader *h = g_mime_header_list_get_header(msg->headers, "From");
-	InternetAddressList *l = h ? internet_address_list_parse(
-					     NULL,
+	InternetAddressList *l = h ? address_list_parse(
 					     g_mime_header_get_raw_value(h))
 				   : NULL;
 	InternetAddress *ia;

@@ -17,6 +17,7 @@
 #include <sys/sendfile.h>
 #include <unistd.h>
 
+#include "soarlist/address-list.h"
 #include "soarlist/address.h"
 #include "soarlist/fdio.h"
 #include "soarlist/header-check.h"
@@ -265,8 +266,7 @@ message_author(const struct message *msg)
 
 	if (h == NULL)
 		return NULL;
-	list = internet_address_list_parse(NULL,
-					   g_mime_header_get_raw_value(h));
+	list = address_list_parse(g_mime_header_get_raw_value(h));
 	if (list == NULL)
 		return NULL;
 	for (int i = 0; i < internet_address_list_length(list) && !out; i++) {

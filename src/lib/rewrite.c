@@ -13,6 +13,7 @@
 
 #include <string.h>
 
+#include "soarlist/address-list.h"
 #include "soarlist/address.h"
 #include "soarlist/header-check.h"
 #include "soarlist/policy.h"
@@ -215,8 +216,7 @@ first_mailbox(GMimeHeaderList *headers, const char *name,
 	*list_r = NULL;
 	if (h == NULL)
 		return NULL;
-	*list_r = internet_address_list_parse(NULL,
-					      g_mime_header_get_raw_value(h));
+	*list_r = address_list_parse(g_mime_header_get_raw_value(h));
 	if (*list_r == NULL || internet_address_list_length(*list_r) == 0)
 		return NULL;
 	{
@@ -333,7 +333,7 @@ clean_address_header(GMimeHeaderList *headers, const char *name)
 
 	if (h == NULL)
 		return;
-	list = internet_address_list_parse(NULL, raw);
+	list = address_list_parse(raw);
 	if (addresses_sound(raw, list)) {
 		g_object_unref(list);
 		return;
@@ -361,9 +361,7 @@ cc_author(GMimeHeaderList *headers, InternetAddressMailbox *author)
 
 	if (addr == NULL)
 		return;
-	in = h ? internet_address_list_parse(NULL,
-					     g_mime_header_get_raw_value(h))
-	       : NULL;
+	in = h ? address_list_parse(g_mime_header_get_raw_value(h)) : NULL;
 	cc = internet_address_list_new();
 	add_valid(cc, in);
 	for (int i = 0; i < internet_address_list_length(cc); i++) {
@@ -436,8 +434,8 @@ static gboolean
 readdress(GMimeHeader *h)
 {
 	const char *name = g_mime_header_get_name(h);
-	InternetAddressList *list = internet_address_list_parse(
-		NULL, g_mime_header_get_raw_value(h));
+	InternetAddressList *list = address_list_parse(
+		g_mime_header_get_raw_value(h));
 	InternetAddressList *v = internet_address_list_new();
 	gboolean any;
 

@@ -104,6 +104,12 @@ struct config {
 	char *postconf;           /* path of postconf(1) */
 	char *postfix_config_dir; /* NULL: Postfix's default */
 	char *opendkim_config; /* doctor checks its SigningTable if it exists */
+	char *dkim_dir;        /* soarlist dkim: keys, KeyTable, SigningTable */
+	char *dkim_selector;   /* the selector of a domain's first key */
+	char *dkim_group;      /* OpenDKIM's group: may read the keys */
+	char *mail_host;       /* soarlist dns: MX target; NULL when unset */
+	char *relay_spf;       /* soarlist dns: the relay's SPF mechanisms */
+	char *dmarc_rua;       /* soarlist dns: DMARC reports; NULL: admin */
 	char *app_login;       /* SASL login owning the noreply@ senders */
 	char *authserv_id;     /* whose Authentication-Results are trusted;
 				* NULL when unset (then no require_auth = dmarc) */

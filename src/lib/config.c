@@ -49,6 +49,12 @@ static const char *const global_keys[] = {
 	"opendkim_config",
 	"authserv_id",
 	"verp",
+	"dkim_dir",
+	"dkim_selector",
+	"dkim_group",
+	"mail_host",
+	"relay_spf",
+	"dmarc_rua",
 	NULL,
 };
 static const char *const club_keys[] = {
@@ -505,6 +511,96 @@ load_postfix(struct loader *l)
 	return load_app_networks(l);
 }
 
+/* A DKIM selector (RFC 6376 3.1): dot-separated labels of letters, digits
+ * and inner hyphens; at most 63 characters, to leave room for the date
+ * that a rotation adds. */
+static gboolean
+selector_ok(const char *s)
+{
+	char **labels = g_strsplit(s, ".", -1);
+	gboolean ok = *s != '\0' && strlen(s) <= 63;
+
+	for (char **p = labels; ok && *p != NULL; p++) {
+		size_t n = strlen(*p);
+
+		ok = n > 0 && (*p)[0] != '-' && (*p)[n - 1] != '-';
+		for (size_t i = 0; ok && i < n; i++)
+			ok = g_ascii_isalnum((*p)[i]) || (*p)[i] == '-';
+	}
+	g_strfreev(labels);
+	return ok;
+}
+
+/* mail_host, relay_spf, dmarc_rua: what soarlist dns publishes. */
+static int
+load_dns(struct loader *l)
+{
+	struct config *cfg = l->cfg;
+	g_autofree char *rua = NULL;
+	g_autofree char *probe = NULL;
+
+	cfg->mail_host = get_string(l, "mail_host");
+	if (cfg->mail_host != NULL) {
+		g_autofree char *lower = g_ascii_strdown(cfg->mail_host, -1);
+
+		probe = g_strconcat("x@", lower, NULL);
+		if (!address_is_valid(probe) || strchr(lower, '.') == NULL)
+			return fail(l,
+				    "mail_host = %s: the mail server's "
+				    "fully qualified host name",
+				    cfg->mail_host);
+		g_free(cfg->mail_host);
+		cfg->mail_host = g_steal_pointer(&lower);
+	}
+	cfg->relay_spf = get_string(l, "relay_spf");
+	if (cfg->relay_spf != NULL &&
+	    (strpbrk(cfg->relay_spf, "\"\\") != NULL ||
+	     has_control(cfg->relay_spf)))
+		return fail(l,
+			    "relay_spf = %s: SPF mechanisms separated by "
+			    "spaces (include:spf.smtp2go.com)",
+			    cfg->relay_spf);
+	rua = get_string(l, "dmarc_rua");
+	if (rua != NULL) {
+		const char *why = NULL;
+
+		cfg->dmarc_rua = address_normalize(rua, &why);
+		if (cfg->dmarc_rua == NULL)
+			return fail(l, "dmarc_rua = %s: %s", rua, why);
+	}
+	return 0;
+}
+
+static int
+load_dkim(struct loader *l)
+{
+	struct config *cfg = l->cfg;
+
+	if (get_path(l, "dkim_dir", "/var/lib/soarlist/dkim", &cfg->dkim_dir) <
+	    0)
+		return -1;
+	cfg->dkim_selector = get_string(l, "dkim_selector");
+	if (cfg->dkim_selector == NULL)
+		cfg->dkim_selector = g_strdup("m2s");
+	if (!selector_ok(cfg->dkim_selector))
+		return fail(l,
+			    "dkim_selector = %s: letters, digits and inner "
+			    "hyphens, in labels separated by dots, at most 63 "
+			    "characters",
+			    cfg->dkim_selector);
+	if (load_dns(l) < 0)
+		return -1;
+	cfg->dkim_group = get_string(l, "dkim_group");
+	if (cfg->dkim_group == NULL)
+		cfg->dkim_group = g_strdup("opendkim");
+	if (*cfg->dkim_group == '\0' ||
+	    strpbrk(cfg->dkim_group, " \t:,") != NULL ||
+	    has_control(cfg->dkim_group))
+		return fail(l, "dkim_group = %s: a group name",
+			    cfg->dkim_group);
+	return 0;
+}
+
 /* require_auth and unauthenticated_action of a club or a list: left at
  * INHERIT when absent. */
 static int
@@ -590,7 +686,9 @@ load_global(struct loader *l)
 	cfg->verp = VERP_PROBE;
 	if (get_verp(l, &cfg->verp) < 0 || load_sync(l) < 0)
 		return -1;
-	return load_postfix(l);
+	if (load_postfix(l) < 0)
+		return -1;
+	return load_dkim(l);
 }
 
 static gboolean
@@ -1015,6 +1113,12 @@ config_free(struct config **cfgp)
 	g_free(cfg->postconf);
 	g_free(cfg->postfix_config_dir);
 	g_free(cfg->opendkim_config);
+	g_free(cfg->dkim_dir);
+	g_free(cfg->dkim_selector);
+	g_free(cfg->dkim_group);
+	g_free(cfg->mail_host);
+	g_free(cfg->relay_spf);
+	g_free(cfg->dmarc_rua);
 	g_free(cfg->app_login);
 	g_free(cfg->authserv_id);
 	if (cfg->app_networks != NULL)

@@ -93,5 +93,7 @@ int cmd_sync(struct cli *cli, int argc, char **argv);
 int cmd_lists(struct cli *cli, int argc, char **argv);
 int cmd_members(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
+int cmd_dkim(struct cli *cli, int argc, char **argv);
+int cmd_dns(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -5,9 +5,9 @@
  *	soarlist [-c CONFIG] COMMAND [OPTIONS] [ARGS]
  * DESCRIPTION
  *	sync, status, lists, members, check, held, approve, reject,
- *	discard, archive, bounces, doctor, policy and postfix-maps; see
- *	soarlist(1). Each subcommand is one file, cmd-NAME.c, dispatched
- *	from the table below.
+ *	discard, archive, bounces, doctor, policy, postfix-maps, dkim and
+ *	dns; see soarlist(1). Each subcommand is one file, cmd-NAME.c,
+ *	dispatched from the table below.
  * EXIT STATUS
  *	The same for every subcommand (mapped in cli.h and cli.c only):
  *	0 done; 1 done, and what it reports is a problem (a club failed to
@@ -51,6 +51,10 @@ static const struct cli_command commands[] = {
 	  "stdin/stdout.", cmd_policy },
 	{ "postfix-maps", "", "Update Postfix's lookup tables in postfix_dir.",
 	  cmd_postfix_maps },
+	{ "dkim", "[list | rotate DOMAIN | retire DOMAIN SELECTOR]", "Make "
+	  "the club domains' DKIM keys and OpenDKIM's tables.", cmd_dkim },
+	{ "dns", "[CLUB] [--json]", "Show the DNS records the club domains "
+	  "need.", cmd_dns },
 };
 /* clang-format on */
 

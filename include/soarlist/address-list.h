@@ -8,15 +8,19 @@
 #define SOARLIST_ADDRESS_LIST_H
 
 #include <gmime/gmime.h>
+#include <stddef.h>
 
 /* The addresses of RAW, a header's raw value, as
  * internet_address_list_parse() finds them: a new list, or NULL when RAW
  * is NULL or holds none. Nothing in them is validated (address.h). */
 InternetAddressList *address_list_parse(const char *raw);
 
-/* How many comments RAW leaves open at its end, reading it as RFC 5322
- * does: no comment begins in a quoted string or a domain literal, a
- * backslash quotes the character after it, comments nest. */
-int address_list_open_comments(const char *raw);
+/* How much of RAW address_list_parse() gives GMime: all of it, except
+ * when an address in it has a domain literal followed by a comment that
+ * never ends; then what comes before that address (GMime finds nothing in
+ * it either). Quoted strings, domain literals and comments are read as
+ * RFC 5322 reads them: a backslash quotes the character after it,
+ * comments nest. */
+size_t address_list_parse_length(const char *raw);
 
 #endif

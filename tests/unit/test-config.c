@@ -159,6 +159,40 @@ test_settings(void)
 	g_free(path);
 }
 
+/* dkim_dir, dkim_selector, dkim_group, mail_host, relay_spf, dmarc_rua:
+ * their defaults, and values as given. */
+static void
+test_dkim_dns(void)
+{
+	g_autofree char *path = NULL, *path2 = NULL;
+	GError *err = NULL;
+	struct config *cfg = load("dkim.conf", "[soarlist]\n", &path, &err);
+
+	g_assert_no_error(err);
+	check_str(cfg->dkim_dir, "/var/lib/soarlist/dkim", "dkim_dir");
+	check_str(cfg->dkim_selector, "m2s", "dkim_selector");
+	check_str(cfg->dkim_group, "opendkim", "dkim_group");
+	check_int(cfg->mail_host == NULL, 1, "mail_host unset");
+	check_int(cfg->relay_spf == NULL && cfg->dmarc_rua == NULL, 1,
+		  "relay_spf, dmarc_rua unset");
+	config_free(&cfg);
+	cfg = load("dkim2.conf",
+		   "[soarlist]\ndkim_dir = /etc/soarlist/dkim\n"
+		   "dkim_selector = m2s.v2\ndkim_group = dkim\n"
+		   "mail_host = Mail.Manage2Soar.com\n"
+		   "relay_spf = include:spf.smtp2go.com\n"
+		   "dmarc_rua = DMARC@Manage2Soar.com\n",
+		   &path2, &err);
+	g_assert_no_error(err);
+	check_str(cfg->dkim_dir, "/etc/soarlist/dkim", "dkim_dir");
+	check_str(cfg->dkim_selector, "m2s.v2", "dkim_selector");
+	check_str(cfg->dkim_group, "dkim", "dkim_group");
+	check_str(cfg->mail_host, "mail.manage2soar.com", "mail_host");
+	check_str(cfg->relay_spf, "include:spf.smtp2go.com", "relay_spf");
+	check_str(cfg->dmarc_rua, "DMARC@manage2soar.com", "dmarc_rua");
+	config_free(&cfg);
+}
+
 /* The waits the suite shortens: sendmail_timeout, busy_timeout and
  * retry_backoff, in each unit they accept. */
 static void
@@ -249,6 +283,15 @@ static const struct {
 	  "authserv_id is missing: ssc has" },
 	{ G "authserv_id = mx.example.org; evil\n", "authserv_id" },
 	{ G "authserv_id = mx example\n", "authserv_id" },
+	{ G "dkim_dir = dkim\n", "dkim_dir" },
+	{ G "dkim_selector = -m2s\n", "dkim_selector" },
+	{ G "dkim_selector = m2s..x\n", "dkim_selector" },
+	{ G "dkim_selector = m2s_2026\n", "dkim_selector" },
+	{ G "dkim_group = open dkim\n", "dkim_group" },
+	{ G "mail_host = localhost\n", "mail_host" },
+	{ G "mail_host = mail example.org\n", "mail_host" },
+	{ G "relay_spf = include:x.org\" ~all\n", "relay_spf" },
+	{ G "dmarc_rua = reports\n", "dmarc_rua" },
 };
 
 /* require_auth and unauthenticated_action: a club's are its lists'
@@ -357,6 +400,7 @@ main(int argc, char **argv)
 	g_test_add_func("/config/settings", test_settings);
 	g_test_add_func("/config/invalid", test_invalid);
 	g_test_add_func("/config/waits", test_waits);
+	g_test_add_func("/config/dkim-dns", test_dkim_dns);
 	g_test_add_func("/config/auth-settings", test_auth_settings);
 	g_test_add_func("/config/path", test_path);
 	rc = g_test_run();

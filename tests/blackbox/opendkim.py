@@ -226,6 +226,22 @@ class OpenDKIM:
 
     # process -------------------------------------------------------------
     def start(self):
+        """Start OpenDKIM and wait until it listens (30 s at most). A port
+        taken by another process between free_port() and OpenDKIM's bind
+        makes it exit at once: then again on another port, 3 tries."""
+        for prog, package in ((OPENDKIM, "opendkim"), (MILTERTEST, "miltertest")):
+            if not os.access(prog, os.X_OK):
+                raise OpenDKIMError("%s not found: install Debian's package %s "
+                                    "(contrib/scripts/install-deps --tests)" % (prog, package))
+        for attempt in range(3):
+            if self._launch():
+                return self
+        raise OpenDKIMError("opendkim exited with %s before listening, 3 times; "
+                            "the last said:\n%s" % (self.proc.returncode, self.stderr()))
+
+    def _launch(self):
+        if self.proc is not None:
+            self.stderr_file.close()
         self.port = free_port()
         with open(self.conf, "w") as f:
             f.write(self.config_text())
@@ -237,11 +253,10 @@ class OpenDKIM:
         deadline = time.monotonic() + 30
         while True:
             if self.proc.poll() is not None:
-                raise OpenDKIMError("opendkim exited with %s before listening:\n%s"
-                                    % (self.proc.returncode, self.stderr()))
+                return False
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                    return self
+                    return True
             except OSError:
                 pass
             if time.monotonic() > deadline:

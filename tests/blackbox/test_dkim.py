@@ -174,7 +174,7 @@ class HarnessSelfTest(unittest.TestCase):
 class DkimEnv(unittest.TestCase):
     """An Env below scratch_base() with three clubs (ssc with two domains),
     synced, dkim_dir = ROOT/dkim (made by soarlist), dkim_group = this
-    process's group; `soarlist dkim` run once (self.first)."""
+    process's group, a mail_host; `soarlist dkim` run once (self.first)."""
 
     def setUp(self):
         self.env = make_env()
@@ -184,7 +184,9 @@ class DkimEnv(unittest.TestCase):
         self.env.write_api("ssc", harness.SSC_API)
         self.env.write_api("other", harness.OTHER_API)
         self.env.write_api("ridge", harness.OTHER_API)
+        # mail_host: the MX records' host, which soarlist dns needs
         self.env.write_config(clubs=CLUBS, extra="dkim_dir = %s\ndkim_group = %s\n"
+                              "mail_host = mail.test.example\n"
                               % (self.dkim_dir, self.group))
         r = self.env.soarlist("sync")
         self.assertEqual(r.rc, 0, "sync: %s" % r.stderr)
@@ -293,8 +295,11 @@ class DkimTest(DkimEnv):
                 self.assertRegex(f.read(), r"\A-----BEGIN (RSA )?PRIVATE KEY-----\n",
                                  "%s: a PEM private key" % path)
             self.assertEqual(openssl_bits(path), 2048, "%s: RSA 2048" % path)
-            # OpenDKIM's user reaches the key through the group only
-            for dpath in (os.path.join(self.dkim_dir, "keys"), os.path.dirname(path)):
+            # OpenDKIM's user reaches the key through the group only. (This
+            # process's group is the one every file it makes gets anyway:
+            # the gid checks cannot tell whether soarlist sets it.)
+            for dpath in (self.dkim_dir, os.path.join(self.dkim_dir, "keys"),
+                          os.path.dirname(path)):
                 dst = os.stat(dpath)
                 self.assertEqual(stat.S_IMODE(dst.st_mode), 0o750, "%s: mode 0750" % dpath)
                 self.assertEqual(dst.st_gid, gid, "%s: group %s (OpenDKIM must enter it)"

@@ -576,8 +576,7 @@ load_dkim(struct loader *l)
 {
 	struct config *cfg = l->cfg;
 
-	if (get_path(l, "dkim_dir", "/var/lib/soarlist/dkim", &cfg->dkim_dir) <
-	    0)
+	if (get_path(l, "dkim_dir", "/etc/soarlist/dkim", &cfg->dkim_dir) < 0)
 		return -1;
 	cfg->dkim_selector = get_string(l, "dkim_selector");
 	if (cfg->dkim_selector == NULL)

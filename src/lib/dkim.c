@@ -247,7 +247,11 @@ fail:
 	return -1;
 }
 
-/* A new signing key SELECTOR for DOMAIN: the file, then the row. */
+/* A new signing key SELECTOR for DOMAIN: the file, then the row. Only
+ * root makes keys: OpenDKIM (RequireSafeKeys, its default) uses a private
+ * key only when root or its own user owns it and no directory above it is
+ * writable by another user; a key the soarlist user made would defer all
+ * the clubs' mail. */
 static struct dkim_key *
 make_key(sqlite3 *db, const struct config *cfg, gid_t gid, const char *domain,
 	 const char *selector, GError **error)
@@ -257,6 +261,12 @@ make_key(sqlite3 *db, const struct config *cfg, gid_t gid, const char *domain,
 	g_autofree char *dir = g_path_get_dirname(path);
 	g_autofree char *keys = g_path_get_dirname(dir);
 
+	if (geteuid() != 0) {
+		g_set_error(error, DKIM_ERROR, DKIM_ERROR_REFUSED,
+			    "run it as root: OpenDKIM uses a private key only "
+			    "when root or its own user owns it");
+		return NULL;
+	}
 	if (private_dir(cfg->dkim_dir, gid, error) < 0 ||
 	    private_dir(keys, gid, error) < 0 ||
 	    private_dir(dir, gid, error) < 0)

@@ -1,19 +1,26 @@
-/* cmd-dns.c - soarlist dns [CLUB] [--json]: the DNS records every domain
- * of the club (of every club) needs, as zone file lines to paste into the
- * domain's zone, or as JSON (dns-records.h says which). Exit 0; 1 when the
- * database failed; 64 on a usage error or an unknown club; 75 when the
- * database is busy; 78 when mail_host is not set. */
+/* cmd-dns.c - soarlist dns [CLUB] [--json] [--check]: the DNS records
+ * every domain of the club (of every club) needs, as zone file lines to
+ * paste into the domain's zone, or as JSON (dns-records.h says which);
+ * with --check, each looked up and judged ok, missing or different
+ * (dns-check.h). Exit 0; 1 when a record is not ok or the database
+ * failed; 64 on a usage error or an unknown club; 75 when the database is
+ * busy; 78 when mail_host is not set. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include <arpa/nameser.h>
+
+#include "soarlist/dns-check.h"
 #include "soarlist/dns-records.h"
 
-static gboolean opt_json;
+static gboolean opt_json, opt_check;
 
 static const GOptionEntry entries[] = {
 	{ "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL },
+	{ "check", 0, 0, G_OPTION_ARG_NONE, &opt_check,
+	  "Look each record up and say whether it is right", NULL },
 	{ NULL },
 };
 
@@ -73,6 +80,43 @@ print_json(GPtrArray *records)
 	cJSON_Delete(a);
 }
 
+/* Look every record up: one line each, "ok", "missing" (with what to
+ * publish), "different" (with both) or "failed"; CLI_FAIL unless all are
+ * ok. */
+static int
+check(GPtrArray *records)
+{
+	int rc = CLI_OK;
+
+	for (guint i = 0; i < records->len; i++) {
+		const struct dns_record *r = records->pdata[i];
+		GError *err = NULL;
+		g_autoptr(GPtrArray) found = dns_lookup(
+			r->name,
+			strcmp(r->type, "MX") == 0 ? ns_t_mx : ns_t_txt, &err);
+		enum dns_verdict v = found ? dns_judge(r, found) : DNS_FAILED;
+		g_autofree char *have = NULL;
+
+		printf("%-9s %s %s %s", dns_verdict_name(v), r->purpose,
+		       r->type, r->name);
+		if (v == DNS_FAILED) {
+			printf(": %s\n", err->message);
+			g_error_free(err);
+		} else if (v == DNS_MISSING) {
+			printf(": publish %s\n", r->value);
+		} else if (v == DNS_DIFFERENT) {
+			g_ptr_array_add(found, NULL); /* for g_strjoinv() */
+			have = g_strjoinv(" | ", (char **)found->pdata);
+			printf(": want %s; found %s\n", r->value, have);
+		} else {
+			printf("\n");
+		}
+		if (v != DNS_OK)
+			rc = CLI_FAIL;
+	}
+	return rc;
+}
+
 int
 cmd_dns(struct cli *cli, int argc, char **argv)
 {
@@ -103,6 +147,8 @@ cmd_dns(struct cli *cli, int argc, char **argv)
 	records = dns_records(cli->db, cli->cfg, club, &err);
 	if (records == NULL)
 		return cli_fail(&err, "dns");
+	if (opt_check)
+		return check(records);
 	if (opt_json)
 		print_json(records);
 	else

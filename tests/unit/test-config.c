@@ -169,7 +169,7 @@ test_dkim_dns(void)
 	struct config *cfg = load("dkim.conf", "[soarlist]\n", &path, &err);
 
 	g_assert_no_error(err);
-	check_str(cfg->dkim_dir, "/var/lib/soarlist/dkim", "dkim_dir");
+	check_str(cfg->dkim_dir, "/etc/soarlist/dkim", "dkim_dir");
 	check_str(cfg->dkim_selector, "m2s", "dkim_selector");
 	check_str(cfg->dkim_group, "opendkim", "dkim_group");
 	check_int(cfg->mail_host == NULL, 1, "mail_host unset");
@@ -177,14 +177,14 @@ test_dkim_dns(void)
 		  "relay_spf, dmarc_rua unset");
 	config_free(&cfg);
 	cfg = load("dkim2.conf",
-		   "[soarlist]\ndkim_dir = /etc/soarlist/dkim\n"
+		   "[soarlist]\ndkim_dir = /srv/dkim\n"
 		   "dkim_selector = m2s.v2\ndkim_group = dkim\n"
 		   "mail_host = Mail.Manage2Soar.com\n"
 		   "relay_spf = include:spf.smtp2go.com\n"
 		   "dmarc_rua = DMARC@Manage2Soar.com\n",
 		   &path2, &err);
 	g_assert_no_error(err);
-	check_str(cfg->dkim_dir, "/etc/soarlist/dkim", "dkim_dir");
+	check_str(cfg->dkim_dir, "/srv/dkim", "dkim_dir");
 	check_str(cfg->dkim_selector, "m2s.v2", "dkim_selector");
 	check_str(cfg->dkim_group, "dkim", "dkim_group");
 	check_str(cfg->mail_host, "mail.manage2soar.com", "mail_host");

@@ -21,7 +21,7 @@ static const GOptionEntry entries[] = {
 	{ "json", 'j', 0, G_OPTION_ARG_NONE, &opt_json, "Print JSON", NULL },
 	{ "check", 0, 0, G_OPTION_ARG_NONE, &opt_check,
 	  "Look each record up and say whether it is right", NULL },
-	{ NULL },
+	G_OPTION_ENTRY_NULL,
 };
 
 static void

@@ -388,10 +388,7 @@ class DkimRotateTest(DkimEnv):
 
     def test_rotate_signs_with_new_selector(self):
         old_msg = message("pilot@" + self.DOMAIN, subject="before rotation")
-        with opendkim.OpenDKIM(self.env.root,
-                               key_table=os.path.join(self.dkim_dir, "KeyTable"),
-                               signing_table=os.path.join(self.dkim_dir, "SigningTable")) as s:
-            old_sig = s.sign(old_msg)
+        old_sig = self.signer().sign(old_msg)
         self.assertEqual(opendkim.signature_tags(old_sig).get("s"), SELECTOR,
                          "before rotation: s=%s: %r" % (SELECTOR, old_sig))
         new = self.rotate()
@@ -424,10 +421,7 @@ class DkimRotateTest(DkimEnv):
 
     def test_retire_old_key(self):
         old_msg = message("pilot@" + self.DOMAIN, subject="old key")
-        with opendkim.OpenDKIM(self.env.root,
-                               key_table=os.path.join(self.dkim_dir, "KeyTable"),
-                               signing_table=os.path.join(self.dkim_dir, "SigningTable")) as s:
-            old_sig = s.sign(old_msg)
+        old_sig = self.signer().sign(old_msg)
         new = self.rotate()
         r = self.dkim("retire", self.DOMAIN, SELECTOR)
         keys = self.dns_keys()

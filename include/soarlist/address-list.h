@@ -23,4 +23,10 @@ InternetAddressList *address_list_parse(const char *raw);
  * comments nest. */
 size_t address_list_parse_length(const char *raw);
 
+/* The address of MAILBOX, one of those address_list_parse() found, as
+ * the header has it (its domain in IDNA ASCII form, where GMime's
+ * get_addr() would give it decoded to Unicode) and normalized by
+ * address_normalize(): a new string, or NULL if it is not valid. */
+char *address_of_mailbox(InternetAddressMailbox *mailbox);
+
 #endif

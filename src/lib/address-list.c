@@ -12,6 +12,8 @@
  */
 #include "soarlist/address-list.h"
 
+#include "soarlist/address.h"
+
 #include <string.h>
 
 size_t
@@ -70,4 +72,11 @@ address_list_parse(const char *raw)
 	list = internet_address_list_parse(NULL, cut);
 	g_free(cut);
 	return list;
+}
+
+char *
+address_of_mailbox(InternetAddressMailbox *mailbox)
+{
+	return address_normalize(internet_address_mailbox_get_idn_addr(mailbox),
+				 NULL);
 }

@@ -4,9 +4,18 @@
  * things no club member's address needs and that are dangerous on a command
  * line or in a header (quoted local parts, commas, leading dashes), and
  * control characters of every kind, C1 included, are refused.
+ *
+ * Internationalized domains are kept in their ASCII (A-label, "xn--")
+ * form, the form SMTP and the DNS use. GMime decodes an A-label when it
+ * parses an address and encodes it again (IDNA, through libidn2) when it
+ * writes one, and that round trip is not always the identity: "xn--org"
+ * goes out as "xn--uxa751l", "xn--a" as an empty label. So a domain with
+ * an A-label is valid only if GMime writes it back unchanged: what passed
+ * validation is then exactly what a header carries.
  */
 #include "soarlist/address.h"
 
+#include <gmime/gmime.h>
 #include <string.h>
 
 #include "soarlist/printable.h"
@@ -51,6 +60,38 @@ domain_ok(const char *d, const char **why_r)
 		}
 	}
 	return TRUE;
+}
+
+/* ADDRESS as GMime writes it into a header: its domain in IDNA ASCII
+ * form where GMime can encode it (otherwise as it was). A new string. */
+static char *
+idna_form(const char *address)
+{
+	InternetAddress *m = internet_address_mailbox_new(NULL, address);
+	char *out = g_strdup(internet_address_mailbox_get_idn_addr(
+		INTERNET_ADDRESS_MAILBOX(m)));
+
+	g_object_unref(m);
+	return out;
+}
+
+/* TRUE if a label of DOMAIN (lowercased) is an A-label: GMime decodes
+ * those, and only those, when it parses an address. */
+static gboolean
+has_a_label(const char *domain)
+{
+	return g_str_has_prefix(domain, "xn--") ||
+	       strstr(domain, ".xn--") != NULL;
+}
+
+/* TRUE if DOMAIN holds a byte outside ASCII. */
+static gboolean
+non_ascii(const char *domain)
+{
+	for (const char *p = domain; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			return TRUE;
+	return FALSE;
 }
 
 /* Check the local part [address, at). Returns TRUE, or FALSE with *why_r. */
@@ -120,8 +161,22 @@ address_normalize(const char *address, const char **why_r)
 	if (!local_ok(address, at, why_r))
 		return NULL;
 	{
-		char *domain = g_ascii_strdown(at + 1, -1);
-		char *out;
+		g_autofree char *idna = NULL;
+		char *domain, *out;
+
+		/* a domain in Unicode is written in its A-labels */
+		if (non_ascii(at + 1)) {
+			size_t local = (size_t)(at - address) + 1;
+
+			idna = idna_form(address);
+			if (strncmp(idna, address, local) != 0) {
+				*why_r = "not a valid internationalized domain";
+				return NULL;
+			}
+			address = idna;
+			at = idna + local - 1;
+		}
+		domain = g_ascii_strdown(at + 1, -1);
 
 		if (!domain_ok(domain, &why)) {
 			/* say "whitespace" rather than "invalid character"
@@ -136,6 +191,20 @@ address_normalize(const char *address, const char **why_r)
 		out = g_strdup_printf("%.*s@%s", (int)(at - address), address,
 				      domain);
 		g_free(domain);
+		if (idna != NULL && strlen(out) > ADDRESS_MAX_LEN) {
+			*why_r = "longer than 254 bytes";
+			g_free(out);
+			return NULL;
+		}
+		if (has_a_label(strrchr(out, '@') + 1)) {
+			g_autofree char *back = idna_form(out);
+
+			if (strcmp(back, out) != 0) {
+				*why_r = "not a valid internationalized domain";
+				g_free(out);
+				return NULL;
+			}
+		}
 		return out;
 	}
 }

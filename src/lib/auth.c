@@ -95,12 +95,9 @@ from_domain(GMimeHeaderList *headers, const char **why_r)
 	if (list != NULL && internet_address_list_length(list) == 1 &&
 	    INTERNET_ADDRESS_IS_MAILBOX(
 		    internet_address_list_get_address(list, 0))) {
-		g_autofree char *addr = address_normalize(
-			internet_address_mailbox_get_addr(
-				INTERNET_ADDRESS_MAILBOX(
-					internet_address_list_get_address(list,
-									  0))),
-			NULL);
+		g_autofree char *addr = address_of_mailbox(
+			INTERNET_ADDRESS_MAILBOX(
+				internet_address_list_get_address(list, 0)));
 		if (addr != NULL)
 			domain = g_strdup(domain_of(addr));
 	} else if (list != NULL && internet_address_list_length(list) > 1) {

@@ -492,7 +492,7 @@ from_mail_system(const struct message *msg)
 		     ? internet_address_list_get_address(l, 0)
 		     : NULL;
 	if (ia != NULL && INTERNET_ADDRESS_IS_MAILBOX(ia)) {
-		const char *addr = internet_address_mailbox_get_addr(
+		const char *addr = internet_address_mailbox_get_idn_addr(
 			INTERNET_ADDRESS_MAILBOX(ia));
 		char *local = g_ascii_strdown(addr, (gssize)strcspn(addr, "@"));
 		yes = g_strv_contains(locals, local) ||

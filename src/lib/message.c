@@ -273,10 +273,7 @@ message_author(const struct message *msg)
 		InternetAddress *ia = internet_address_list_get_address(list,
 									i);
 		if (INTERNET_ADDRESS_IS_MAILBOX(ia))
-			out = address_normalize(
-				internet_address_mailbox_get_addr(
-					INTERNET_ADDRESS_MAILBOX(ia)),
-				NULL);
+			out = address_of_mailbox(INTERNET_ADDRESS_MAILBOX(ia));
 		/* only the first mailbox counts; a bad one is no author */
 		break;
 	}

@@ -254,9 +254,7 @@ add_valid(InternetAddressList *out, InternetAddressList *in)
 					       INTERNET_ADDRESS_GROUP(ia)));
 			continue;
 		}
-		addr = address_normalize(internet_address_mailbox_get_addr(
-						 INTERNET_ADDRESS_MAILBOX(ia)),
-					 NULL);
+		addr = address_of_mailbox(INTERNET_ADDRESS_MAILBOX(ia));
 		if (addr == NULL)
 			continue;
 		name = clean_name(internet_address_get_name(ia));
@@ -294,10 +292,23 @@ lines_short(const char *raw)
 	return TRUE;
 }
 
+/* TRUE if RAW holds MAILBOX's address as address_normalize() gives it
+ * (ASCII case aside). Not so when the sender wrote its domain in Unicode:
+ * the address that is valid is then its A-label form, not what RAW has. */
+static gboolean
+written_as_valid(const char *raw, InternetAddressMailbox *mailbox)
+{
+	g_autofree char *addr = address_of_mailbox(mailbox);
+	g_autofree char *lraw = g_ascii_strdown(raw, -1);
+	g_autofree char *laddr = addr ? g_ascii_strdown(addr, -1) : NULL;
+
+	return laddr != NULL && strstr(lraw, laddr) != NULL;
+}
+
 /* TRUE if RAW, an address header as the sender wrote it, may go out as
  * it is: sound and short lines, parsed into LIST (at least one address),
- * only mailboxes, each address valid and each name free of control
- * characters. */
+ * only mailboxes, each address valid and written as it is valid, and each
+ * name free of control characters. */
 static gboolean
 addresses_sound(const char *raw, InternetAddressList *list)
 {
@@ -317,7 +328,8 @@ addresses_sound(const char *raw, InternetAddressList *list)
 		InternetAddress *ia = internet_address_list_get_address(list,
 									i);
 		ok = INTERNET_ADDRESS_IS_MAILBOX(ia) &&
-		     name_printable(internet_address_get_name(ia));
+		     name_printable(internet_address_get_name(ia)) &&
+		     written_as_valid(raw, INTERNET_ADDRESS_MAILBOX(ia));
 	}
 	return ok;
 }
@@ -355,8 +367,7 @@ static void
 cc_author(GMimeHeaderList *headers, InternetAddressMailbox *author)
 {
 	GMimeHeader *h = g_mime_header_list_get_header(headers, "Cc");
-	char *addr = address_normalize(
-		internet_address_mailbox_get_addr(author), NULL);
+	char *addr = address_of_mailbox(author);
 	InternetAddressList *cc, *in;
 
 	if (addr == NULL)
@@ -366,7 +377,7 @@ cc_author(GMimeHeaderList *headers, InternetAddressMailbox *author)
 	add_valid(cc, in);
 	for (int i = 0; i < internet_address_list_length(cc); i++) {
 		if (g_ascii_strcasecmp(
-			    internet_address_mailbox_get_addr(
+			    internet_address_mailbox_get_idn_addr(
 				    INTERNET_ADDRESS_MAILBOX(
 					    internet_address_list_get_address(
 						    cc, i))),
@@ -523,9 +534,8 @@ rewrite_from(GMimeHeaderList *headers, const struct rewrite_input *in)
 	char *name, *addr, *author;
 
 	/* "john at example.com via ..." only from an address that is valid */
-	author = address_normalize(mb ? internet_address_mailbox_get_addr(mb)
-				      : in->envelope_sender,
-				   NULL);
+	author = mb ? address_of_mailbox(mb)
+		    : address_normalize(in->envelope_sender, NULL);
 	name = rewrite_from_name(
 		mb ? internet_address_get_name(INTERNET_ADDRESS(mb)) : NULL,
 		author, l->display);

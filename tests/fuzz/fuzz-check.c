@@ -101,8 +101,9 @@ written_addresses_ok(GMimeHeaderList *headers, const char *name,
 			InternetAddress *ia = internet_address_list_get_address(
 				l, i);
 			ok = ok && INTERNET_ADDRESS_IS_MAILBOX(ia) &&
-			     address_is_valid(internet_address_mailbox_get_addr(
-				     INTERNET_ADDRESS_MAILBOX(ia)));
+			     address_is_valid(
+				     internet_address_mailbox_get_idn_addr(
+					     INTERNET_ADDRESS_MAILBOX(ia)));
 		}
 		if (l != NULL)
 			g_object_unref(l);

@@ -51,6 +51,25 @@ static const struct {
 	{ "-oQ@example.com", NULL },
 	{ "-f@example.com", NULL },
 	{ "\377@example.com", NULL },
+	/* internationalized domains: kept in their A-labels (a Unicode
+	 * domain is converted), and only if GMime writes them back as they
+	 * are; "xn--org" would go out as "xn--uxa751l", "xn--a" as an empty
+	 * label, an emoji stays Unicode (IDNA2008 has no A-label for it) */
+	{ "eve@xn--bcher-kva.example", "eve@xn--bcher-kva.example" },
+	{ "eve@XN--Bcher-KVA.example", "eve@xn--bcher-kva.example" },
+	{ "eve@b\xc3\xbc"
+	  "cher.example",
+	  "eve@xn--bcher-kva.example" },
+	{ "eve@B\xc3\x9c"
+	  "CHER.Example",
+	  "eve@xn--bcher-kva.example" },
+	{ "eve@xn--uxa751l.example", "eve@xn--uxa751l.example" },
+	{ "eve@example.Xn--org", NULL },
+	{ "eve@example.xn--org", NULL },
+	{ "eve@xn--a.example", NULL },
+	{ "eve@xn--ls8h.example", NULL },
+	{ "eve@\xf0\x9f\x98\x80.example", NULL },
+	{ "eve@xn--bcher-kva-.example", NULL },
 };
 
 static void

@@ -423,6 +423,45 @@ test_reply_to_from(void)
 	check_raw(&r, "From", "\"John via Members\" <members@" SSC ">",
 		  "from_address=list");
 	result_clear(&r);
+	/* an internationalized author domain is its A-labels, as written
+	 * or from Unicode; one GMime would write otherwise is left out */
+	r = rewrite(
+		&(struct run){ .settings = &list,
+			       .headers = "From: eve@xn--bcher-kva.example" });
+	check_raw(&r, "Cc", "eve@xn--bcher-kva.example", "A-label author");
+	check_raw(&r, "From",
+		  "\"eve at xn--bcher-kva.example via Members\" "
+		  "<members-bounces@" SSC ">",
+		  "A-label author: From");
+	result_clear(&r);
+	r = rewrite(&(struct run){
+		.settings = &list,
+		.headers = "From: eve@B\xc3\x9c"
+			   "cher.example\nCc: EVE@XN--BCHER-KVA.example" });
+	cc = raw(&r, "Cc");
+	check_int(cc && strchr(cc, '@') == strrchr(cc, '@'), TRUE,
+		  "Unicode author already in Cc: one address in %s", cc);
+	g_free(cc);
+	result_clear(&r);
+	/* a Reply-To copied from a From whose domain is Unicode carries the
+	 * valid address, the A-labels, not what the sender wrote */
+	r = rewrite(
+		&(struct run){ .headers = "From: J\xc3\xbcrgen "
+					  "<j\xc3\xbc@ex\xc3\xa4mple.org>" });
+	cc = raw(&r, "Reply-To");
+	check_contains(cc, "<j\xc3\xbc@xn--exmple-cua.org>",
+		       "Unicode domain: Reply-To");
+	g_free(cc);
+	result_clear(&r);
+	r = rewrite(&(struct run){ .settings = &list,
+				   .headers = "From: eve@example.Xn--org" });
+	check_int(count(&r, "Cc"), 0, "A-label GMime rewrites: no Cc");
+	result_clear(&r);
+	r = rewrite(
+		&(struct run){ .headers = "From: Eve <eve@example.Xn--org>" });
+	check_int(count(&r, "Reply-To"), 0,
+		  "A-label GMime rewrites: no Reply-To");
+	result_clear(&r);
 	/* the domain as addressed; no From header: the envelope sender */
 	r = rewrite(&(struct run){ .domain = SSC2, .headers = "Subject: x" });
 	check_raw(&r, "From",

@@ -138,6 +138,7 @@ def main():
         return 0
     if a.build is None:
         ap.error('BUILD is needed')
+    a.build, a.work = os.path.abspath(a.build), os.path.abspath(a.work)
     os.makedirs(a.work, exist_ok=True)
     targets = a.targets.split(',')
     for t in targets:

@@ -315,7 +315,8 @@ addresses_sound(const char *raw, InternetAddressList *list)
 	InternetAddressList *v;
 	gboolean ok;
 
-	if (list == NULL || !header_raw_value_ok(raw) || !lines_short(raw))
+	if (list == NULL || !header_raw_value_ok(raw) || !lines_short(raw) ||
+	    raw[address_list_parse_length(raw)] != '\0')
 		return FALSE;
 	if (internet_address_list_length(list) == 0)
 		return FALSE; /* text GMime finds no address in */

@@ -27,6 +27,16 @@ test_length(void)
 		{ "<b@[a]> (", -1 },
 		{ "\"[x] (\" <b@x.org>", -1 }, /* in a quoted string */
 		{ "\"x\" <b@[a]> (\"", -1 },
+		/* GMime goes on after a comma it finds in what RFC 5322
+		 * reads as a comment (the long fuzz run) */
+		{ "<a@b(x>, 0@[](y", 0 },
+		{ "c@d, <a@b(x>, 0@[](y", 3 },
+		{ " Ali Example <alics@ssc(.x\n b]>, 0@[](age2soar.c{om", 0 },
+		{ "<a@b(x]>, c@d", -1 },
+		/* comments that end in one reading only, and in both */
+		{ "b@[a] (x\\(y)", 0 },
+		{ "b@[a] (x(y)", 0 },
+		{ "b@[a] (x(y\\\\))", -1 },
 		{ "", -1 },
 	};
 
@@ -82,6 +92,9 @@ test_parse(void)
 		{ "b@[a], c@d (", "b@[a]" },
 		{ "b@[a]x (", "b@[a]" },
 		{ "b@[a] ()", "b@[a]" },
+		{ "<a@b(x>, 0@[](y", "(none)" },
+		{ "c@d, <a@b(x>, 0@[](y", "c@d" },
+		{ "<a@b(x]>, c@d", "c@d" },
 		{ "", "(none)" },
 	};
 

@@ -78,6 +78,12 @@ int proc_kill(struct proc *p, char **output_r, GError **error);
 /* proc_start() without stdin or time limit, then proc_finish(). */
 int proc_run(char *const argv[], char **output_r, GError **error);
 
+/* proc_run() for a child that may print more than proc_finish() keeps
+ * (postqueue -j of a long queue): *FD_R receives a descriptor of all it
+ * printed, at offset 0, for the caller to read and close (-1 on
+ * failure). */
+int proc_run_fd(char *const argv[], int *fd_r, GError **error);
+
 /* The delivery agent's signals: SIGTERM, SIGINT, SIGHUP and SIGPIPE get a
  * handler that only calls async-signal-safe functions. While a child
  * started with stdin runs, it kills that child with SIGKILL and records

@@ -88,39 +88,13 @@ private_dir(const char *path, gid_t gid, GError **error)
 	return 0;
 }
 
-/* Write LEN bytes of DATA to PATH (mode MODE, group GID) under a temporary
- * name, synced and renamed into place. 0 or -1 with *error. */
+/* fdio_replace(), its failure in *error. */
 static int
 write_atomic(const char *path, const char *data, size_t len, mode_t mode,
 	     gid_t gid, GError **error)
 {
-	g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
-	g_autofree char *dir = g_path_get_dirname(path);
-	int fd;
-
-	unlink(tmp); /* left by a crash */
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return sys_fail(error, "cannot create", tmp);
-	if (fchown(fd, (uid_t)-1, gid) < 0 || fchmod(fd, mode) < 0 ||
-	    fdio_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
-		sys_fail(error, "cannot write", tmp);
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	if (close(fd) < 0) {
-		sys_fail(error, "cannot write", tmp);
-		unlink(tmp);
-		return -1;
-	}
-	if (rename(tmp, path) < 0) {
-		sys_fail(error, "cannot rename into place", path);
-		unlink(tmp);
-		return -1;
-	}
-	if (fdio_fsync_dir(dir) < 0)
-		return sys_fail(error, "cannot sync", dir);
+	if (fdio_replace(path, data, len, mode, gid) < 0)
+		return sys_fail(error, "cannot write", path);
 	return 0;
 }
 

@@ -554,3 +554,28 @@ proc_run(char *const argv[], char **output_r, GError **error)
 	}
 	return proc_finish(&p, output_r, error);
 }
+
+int
+proc_run_fd(char *const argv[], int *fd_r, GError **error)
+{
+	struct proc p;
+	int fd, saved;
+
+	*fd_r = -1;
+	if (proc_start(&p, argv, FALSE, 0, error) < 0)
+		return -1;
+	fd = fcntl(p.out, F_DUPFD_CLOEXEC, 0);
+	saved = errno;
+	if (proc_finish(&p, NULL, error) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (fd < 0) {
+		g_set_error(error, PROC_ERROR, saved, "%s", g_strerror(saved));
+		return -1;
+	}
+	lseek(fd, 0, SEEK_SET);
+	*fd_r = fd;
+	return 0;
+}

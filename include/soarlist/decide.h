@@ -74,6 +74,10 @@ struct verdict {
 	/* one printable line: the DSN text of a refusal ("5.7.1 ..."), else
 	 * why (the policy's reason, the held post's reason); may be NULL */
 	char *line;
+	/* REFUSE, HOLD, DISCARD: why, as a label ("nonmember",
+	 * "unauthenticated", "moderated", "reserved_sender"; static), NULL
+	 * otherwise: what stats.h counts the message under */
+	const char *cause;
 	struct recipient rcpt; /* the parsed recipient */
 	struct list_ref list;  /* resolved (id 0 when not) */
 	char *author;          /* normalised From, or NULL */

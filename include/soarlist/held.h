@@ -8,6 +8,8 @@
 #include <glib.h>
 #include <sqlite3.h>
 
+#include "soarlist/stats.h"
+
 #include "soarlist/catalog.h"
 #include "soarlist/config.h"
 #include "soarlist/message.h"
@@ -19,6 +21,8 @@ struct held_info {
 	const char *subject;
 	const char *message_id;
 	const char *reason;
+	/* added to the list's figures with the post (stats.h); may be NULL */
+	const struct stat_event *count;
 };
 
 /* Store the whole spooled message (from msg->start to msg->end) with a new

@@ -22,6 +22,9 @@ struct policy_result {
 	/* one printable line: for a rejection "5.7.1 only members of ... may
 	 * post to ...", otherwise why the post was accepted or held */
 	char *reason;
+	/* REJECT, DISCARD, HOLD: why, as a label (static): "nonmember",
+	 * "unauthenticated" or "moderated" */
+	const char *cause;
 };
 
 /* The effective posting policy of REF (the config override, else anyone on

@@ -9,6 +9,8 @@
 
 #include <glib.h>
 #include <sqlite3.h>
+
+#include "soarlist/stats.h"
 #include <sys/types.h>
 
 #define SEEN_DAYS 7
@@ -38,9 +40,11 @@ int seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id,
 	       const char *message_id, GPtrArray **members_io,
 	       GPtrArray **rcpts_r, GError **error);
 
-/* After sendmail succeeded: mark the claim sent. Returns 0 or -1. */
+/* After sendmail succeeded: mark the claim sent and, in the same
+ * transaction, add COUNT (may be NULL) to the list's figures (stats.h).
+ * Returns 0 or -1. */
 int seen_commit(sqlite3 *db, gint64 list_id, const char *message_id,
-		GError **error);
+		const struct stat_event *count, GError **error);
 
 /* Forget the entries older than SEEN_DAYS, which block nothing any more:
  * `soarlist sync` does, from its timer, so that the delivery agent need

@@ -49,6 +49,7 @@
 #include "soarlist/maillog.h"
 #include "soarlist/notice.h"
 #include "soarlist/recipient.h"
+#include "soarlist/stats.h"
 
 enum failure {
 	FAILURE_NONE,    /* not a permanent failure */
@@ -446,6 +447,18 @@ score(struct bounce *b, char **detail_r, GError **error)
 	return BOUNCE_DISABLED;
 }
 
+/* Add one OUTCOME (stats.h) to the bounce's list, in the transaction
+ * that records it; a count that fails is lost, the score is not. */
+static void
+count(struct bounce *b, const char *outcome)
+{
+	struct stat_event ev = { .club_id = b->ref->club_id,
+				 .list = b->ref->name,
+				 .outcome = outcome };
+
+	stats_count(b->db, &ev, NULL);
+}
+
 /* A permanent failure: the list-problem rule, then the score, all in one
  * transaction. Returns the outcome or -1. */
 static int
@@ -483,6 +496,10 @@ record(struct bounce *b, enum failure kind, char **detail_r, GError **error)
 					    b->dsn.recipient, b->dsn.status);
 		rc = BOUNCE_IGNORED;
 	}
+	if (rc == BOUNCE_SCORED || rc == BOUNCE_DISABLED)
+		count(b, STATS_BOUNCE_SCORED);
+	if (rc == BOUNCE_DISABLED)
+		count(b, STATS_ADDRESS_DISABLED);
 	if (rc < 0 || db_exec(b->db, "COMMIT", error) < 0) {
 		sqlite3_exec(b->db, "ROLLBACK", NULL, NULL, NULL);
 		g_clear_pointer(detail_r, g_free);

@@ -134,6 +134,7 @@ decide_policy(sqlite3 *db, const struct decide_input *in, struct verdict *v,
 	if (rc < 0)
 		return -1;
 	verdict_set(v, of[pr.decision], pr.reason);
+	v->cause = pr.cause;
 	pr.reason = NULL;
 	return 0;
 }
@@ -254,6 +255,7 @@ decide_address(const struct decide_input *in, struct verdict *v)
 				"5.7.1 <%s> is reserved for the Manage2Soar "
 				"application",
 				in->sender));
+		v->cause = "reserved_sender";
 		return TRUE;
 	}
 	if (recipient_parse(in->recipient, &v->rcpt) < 0 ||

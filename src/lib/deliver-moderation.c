@@ -10,6 +10,7 @@
 
 #include "soarlist/held.h"
 #include "soarlist/maillog.h"
+#include "soarlist/stats.h"
 #include "soarlist/moderate.h"
 #include "soarlist/notice.h"
 #include "soarlist/recipient.h"
@@ -148,6 +149,7 @@ act_moderate(struct job *j, struct verdict *v)
 void
 act_hold(struct job *j, struct verdict *v)
 {
+	struct stat_event count;
 	struct held_info info = {
 		.recipient = j->recipient,
 		.sender = j->sender,
@@ -155,6 +157,7 @@ act_hold(struct job *j, struct verdict *v)
 		.message_id = v->msgid,
 		.reason = v->line,
 		.subject = message_header(&j->msg, "Subject"),
+		.count = stats_event(v, &count) ? &count : NULL,
 	};
 	GError *err = NULL;
 	g_autofree char *token = NULL;

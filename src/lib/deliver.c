@@ -27,6 +27,7 @@
 #include "soarlist/printable.h"
 #include "soarlist/proc.h"
 #include "soarlist/seen.h"
+#include "soarlist/stats.h"
 
 void
 act_defer(struct verdict *v, const char *what, const GError *err)
@@ -37,15 +38,19 @@ act_defer(struct verdict *v, const char *what, const GError *err)
 }
 
 /* The one claim of a post, settled: recorded when the post went out (or
- * every member had it already), given back otherwise so that Postfix's
- * retry distributes it. A failure to record costs at worst a duplicate. */
-static void
+ * every member had it already), with its count (stats.h), given back
+ * otherwise so that Postfix's retry distributes it. A failure to record
+ * costs at worst a duplicate. TRUE when the count went in. */
+static gboolean
 settle_claim(struct job *j, const struct verdict *v)
 {
 	gboolean sent = v->outcome == OUTCOME_DISTRIBUTE ||
 			v->outcome == OUTCOME_DROP_DUPLICATE;
+	struct stat_event count;
+	gboolean counted = sent && stats_event(v, &count);
 	GError *err = NULL;
-	int rc = sent ? seen_commit(j->db, v->list.id, v->claim, &err)
+	int rc = sent ? seen_commit(j->db, v->list.id, v->claim,
+				    counted ? &count : NULL, &err)
 		      : seen_release(j->db, v->list.id, v->claim, &err);
 
 	if (rc < 0) {
@@ -56,14 +61,35 @@ settle_claim(struct job *j, const struct verdict *v)
 				     : "cannot release the duplicate claim",
 				err->message);
 		g_error_free(err);
+		return FALSE;
+	}
+	return counted;
+}
+
+/* Count V in a statement of its own: for what records nothing else (a
+ * refusal, a drop, a post sent without a claim). A count that fails is
+ * lost, and logged. */
+static void
+count_alone(struct job *j, const struct verdict *v)
+{
+	struct stat_event count;
+	GError *err = NULL;
+
+	if (j->db == NULL || !stats_event(v, &count))
+		return;
+	if (db_durability(j->db, DB_CHEAP, &err) < 0 ||
+	    stats_count(j->db, &count, &err) < 0) {
+		maillog_warning("list=<%s>: %s", v->list.address, err->message);
+		g_error_free(err);
 	}
 }
 
-/* Carry out V. Refusals and drops need nothing done. */
+/* Carry out V, and count it (stats.h) in the transaction that records
+ * it, or alone. Refusals and drops need nothing done. */
 static void
 act(struct job *j, struct verdict *v)
 {
-	gboolean claimed = FALSE;
+	gboolean claimed = FALSE, counted = FALSE;
 
 	switch (v->outcome) {
 	case OUTCOME_DISTRIBUTE:
@@ -71,6 +97,8 @@ act(struct job *j, struct verdict *v)
 		break;
 	case OUTCOME_HOLD:
 		act_hold(j, v);
+		/* held_store() counted it, or it was held already */
+		counted = v->outcome == OUTCOME_HOLD;
 		break;
 	case OUTCOME_OWNER_FORWARD:
 		act_forward(j, v);
@@ -87,7 +115,9 @@ act(struct job *j, struct verdict *v)
 		break;
 	}
 	if (claimed)
-		settle_claim(j, v);
+		counted = settle_claim(j, v);
+	if (!counted && v->outcome != OUTCOME_DEFER)
+		count_alone(j, v);
 }
 
 /* One printable line for the MTA on stderr: pipe(8) puts it in the bounce

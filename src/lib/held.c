@@ -261,8 +261,12 @@ held_store(sqlite3 *db, const struct list_ref *ref, const struct message *msg,
 		goto fail;
 	}
 	rowid = sqlite3_last_insert_rowid(db);
-	if (copy_into_blob(db, rowid, msg, error) < 0 ||
-	    db_commit(db, error) < 0)
+	if (copy_into_blob(db, rowid, msg, error) < 0)
+		goto fail;
+	/* a count that fails is lost, the post is not */
+	if (info->count != NULL)
+		stats_count(db, info->count, NULL);
+	if (db_commit(db, error) < 0)
 		goto fail;
 	*token_r = g_steal_pointer(&token);
 	return rowid;

@@ -72,6 +72,7 @@ refuse(const struct list_ref *ref, enum posting_policy p,
 		r->decision = DECISION_REJECT;
 		break;
 	}
+	r->cause = "nonmember";
 	if (p == POSTING_MEMBERS)
 		r->reason = g_strdup_printf("5.7.1 only members of %s may post "
 					    "to it",
@@ -173,6 +174,7 @@ unauthenticated(const struct list_ref *ref, const struct post_auth *auth,
 	r->decision = ref->settings.unauthenticated_action == UNAUTH_REJECT
 			      ? DECISION_REJECT
 			      : DECISION_HOLD;
+	r->cause = "unauthenticated";
 	r->reason = g_strdup_printf(
 		"5.7.1 %s requires an authenticated From domain "
 		"(require_auth = dmarc): %s%s",
@@ -191,6 +193,7 @@ policy_decide(sqlite3 *db, const struct list_ref *ref, const char *sender,
 
 	result_r->decision = DECISION_DISTRIBUTE;
 	result_r->reason = NULL;
+	result_r->cause = NULL;
 	if (policy_is_app_sender(ref->club, sender)) {
 		/* authenticated by SMTP: only the app may use it */
 		result_r->reason = g_strdup_printf(
@@ -215,6 +218,7 @@ policy_decide(sqlite3 *db, const struct list_ref *ref, const char *sender,
 		 * list's nonmember_action above */
 		g_free(why);
 		result_r->decision = DECISION_HOLD;
+		result_r->cause = "moderated";
 		result_r->reason = g_strdup_printf(
 			"%s is moderated: every post waits for a moderator",
 			ref->address);

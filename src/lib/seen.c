@@ -32,6 +32,7 @@
 
 #include "soarlist/catalog.h"
 #include "soarlist/db.h"
+#include "soarlist/stats.h"
 
 #define CLAIM_MAX_AGE 3600
 /* how long a delivery waits for another list of the club to finish
@@ -295,8 +296,9 @@ seen_claim(sqlite3 *db, gint64 club_id, gint64 list_id, const char *message_id,
 
 		/* cached now, not after sendmail (commit_sql says why); a
 		 * failure here only leaves them to be prepared then */
-		if (db_stmt(db, commit_sql, &st, NULL) == 0)
-			db_stmt(db, release_sql, &st, NULL);
+		if (db_stmt(db, commit_sql, &st, NULL) == 0 &&
+		    db_stmt(db, release_sql, &st, NULL) == 0)
+			stats_prepare(db);
 	}
 	return rc;
 }
@@ -324,22 +326,29 @@ run(sqlite3 *db, const char *sql, gint64 list_id, const char *id, gint64 n,
 }
 
 int
-seen_commit(sqlite3 *db, gint64 list_id, const char *message_id, GError **error)
+seen_commit(sqlite3 *db, gint64 list_id, const char *message_id,
+	    const struct stat_event *count, GError **error)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	gint64 deadline = g_get_monotonic_time() + DB_AFTER_THE_FACT_MS * 1000;
 	int rc;
 
-	/* one statement: a transaction of its own. The post went out: if
-	 * this is not recorded, the claim lapses with this process and a
-	 * copy through the other domain goes out again, so a lock only
-	 * delays it. */
-	do
-		rc = db_durability(db, DB_CHEAP, error) < 0
+	/* the post went out: if this is not recorded, the claim lapses with
+	 * this process and a copy through the other domain goes out again,
+	 * so a lock only delays it. The count goes in the same transaction;
+	 * its failure loses a count, never the record. */
+	do {
+		rc = db_begin_write(db, DB_CHEAP, error) < 0
 			     ? -1
 			     : run(db, commit_sql, list_id, message_id, now,
 				   NULL, error);
-	while (rc < 0 && db_retry_busy(deadline, error));
+		if (rc == 0 && count != NULL)
+			stats_count(db, count, NULL);
+		if (rc == 0)
+			rc = db_commit(db, error);
+		else
+			db_rollback(db);
+	} while (rc < 0 && db_retry_busy(deadline, error));
 	return rc;
 }
 

@@ -117,7 +117,7 @@ test_claim(void)
 	 * on members, bob (any case) having it; cat, disabled in the club,
 	 * is on neither. Both lists are read in the claim's transaction
 	 * (the board's members as they are now, fay and not gil) */
-	check_int(seen_commit(db, 1, "<m1@x>", &err), 0, "commit");
+	check_int(seen_commit(db, 1, "<m1@x>", NULL, &err), 0, "commit");
 	check_int(seen_claim(db, 1, 2, "<m1@x>", &board, &r, &err), 1,
 		  "board claim");
 	g_assert_no_error(err);
@@ -180,7 +180,7 @@ test_expire(void)
 	g_assert_no_error(err);
 	g_free(sql);
 	/* the delivery agent's commit leaves them to sync */
-	check_int(seen_commit(db, 2, "<new@x>", &err), 0, "commit");
+	check_int(seen_commit(db, 2, "<new@x>", NULL, &err), 0, "commit");
 	check_int(count("SELECT count(*) FROM recent_message"), 3,
 		  "rows after seen_commit");
 	check_int(seen_expire(db, &err), 2, "expired");

@@ -95,5 +95,7 @@ int cmd_members(struct cli *cli, int argc, char **argv);
 int cmd_check(struct cli *cli, int argc, char **argv);
 int cmd_dkim(struct cli *cli, int argc, char **argv);
 int cmd_dns(struct cli *cli, int argc, char **argv);
+int cmd_metrics(struct cli *cli, int argc, char **argv);
+int cmd_health(struct cli *cli, int argc, char **argv);
 
 #endif

@@ -5,11 +5,13 @@
  *	soarlist [-c CONFIG] COMMAND [OPTIONS] [ARGS]
  * DESCRIPTION
  *	sync, status, lists, members, check, held, approve, reject,
- *	discard, archive, bounces, doctor, policy, postfix-maps, dkim and
- *	dns; see soarlist(1). Each subcommand is one file, cmd-NAME.c,
- *	dispatched from the table below.
+ *	discard, archive, bounces, doctor, policy, postfix-maps, dkim, dns,
+ *	metrics and health; see soarlist(1). Each subcommand is one file,
+ *	cmd-NAME.c, dispatched from the table below.
  * EXIT STATUS
- *	The same for every subcommand (mapped in cli.h and cli.c only):
+ *	The same for every subcommand but health (a monitoring plugin: 0
+ *	OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN, cmd-health.c), mapped in cli.h
+ *	and cli.c only:
  *	0 done; 1 done, and what it reports is a problem (a club failed to
  *	sync, check would not distribute, a doctor check failed, no such
  *	list); 64 usage error; 75 temporary (the database is busy or
@@ -55,6 +57,10 @@ static const struct cli_command commands[] = {
 	  "the club domains' DKIM keys and OpenDKIM's tables.", cmd_dkim },
 	{ "dns", "[CLUB] [--json]", "Show the DNS records the club domains "
 	  "need.", cmd_dns },
+	{ "metrics", "[-o FILE]", "Write the server's figures for "
+	  "Prometheus.", cmd_metrics },
+	{ "health", "[--queue W,C] [--sync-age W,C]...", "Judge the server "
+	  "as a Nagios/Icinga plugin does (exit 0-3).", cmd_health },
 };
 /* clang-format on */
 

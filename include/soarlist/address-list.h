@@ -16,12 +16,12 @@
 InternetAddressList *address_list_parse(const char *raw);
 
 /* How much of RAW address_list_parse() gives GMime: all of it, except
- * when a ']' in it (outside a quoted string) is followed by a comment
- * that never ends, where GMime 3.2.13 may leak; then RAW up to the last
- * comma before that ']' that separates addresses, or nothing, and that
- * part checked again (address-list.c says why). When it is less than
- * all, the header must not go out as it is: what GMime would find in the
- * rest was never validated. */
+ * when a ']' in it (anywhere: GMime's reading is its own) is followed by
+ * a comment that never ends, where GMime 3.2.13 may leak; then RAW up to
+ * the last comma before that ']' that separates addresses, or nothing,
+ * and that part checked again (address-list.c says why). When it is less
+ * than all, the header must not go out as it is: what GMime would find
+ * in the rest was never validated. */
 size_t address_list_parse_length(const char *raw);
 
 /* The address of MAILBOX, one of those address_list_parse() found, as

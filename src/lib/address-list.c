@@ -12,14 +12,14 @@
  *
  * Where GMime starts an address is its own affair: after an address it
  * cannot parse it goes on after the next comma, even one inside what RFC
- * 5322 reads as a comment ("<a@b(x>, 0@[](y" leaks too; found by the long
- * fuzz run). So every ']' is suspect, wherever it stands (except in a
- * quoted string, which GMime reads as RFC 5322 does), and a comment is
- * taken as never ending if it does not end in either reading, with or
- * without backslash quoting. The value is cut at the last comma before
- * the suspect ']' that separates addresses in RFC 5322's reading, and the
- * cut value is checked again, until nothing is suspect: that costs the
- * addresses after the cut, in values no mail client writes.
+ * 5322 reads as a comment or a quoted string ("<a@b(x>, 0@[](y" and
+ * 'x b", c@[d](e' leak too; found by the long fuzz run). So every ']' is
+ * suspect, wherever it stands, and a comment is taken as never ending if
+ * it does not end in either reading, with or without backslash quoting.
+ * The value is cut at the last comma before the suspect ']' that
+ * separates addresses in RFC 5322's reading, and the cut value is checked
+ * again, until nothing is suspect: that costs the addresses after the
+ * cut, in values no mail client writes.
  */
 #include "soarlist/address-list.h"
 
@@ -85,7 +85,7 @@ suspect_cut(const char *raw, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		char c = raw[i];
 
-		if (c == ']' && !quoted && unended_comment_after(raw, len, i))
+		if (c == ']' && unended_comment_after(raw, len, i))
 			return last_comma;
 		if (c == '\\') {
 			i++;

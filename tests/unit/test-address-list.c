@@ -25,7 +25,9 @@ test_length(void)
 		{ "b@[a], c@d (", -1 },
 		{ "b@[a]x (", -1 },
 		{ "<b@[a]> (", -1 },
-		{ "\"[x] (\" <b@x.org>", -1 }, /* in a quoted string */
+		/* in a quoted string too: GMime may start an address in it */
+		{ "\"[x] (\" <b@x.org>", 0 },
+		{ "c@d, x b\", e@[f](g", 3 },
 		{ "\"x\" <b@[a]> (\"", -1 },
 		/* GMime goes on after a comma it finds in what RFC 5322
 		 * reads as a comment (the long fuzz run) */

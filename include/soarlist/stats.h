@@ -45,4 +45,38 @@ void stats_prepare(sqlite3 *db);
  * transaction when one is open. Returns 0 or -1 with *error. */
 int stats_count(sqlite3 *db, const struct stat_event *ev, GError **error);
 
+/* What each list did over the last days, for `soarlist stats`. */
+enum stats_kind {
+	STATS_DISTRIBUTED, /* posts sent to the members */
+	STATS_RECIPIENTS,  /* the copies of them */
+	STATS_HELD,
+	STATS_REFUSED,
+	STATS_DROPPED,
+	STATS_BOUNCES, /* bounces that scored */
+	STATS_KINDS,
+};
+
+struct list_traffic {
+	char *club, *list;
+	guint days;
+	/* per kind, per day, oldest first: DAYS values each */
+	guint64 *per_day[STATS_KINDS];
+	guint64 total[STATS_KINDS];
+};
+
+/* The names of the kinds ("distributed", "recipients"...), for JSON. */
+extern const char *const stats_kind_names[STATS_KINDS];
+
+/* The traffic of every list with a row in the DAYS UTC days that end
+ * with today, by club and list: a new array of struct list_traffic *
+ * (freed with it), or NULL with *error. *FIRST_DAY_R (may be NULL)
+ * receives the first day, YYYY-MM-DD, newly allocated. */
+GPtrArray *stats_traffic(sqlite3 *db, guint days, char **first_day_r,
+			 GError **error);
+
+/* A sparkline of the N values V: one character per value, a middle dot for
+ * 0 and the eight block elements U+2581..U+2588 scaled to the largest;
+ * with ASCII, " .:-=+*#" instead (the first for 0). Newly allocated. */
+char *stats_sparkline(const guint64 *v, guint n, gboolean ascii);
+
 #endif

@@ -6,7 +6,7 @@
  * DESCRIPTION
  *	sync, status, lists, members, check, held, approve, reject,
  *	discard, archive, bounces, doctor, policy, postfix-maps, dkim, dns,
- *	metrics and health; see soarlist(1). Each subcommand is one file,
+ *	metrics, health and stats; see soarlist(1). Each subcommand is one file,
  *	cmd-NAME.c, dispatched from the table below.
  * EXIT STATUS
  *	The same for every subcommand but health (a monitoring plugin: 0
@@ -61,6 +61,8 @@ static const struct cli_command commands[] = {
 	  "Prometheus.", cmd_metrics },
 	{ "health", "[--queue W,C] [--sync-age W,C]...", "Judge the server "
 	  "as a Nagios/Icinga plugin does (exit 0-3).", cmd_health },
+	{ "stats", "[--days N] [--json]", "Show each list's traffic of the "
+	  "last days.", cmd_stats },
 };
 /* clang-format on */
 

@@ -11,9 +11,16 @@ figure; tests/e2e/test_metrics.py has the queue of a real Postfix.
 
 The counts go in the transaction that records the outcome: a count for a
 held post is in the database exactly when the held post is.
+
+`soarlist stats` shows the same counts per list and day: its JSON is
+compared with the deliveries made and with rows written for earlier days,
+its table with the sparkline those days make.
 """
+import json
 import os
+import sqlite3
 import stat
+import subprocess
 import sys
 import time
 
@@ -143,7 +150,6 @@ class Metrics(harness.EnvTestCase):
         count: the delivery defers and Postfix's retry counts it once."""
         trig = ("CREATE TRIGGER fail_hold BEFORE INSERT ON held_message "
                 "BEGIN SELECT RAISE(FAIL, 'injected'); END")
-        import sqlite3
         con = sqlite3.connect(self.env.db)
         con.execute(trig)
         con.commit()
@@ -167,6 +173,67 @@ class Metrics(harness.EnvTestCase):
                               os.path.join(self.env.root, "no", "such", "dir", "m.prom"))
         self.assertEqual(r.rc, 1)
         self.assertIn("cannot write", r.stderr)
+
+
+class Stats(harness.EnvTestCase):
+    def stats(self, *args, env=None):
+        r = harness.Result(subprocess.run(
+            [harness.SOARLIST, "-c", self.env.config, "stats"] + list(args),
+            capture_output=True, env=env, timeout=60), [])
+        self.assertEqual(r.rc, 0, r.stderr)
+        return r.stdout
+
+    def test_per_day_json_and_table(self):
+        r = self.env.deliver(harness.post(msgid="<st1@example.org>"), LIST)
+        self.assertEqual(r.rc, 0, r.stderr)
+        copies = len(r.capture.recipients)
+        self.env.deliver(harness.post(from_="x@stranger.example",
+                                      msgid="<st2@example.org>"),
+                         LIST, sender="x@stranger.example")
+        # earlier days, as the agent would have written them: 3 days ago,
+        # and 20 days ago (outside the 14 days shown)
+        con = sqlite3.connect(self.env.db)
+        club = con.execute("SELECT id FROM club WHERE slug = 'ssc'").fetchone()[0]
+        for ago, n in ((3, 4), (20, 9)):
+            con.execute("INSERT INTO list_stat VALUES (?, 'members', "
+                        "date('now', ?), 'distributed', ?, ?)",
+                        (club, "-%d days" % ago, n, n * copies))
+        con.commit()
+        con.close()
+
+        got = json.loads(self.stats("--json"))
+        self.assertEqual(got["days"], 14)
+        [members] = [x for x in got["lists"] if x["list"] == "members"]
+        self.assertEqual(members["club"], "ssc")
+        self.assertEqual(len(members["distributed"]), 14)
+        self.assertEqual(members["distributed"][13], 1)     # today
+        self.assertEqual(members["distributed"][10], 4)     # 3 days ago
+        self.assertEqual(sum(members["distributed"]), 5)    # not 20 days ago
+        self.assertEqual(members["recipients"][13], copies)
+        self.assertEqual(members["refused"][13], 1)
+        self.assertEqual(members["totals"], {
+            "distributed": 5, "recipients": 5 * copies, "held": 0,
+            "refused": 1, "dropped": 0, "bounces": 0})
+        self.assertEqual(sum(json.loads(self.stats("--json", "--days", "30"))
+                             ["lists"][0]["distributed"]), 14)
+
+        # the table: the sparkline of the 14 days, in blocks or ASCII
+        env = dict(os.environ, LC_ALL="C.UTF-8")
+        line = [l for l in self.stats(env=env).splitlines()
+                if l.startswith("ssc ") and " members " in l]
+        self.assertEqual(len(line), 1, line)
+        self.assertTrue(line[0].endswith(
+            "\u00b7" * 10 + "\u2588" + "\u00b7" * 2 + "\u2582"), line[0])
+        self.assertRegex(line[0], r"^ssc +members +5 +%d +0 +1 +0 +0  " % (5 * copies))
+        env = dict(os.environ, LC_ALL="C")
+        line = [l for l in self.stats(env=env).splitlines() if " members " in l]
+        self.assertTrue(line[0].endswith(" " * 10 + "#" + " " * 2 + ":"), repr(line[0]))
+
+    def test_bad_days_and_nothing_yet(self):
+        r = self.env.soarlist("stats", "--days", "0")
+        self.assertEqual(r.rc, 64, r.stderr)
+        self.assertIn("--days 0: want 1 to 366", r.stderr)
+        self.assertIn("No list had any mail in the last 14 days.", self.stats())
 
 
 if __name__ == "__main__":

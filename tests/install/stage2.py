@@ -28,7 +28,8 @@ Then it checks what the README promises: a member's post reaches every
 member once with the documented headers; a stranger is refused at RCPT,
 from 127.0.0.1 too; the app's notification, from its address, goes
 through with its From unchanged, and noreply@ from anywhere else is
-refused; the cron entry runs; the systemd variant's units pass
+refused; the cron entries run; Debian's node_exporter, started here,
+serves the metrics file of step 9; the systemd variant's units pass
 systemd-analyze verify; the log files say what happened; doctor passes;
 lists created at M2S take posts at once after a sync; once M2S sends the
 canonical answer whole, sync and doctor name its lists that no address
@@ -59,6 +60,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -502,14 +504,35 @@ def check_app(tap, m, world, plan, slug, members):
 
 
 def check_cron(tap, m):
-    path = m.path("/etc/cron.d/soarlist-sync")
-    jobs, env, bad = [], {"SHELL": "/bin/sh", "PATH": "/usr/bin:/bin"}, []
-    try:
-        with open(path) as f:
-            lines = f.read().splitlines()
-    except OSError as e:
-        tap.ok(False, "the cron entry's sync runs", [str(e)])
+    """Every job of the README's cron entries (sync, metrics) runs as
+    cron would run it and exits 0."""
+    jobs, bad = [], []
+    names = sorted(n for n in os.listdir(m.path("/etc/cron.d"))
+                   if n.startswith("soarlist-"))
+    if "soarlist-sync" not in names:
+        tap.ok(False, "the cron entry's sync runs", ["no /etc/cron.d/soarlist-sync"])
         return
+    for name in names:
+        with open(m.path("/etc/cron.d/" + name)) as f:
+            more, problems = cron_jobs(f.read().splitlines())
+        jobs += more
+        bad += problems
+    results = []
+    for user, cmd, env in jobs:
+        # as cron runs it: the entry's variables, the user's identity
+        env.update(HOME="/", LOGNAME=user, USER=user)
+        status, out = m.run(["runuser", "-u", user, "--", "/usr/bin/env", "-i"]
+                            + ["%s=%s" % kv for kv in sorted(env.items())]
+                            + [env.get("SHELL", "/bin/sh"), "-c", cmd])
+        results.append((status, user, cmd, out))
+    tap.ok(jobs and not bad and all(r[0] == 0 for r in results),
+           "the cron entries' jobs (%s) run and exit 0" % "; ".join(c for _, c, _ in jobs),
+           bad + ["exit %d as %s: %s\n%s" % r for r in results])
+
+
+def cron_jobs(lines):
+    """([(user, command, environment)], [problems]) of a cron.d file."""
+    jobs, env, bad = [], {"SHELL": "/bin/sh", "PATH": "/usr/bin:/bin"}, []
     for line in lines:
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -521,18 +544,51 @@ def check_cron(tap, m):
         if len(f) < 7 or not all(re.match(r"^[0-9*/,-]+$", x) for x in f[:5]):
             bad.append("not a cron job line: %r" % line)
             continue
-        jobs.append((f[5], f[6]))
-    results = []
-    for user, cmd in jobs:
-        # as cron runs it: the entry's variables, the user's identity
-        env.update(HOME="/", LOGNAME=user, USER=user)
-        status, out = m.run(["runuser", "-u", user, "--", "/usr/bin/env", "-i"]
-                            + ["%s=%s" % kv for kv in sorted(env.items())]
-                            + [env.get("SHELL", "/bin/sh"), "-c", cmd])
-        results.append((status, user, cmd, out))
-    tap.ok(jobs and not bad and all(r[0] == 0 for r in results),
-           "the cron entry's job (%s) runs and exits 0" % "; ".join(c for _, c in jobs),
-           bad + ["exit %d as %s: %s\n%s" % r for r in results])
+        jobs.append((f[5], f[6], dict(env)))
+    return jobs, bad
+
+
+def check_node_exporter(tap, m):
+    """Step 9: Debian's node_exporter, started here as its service would
+    be, serves the figures the README's metrics command wrote: its
+    textfile collector reads the file without error, Postfix is up, and
+    the posts distributed so far are counted."""
+    prom = "/var/lib/prometheus/node-exporter/soarlist.prom"
+    argv = ["chroot", m.root, "runuser", "-u", "prometheus", "--",
+            "/usr/bin/prometheus-node-exporter", "--collector.disable-defaults",
+            "--collector.textfile", "--collector.textfile.directory=" + os.path.dirname(prom),
+            "--web.listen-address=127.0.0.1:9100"]
+    st, out = m.run(["runuser", "-u", "soarlist", "--", "soarlist", "metrics", "-o", prom])
+    problems = [] if st == 0 else ["soarlist metrics exit %d: %s" % (st, out)]
+    mode = os.stat(m.path(prom)).st_mode & 0o777 if os.path.exists(m.path(prom)) else None
+    if mode != 0o644:
+        problems.append("%s mode %s, want 0644" % (prom, oct(mode) if mode else "missing"))
+    with tempfile.TemporaryFile() as log:
+        p = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=ENV)
+        try:
+            body = wait_for(lambda: scrape("http://127.0.0.1:9100/metrics"), deadline=60)
+        finally:
+            p.kill()
+            p.wait()
+            log.seek(0)
+            exporter_log = log.read().decode("utf-8", "replace").splitlines()[-10:]
+    body = body or ""
+    want = [r'^node_textfile_scrape_error 0$', r'^soarlist_postfix_up 1$',
+            r'^soarlist_posts_total\{club="[^"]+",list="members",outcome="distributed"\} [1-9]',
+            r'^soarlist_sync_age_seconds\{club="[^"]+"\} \d']
+    problems += ["not served: %s" % rx for rx in want if not re.search(rx, body, re.M)]
+    tap.ok(not problems, "node_exporter serves soarlist's metrics (textfile collector)",
+           problems + ["node_exporter: " + l for l in exporter_log]
+           + [l for l in body.splitlines() if "soarlist" in l or "textfile" in l][:20])
+
+
+def scrape(url):
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=5) as r:
+            return r.read().decode("utf-8", "replace")
+    except OSError:
+        return None
 
 
 def check_systemd_units(tap, m, plan):
@@ -748,6 +804,7 @@ def checks(tap, m, world, plan, outputs):
     check_stranger(tap, m, plan, slug)
     check_app(tap, m, world, plan, slug, members)
     check_cron(tap, m)
+    check_node_exporter(tap, m)
     check_systemd_units(tap, m, plan)
     check_logs(tap, m, plan.clubs[slug]["domains"][0])
     check_auth(tap, m, world, plan, outputs, slug)
@@ -797,7 +854,7 @@ def check_bad_names(tap, m, world, plan, slug):
            % bad, missing + sync_out.splitlines()[-5:] + doctor_out.splitlines()[-5:])
 
 
-CHECKS = 20  # the points checks() prints
+CHECKS = 21  # the points checks() prints
 
 
 def main(argv):

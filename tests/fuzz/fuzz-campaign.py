@@ -17,8 +17,9 @@ as crash-SHA1 and so on), or when the file WORKDIR/STOP exists; run again,
 it goes on from the ledger and the corpora. --report prints the ledger
 summed per target.
 
-The ledger counts the executions libFuzzer reports at the end of each job
-("Done N runs"); a job killed before that counts for nothing.
+The ledger counts the executions libFuzzer reports for each job: at its
+end ("Done N runs"), in its final stats when it found something, else its
+last progress line.
 """
 import argparse
 import json
@@ -110,8 +111,12 @@ def turn(build, work, target, seconds, jobs):
             continue
         with open(os.path.join(logs, f), errors='replace') as fh:
             out = fh.read()
-        done = re.findall(r'^Done (\d+) runs', out, re.M)
-        execs += int(done[-1]) if done else 0
+        # a job that ends normally says "Done N runs"; one that found
+        # something prints its stats, and every job its progress (#N)
+        counts = (re.findall(r'^Done (\d+) runs', out, re.M)
+                  + re.findall(r'^stat::number_of_executed_units: (\d+)', out, re.M)
+                  + re.findall(r'^#(\d+)\s', out, re.M))
+        execs += max((int(c) for c in counts), default=0)
         c = re.findall(r'\bcov: (\d+)', out)
         t = re.findall(r'\bft: (\d+)', out)
         cov = max(cov, int(c[-1]) if c else 0)

@@ -33,7 +33,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 DATA = os.path.join(HERE, '..', 'data', 'fuzz')
 TARGETS = ['message', 'dsn', 'api', 'config', 'policy', 'moderation', 'auth']
-FINDINGS = ('crash-', 'leak-', 'timeout-', 'oom-', 'slow-unit-')
+# slow-unit- is left out: a pause (SIGSTOP while CI runs) makes one; a
+# unit that is really slow ends as timeout- (-timeout=30)
+FINDINGS = ('crash-', 'leak-', 'timeout-', 'oom-')
 
 
 def read_ledger(work):

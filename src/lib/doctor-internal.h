@@ -106,6 +106,7 @@ void doctor_check_table_owner(struct doctor *d); /* doctor-files.c */
 void doctor_check_private(struct doctor *d);
 void doctor_check_routing(struct doctor *d); /* doctor-routing.c */
 void doctor_check_dkim(struct doctor *d);    /* doctor-dkim.c */
+void doctor_check_relay(struct doctor *d);   /* doctor-relay.c */
 void doctor_check_auth(struct doctor *d);    /* doctor-auth.c */
 
 /* doctor-dkim.c: the value of KEY in opendkim.conf TEXT (any case; the

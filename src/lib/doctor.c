@@ -33,8 +33,8 @@ static void (*const checks[])(struct doctor *) = {
 	doctor_check_transport,   doctor_check_policy,   doctor_check_maincf,
 	doctor_check_programs,    doctor_check_access,   doctor_check_tables,
 	doctor_check_table_owner, doctor_check_private,  doctor_check_routing,
-	doctor_check_dkim,        doctor_check_auth,     check_list_names,
-	doctor_check_syncs,
+	doctor_check_dkim,        doctor_check_auth,     doctor_check_relay,
+	check_list_names,         doctor_check_syncs,
 };
 
 static void

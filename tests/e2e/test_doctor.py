@@ -558,6 +558,70 @@ class Doctor(unittest.TestCase):
         self.assertIn("Board Members", r.stdout + r.stderr)
         self.assertFails(self.doctor(), r'^FAIL +club ssc: M2S list "Board Members" ')
 
+    def test_l_relayhost_credentials(self):
+        """A smarthost (relayhost): without login, an OK line that says
+        so; with smtp_sasl_auth_enable, each way the credentials can be
+        wrong is one FAIL, and the right setup is healthy."""
+        run = postfix_env.run
+        relay = "[relay.e2e.test]:2525"
+        table = os.path.join(self.inst.etc, "sasl_passwd")
+
+        def postconf(*settings):
+            for setting in settings:
+                run([POSTCONF, "-c", self.inst.etc, "-e", setting])
+
+        def relay_lines(r):
+            return [l for l in r.stdout.splitlines() if "relayhost" in l]
+
+        for name in ("relayhost", "smtp_sasl_auth_enable", "smtp_sasl_password_maps",
+                     "smtp_tls_security_level"):
+            self.addCleanup(run, [POSTCONF, "-c", self.inst.etc, "-X", name])
+        r = self.doctor()
+        self.assertHealthy(r)
+        self.assertEqual(relay_lines(r), [], "no relayhost, no check")
+        postconf("relayhost = " + relay)
+        r = self.doctor()
+        self.assertHealthy(r)
+        self.assertRegex(relay_lines(r)[0], r"^OK +relayhost \[relay\.e2e\.test\]:2525: "
+                         r"Postfix does not log in to it")
+        postconf("smtp_sasl_auth_enable = yes")
+        self.assertFails(self.doctor(), r"^FAIL +relayhost .*: smtp_sasl_auth_enable = yes "
+                         r"but no smtp_sasl_password_maps; fix: ")
+        postconf("smtp_sasl_password_maps = hash:" + table)
+        with open(table, "w") as f:
+            f.write("[other.e2e.test]:2525 someone:secret\n")
+        os.chmod(table, 0o600)
+        run([postfix_env.POSTMAP, "-c", self.inst.etc, table])
+        self.assertFails(self.doctor(), r"^FAIL +relayhost \[relay\.e2e\.test\]:2525: no "
+                         r"credentials for it in smtp_sasl_password_maps \(hash:%s\); fix: "
+                         r"add '\[relay\.e2e\.test\]:2525 USER:PASSWORD'" % re.escape(table))
+        # smtp(8) also looks the relay up without its port
+        with open(table, "w") as f:
+            f.write("[relay.e2e.test] m2s-server:s3cret\n")
+        run([postfix_env.POSTMAP, "-c", self.inst.etc, table])
+        # Postfix's default: no TLS
+        self.assertFails(self.doctor(), r"^FAIL +relayhost .*: smtp_tls_security_level = "
+                         r"\(empty\): the password and the mail go to the relay in clear; fix: "
+                         r"postconf -e smtp_tls_security_level=encrypt")
+        postconf("smtp_tls_security_level = none")
+        self.assertFails(self.doctor(), r"^FAIL +relayhost .*: smtp_tls_security_level = "
+                         r"none: ")
+        postconf("smtp_tls_security_level = encrypt")
+        r = self.doctor()
+        self.assertHealthy(r)
+        self.assertRegex(relay_lines(r)[0], r"^OK +relayhost \[relay\.e2e\.test\]:2525: "
+                         r"credentials in hash:%s, TLS encrypt$" % re.escape(table))
+        os.chmod(table, 0o644)
+        self.assertFails(self.doctor(), r"^FAIL +relayhost .*: the password table %s is "
+                         r"readable by everyone \(mode 0644\); fix: chmod 0600 "
+                         % re.escape(table))
+        os.chmod(table, 0o600)
+        with open(table, "w") as f:
+            f.write("[relay.e2e.test] justaname\n")
+        run([postfix_env.POSTMAP, "-c", self.inst.etc, table])
+        self.assertFails(self.doctor(), r"^FAIL +relayhost .*: its entry in hash:%s is not "
+                         r"USER:PASSWORD; fix: " % re.escape(table))
+
 
 if __name__ == "__main__":
     tap.main()

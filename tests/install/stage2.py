@@ -33,7 +33,8 @@ serves the metrics file of step 9; the systemd variant's units pass
 systemd-analyze verify; the log files say what happened; doctor passes;
 lists created at M2S take posts at once after a sync; once M2S sends the
 canonical answer whole, sync and doctor name its lists that no address
-can carry. Step 8 (authenticated posting): opendkim runs and listens
+can carry; last, the README's logrotate entry rotates soarlist's log and
+the next command writes the new one. Step 8 (authenticated posting): opendkim runs and listens
 where smtpd_milters points; the step's doctor says OK for OpenDKIM's
 authserv-id, RemoveARAll and Mode; the board member's unsigned post is
 in the README's `soarlist held` output with the reason the README
@@ -813,6 +814,7 @@ def checks(tap, m, world, plan, outputs):
            ["exit %d" % status] + out.splitlines()[-20:])
     check_new_list(tap, m, world, plan, slug)
     check_bad_names(tap, m, world, plan, slug)
+    check_logrotate(tap, m)
 
 
 def check_new_list(tap, m, world, plan, slug):
@@ -854,7 +856,53 @@ def check_bad_names(tap, m, world, plan, slug):
            % bad, missing + sync_out.splitlines()[-5:] + doctor_out.splitlines()[-5:])
 
 
-CHECKS = 21  # the points checks() prints
+def check_logrotate(tap, m):
+    """The README's logrotate entry rotates soarlist's log file (forced,
+    as the weekly run would): the old lines in soarlist.log.1, a new
+    soarlist.log with the README's owner and mode, which the next
+    soarlist command, as the soarlist user, writes to."""
+    log = "/var/log/soarlist.log"
+    status, out = m.run(["logrotate", "-f", "/etc/logrotate.d/soarlist"])
+    problems = [] if status == 0 else ["logrotate exit %d: %s" % (status, out)]
+    try:
+        st = os.stat(m.path(log))
+        owner = (st.st_uid, st.st_gid, st.st_mode & 0o777)
+    except OSError as e:
+        problems.append("%s: %s" % (log, e))
+        owner = None
+    want = (m_uid(m, "soarlist"), m_gid(m, "adm"), 0o640)
+    if owner != want:
+        problems.append("%s: owner, group, mode %r, want %r" % (log, owner, want))
+    if not os.path.exists(m.path(log + ".1")) or os.path.getsize(m.path(log + ".1")) == 0:
+        problems.append("no rotated %s.1 with the old lines" % log)
+    m.run(["runuser", "-u", "soarlist", "--", "soarlist", "sync"])
+    if not os.path.exists(m.path(log)) or os.path.getsize(m.path(log)) == 0:
+        problems.append("the sync after the rotation wrote nothing to %s" % log)
+    tap.ok(not problems, "logrotate rotates %s and soarlist writes the new one" % log,
+           problems)
+
+
+def m_uid(m, name):
+    """NAME's uid in the machine's /etc/passwd."""
+    with open(m.path("/etc/passwd")) as f:
+        for line in f:
+            fields = line.split(":")
+            if fields[0] == name:
+                return int(fields[2])
+    return None
+
+
+def m_gid(m, name):
+    """NAME's gid in the machine's /etc/group."""
+    with open(m.path("/etc/group")) as f:
+        for line in f:
+            fields = line.split(":")
+            if fields[0] == name:
+                return int(fields[2])
+    return None
+
+
+CHECKS = 22  # the points checks() prints
 
 
 def main(argv):

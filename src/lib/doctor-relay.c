@@ -141,14 +141,22 @@ doctor_check_relay(struct doctor *d)
 	if (!credentials(d, relay, maps, &map))
 		return;
 	file = map_file(map);
-	if (file != NULL && stat(file, &st) == 0 && (st.st_mode & 0004)) {
-		doctor_add(
-			d, FALSE,
-			g_strdup_printf("relayhost %s: the password table %s "
-					"is readable by everyone (mode %04o)",
-					relay, file, st.st_mode & 07777),
-			g_strdup_printf("chmod 0600 %s %s.db", file, file));
-		return;
+	for (int i = 0; file != NULL && i < 2; i++) {
+		/* the source file, and the indexed file made from it */
+		g_autofree char *path = i == 0 ? g_strdup(file)
+					       : g_strconcat(file, ".db", NULL);
+
+		if (stat(path, &st) == 0 && (st.st_mode & 0004)) {
+			doctor_add(d, FALSE,
+				   g_strdup_printf("relayhost %s: the password "
+						   "table %s is readable by "
+						   "everyone (mode %04o)",
+						   relay, path,
+						   st.st_mode & 07777),
+				   g_strdup_printf("chmod 0600 %s %s.db", file,
+						   file));
+			return;
+		}
 	}
 	if (tls == NULL || *tls == '\0' || strcmp(tls, "none") == 0) {
 		doctor_add(

@@ -616,6 +616,10 @@ class Doctor(unittest.TestCase):
                          r"readable by everyone \(mode 0644\); fix: chmod 0600 "
                          % re.escape(table))
         os.chmod(table, 0o600)
+        os.chmod(table + ".db", 0o644)
+        self.assertFails(self.doctor(), r"^FAIL +relayhost .*: the password table %s\.db is "
+                         r"readable by everyone \(mode 0644\)" % re.escape(table))
+        os.chmod(table + ".db", 0o600)
         with open(table, "w") as f:
             f.write("[relay.e2e.test] justaname\n")
         run([postfix_env.POSTMAP, "-c", self.inst.etc, table])

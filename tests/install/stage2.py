@@ -16,7 +16,9 @@ copied to ROOT/root/soarlist. It plays two parts:
   its certificate from a private CA put in the machine's trust store
   /usr/local/share/ca-certificates), answering with the canonical M2S
   answer tests/data/m2s/SLUG.json and the key the README stores; the
-  members' mail servers (smtp_sink on 127.0.0.1:2525); no init system
+  smarthost standing for the members' mail servers (smtp_sink on
+  127.0.0.1:2525, with STARTTLS, refusing mail until the client logs in
+  with the credentials the README writes into sasl_passwd); no init system
   (policy-rc.d refuses every service start, as in a container);
 - the administrator: every README command (readme.py), as root in ROOT,
   from /root/soarlist, in order, the systemd-less way; before each, the
@@ -28,7 +30,8 @@ Then it checks what the README promises: a member's post reaches every
 member once with the documented headers; a stranger is refused at RCPT,
 from 127.0.0.1 too; the app's notification, from its address, goes
 through with its From unchanged, and noreply@ from anywhere else is
-refused; the cron entries run; Debian's node_exporter, started here,
+refused; every message reached the smarthost over TLS, logged in; the
+cron entries run; Debian's node_exporter, started here,
 serves the metrics file of step 9; the systemd variant's units pass
 systemd-analyze verify; the log files say what happened; doctor passes;
 lists created at M2S take posts at once after a sync; once M2S sends the
@@ -352,7 +355,13 @@ class World:
                 slug, club["host"], source,
                 ", without the lists %s until the last check" % left_out
                 if left_out else ""))
-        self.sink = smtp_sink.Sink("127.0.0.1", SINK_PORT, os.path.join(m.work, "sink"))
+        # the smarthost: STARTTLS, and a login with the credentials the
+        # README writes into sasl_passwd, as SMTP2GO wants one
+        relay = m2s_server.Certs(os.path.join(m.work, "ca"), names=["IP:127.0.0.1"],
+                                 ca=certs)
+        self.login = relay_login(plan)
+        self.sink = smtp_sink.Sink("127.0.0.1", SINK_PORT, os.path.join(m.work, "sink"),
+                                   tls=(relay.cert, relay.key), login=self.login)
 
     def debconf(self):
         self.m.run(["debconf-set-selections"], stdin=("\n".join(DEBCONF) + "\n").encode())
@@ -393,6 +402,16 @@ def run_readme(tap, m, world, plan):
                       + out.splitlines()[-40:]):
             return None
     return outputs
+
+
+def relay_login(plan):
+    """(user, password) of the smarthost as the README's sasl_passwd line
+    writes them."""
+    for c in plan.commands:
+        mm = re.search(r"\) (\S+?):(\S+)\" >> /etc/postfix/sasl_passwd", c.text)
+        if mm:
+            return mm.group(1), mm.group(2)
+    raise RuntimeError("the README writes no relay credentials into /etc/postfix/sasl_passwd")
 
 
 # --- checks ----------------------------------------------------------------
@@ -547,6 +566,16 @@ def cron_jobs(lines):
             continue
         jobs.append((f[5], f[6], dict(env)))
     return jobs, bad
+
+
+def check_relay(tap, world):
+    """Every message reached the smarthost over TLS, logged in with the
+    README's credentials (the sink refuses MAIL before a login)."""
+    msgs = world.sink.messages()
+    bad = ["%s -> %s: tls %s, user %s" % (x.sender, x.rcpts, x.tls, x.user)
+           for x in msgs if not x.tls or x.user != world.login[0]]
+    tap.ok(msgs and not bad, "the smarthost got all %d messages over TLS, logged in as %s"
+           % (len(msgs), world.login[0]), bad[:10])
 
 
 def check_node_exporter(tap, m):
@@ -804,6 +833,7 @@ def checks(tap, m, world, plan, outputs):
     check_post(tap, m, world, plan, slug, members)
     check_stranger(tap, m, plan, slug)
     check_app(tap, m, world, plan, slug, members)
+    check_relay(tap, world)
     check_cron(tap, m)
     check_node_exporter(tap, m)
     check_systemd_units(tap, m, plan)
@@ -902,7 +932,7 @@ def m_gid(m, name):
     return None
 
 
-CHECKS = 22  # the points checks() prints
+CHECKS = 23  # the points checks() prints
 
 
 def main(argv):

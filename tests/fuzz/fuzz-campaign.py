@@ -10,7 +10,8 @@ runs in turn for SLOT seconds (default 480) on J processes (default 2:
 -jobs=J -workers=J), from WORKDIR/TARGET/corpus, which starts as a copy of
 tests/data/fuzz/TARGET (corpus and crash inputs) and keeps what the fuzzer
 adds from turn to turn. Every turn is a line of WORKDIR/ledger (JSON: the
-target, seconds, executions, cov, ft, findings). The campaign stops when
+target, seconds, executions, cov, ft, findings, and timeouts that did not
+come back when the input was run again). The campaign stops when
 the executions summed over the ledger reach GOAL (default 10^8), when a
 target finds a crash, leak or timeout (its input is left in WORKDIR/TARGET/
 as crash-SHA1 and so on), or when the file WORKDIR/STOP exists; run again,
@@ -89,6 +90,19 @@ def prepare(work, target):
     return tdir, corpus
 
 
+def reproduces(binary, path, env):
+    """TRUE if the input at PATH makes the target fail again. A timeout
+    that does not come back was a pause of the machine (a SIGSTOP while
+    CI ran), not a slow input: it is kept, as unconfirmed, and the
+    campaign goes on."""
+    try:
+        p = subprocess.run([binary, '-timeout=30', path], stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, env=env, timeout=120)
+    except subprocess.TimeoutExpired:
+        return True
+    return p.returncode != 0
+
+
 def turn(build, work, target, seconds, jobs):
     tdir, corpus = prepare(work, target)
     logs = os.path.join(tdir, 'logs')
@@ -125,8 +139,12 @@ def turn(build, work, target, seconds, jobs):
         ft = max(ft, int(t[-1]) if t else 0)
     found = sorted(f for f in set(os.listdir(tdir)) - before
                    if f.startswith(FINDINGS))
+    unconfirmed = [f for f in found if f.startswith('timeout-')
+                   and not reproduces(binary, os.path.join(tdir, f), env)]
     return dict(target=target, seconds=round(time.time() - start),
-                execs=execs, cov=cov, ft=ft, findings=found,
+                execs=execs, cov=cov, ft=ft,
+                findings=[f for f in found if f not in unconfirmed],
+                unconfirmed=unconfirmed,
                 corpus=len(os.listdir(corpus)), at=time.strftime('%F %T'))
 
 

@@ -63,6 +63,23 @@ sample_int(GString *out, const char *name, const char *const *labels,
 	sample(out, name, labels, v);
 }
 
+/* Counter NAME for every configured club of CFG, its value in COUNTS
+ * (slug -> count) or 0. */
+static void
+per_club(GString *out, const struct config *cfg, const char *name,
+	 const char *help, GHashTable *counts)
+{
+	head(out, name, "counter", help);
+	for (guint i = 0; i < cfg->clubs->len; i++) {
+		const struct club_config *c = g_ptr_array_index(cfg->clubs, i);
+		const char *labels[] = { "club", c->slug, NULL };
+
+		sample_int(out, name, labels,
+			   (gint64)GPOINTER_TO_SIZE(
+				   g_hash_table_lookup(counts, c->slug)));
+	}
+}
+
 /* The counters of list_stat: posts per outcome, recipients, bounces. */
 static int
 write_counts(sqlite3 *db, const struct config *cfg, GString *out,
@@ -119,26 +136,10 @@ write_counts(sqlite3 *db, const struct config *cfg, GString *out,
 	if (rc < 0)
 		goto out;
 	g_string_append_len(out, rcpts->str, (gssize)rcpts->len);
-	head(out, "soarlist_bounces_scored_total", "counter",
-	     "Bounces that scored a member's address.");
-	for (guint i = 0; i < cfg->clubs->len; i++) {
-		const struct club_config *c = g_ptr_array_index(cfg->clubs, i);
-		const char *labels[] = { "club", c->slug, NULL };
-
-		sample_int(out, "soarlist_bounces_scored_total", labels,
-			   (gint64)GPOINTER_TO_SIZE(
-				   g_hash_table_lookup(scored, c->slug)));
-	}
-	head(out, "soarlist_addresses_disabled_total", "counter",
-	     "Member addresses disabled for bouncing.");
-	for (guint i = 0; i < cfg->clubs->len; i++) {
-		const struct club_config *c = g_ptr_array_index(cfg->clubs, i);
-		const char *labels[] = { "club", c->slug, NULL };
-
-		sample_int(out, "soarlist_addresses_disabled_total", labels,
-			   (gint64)GPOINTER_TO_SIZE(
-				   g_hash_table_lookup(disabled, c->slug)));
-	}
+	per_club(out, cfg, "soarlist_bounces_scored_total",
+		 "Bounces that scored a member's address.", scored);
+	per_club(out, cfg, "soarlist_addresses_disabled_total",
+		 "Member addresses disabled for bouncing.", disabled);
 	rc = 0;
 out:
 	g_string_free(rcpts, TRUE);

@@ -900,7 +900,7 @@ def check_logrotate(tap, m):
     except OSError as e:
         problems.append("%s: %s" % (log, e))
         owner = None
-    want = (m_uid(m, "soarlist"), m_gid(m, "adm"), 0o640)
+    want = (m_id(m, "/etc/passwd", "soarlist"), m_id(m, "/etc/group", "adm"), 0o640)
     if owner != want:
         problems.append("%s: owner, group, mode %r, want %r" % (log, owner, want))
     if not os.path.exists(m.path(log + ".1")) or os.path.getsize(m.path(log + ".1")) == 0:
@@ -912,19 +912,9 @@ def check_logrotate(tap, m):
            problems)
 
 
-def m_uid(m, name):
-    """NAME's uid in the machine's /etc/passwd."""
-    with open(m.path("/etc/passwd")) as f:
-        for line in f:
-            fields = line.split(":")
-            if fields[0] == name:
-                return int(fields[2])
-    return None
-
-
-def m_gid(m, name):
-    """NAME's gid in the machine's /etc/group."""
-    with open(m.path("/etc/group")) as f:
+def m_id(m, table, name):
+    """NAME's id in the machine's /etc/passwd or /etc/group (TABLE)."""
+    with open(m.path(table)) as f:
         for line in f:
             fields = line.split(":")
             if fields[0] == name:

@@ -23,11 +23,14 @@ SOARLIST = os.environ.get("SOARLIST_BIN", "build/src/soarlist/soarlist")
 DELIVER = os.environ.get("SOARLIST_DELIVER", "build/src/deliver/soarlist-deliver")
 
 FAKE_SENDMAIL = """#!/bin/sh
-# capturing sendmail for tests: argv NUL-separated, stdin verbatim
-d="{cap}/$(date +%s%N)-$$"
-mkdir -p "$d"
-for a in "$@"; do printf '%s\\0' "$a"; done > "$d/argv"
-cat > "$d/stdin"
+# capturing sendmail for tests: argv NUL-separated, stdin verbatim; a run
+# is captured (renamed into place) once it has read its whole input, so a
+# sendmail killed half-way (its agent aborted) never shows as a capture
+t="{root}/sendmail-tmp/$(date +%s%N)-$$"
+mkdir -p "$t"
+for a in "$@"; do printf '%s\\0' "$a"; done > "$t/argv"
+cat > "$t/stdin" || exit 75
+mv "$t" "{cap}/${{t##*/}}"
 if [ -f "{root}/sendmail-exit" ]; then exit "$(cat "{root}/sendmail-exit")"; fi
 exit 0
 """
@@ -173,17 +176,13 @@ class Env:
         return Result(proc, [])
 
     def captured(self):
-        """Every sendmail call, oldest first. A directory without argv is
-        left out: the fake sendmail of an earlier delivery that died (the
-        fault tests abort the agent; PR_SET_PDEATHSIG kills the script,
-        not the mkdir it started) can make its directory after this
-        delivery emptied the captures, and it never read a message."""
-        out = []
-        for name in sorted(os.listdir(self.cap)):
-            path = os.path.join(self.cap, name)
-            if os.path.exists(os.path.join(path, "argv")):
-                out.append(Capture(path))
-        return out
+        """Every sendmail call that read its whole input, oldest first. The
+        fake sendmail renames its capture into place only then: the one of
+        an earlier delivery that died (the fault tests abort the agent;
+        PR_SET_PDEATHSIG kills the script, not the command it runs) is
+        never seen half made."""
+        return [Capture(os.path.join(self.cap, name))
+                for name in sorted(os.listdir(self.cap))]
 
     def deliver(self, message, recipient, sender="alice@example.org",
                 args=None, env=None):

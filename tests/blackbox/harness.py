@@ -35,6 +35,16 @@ if [ -f "{root}/sendmail-exit" ]; then exit "$(cat "{root}/sendmail-exit")"; fi
 exit 0
 """
 
+
+
+def patch_script(script, old, new):
+    """SCRIPT with its first OLD replaced by NEW; an OLD it lacks (the fake
+    sendmail changed under a test) is an error, not a silent no-op."""
+    if old not in script:
+        raise AssertionError("%r is not in the script:\n%s" % (old, script))
+    return script.replace(old, new, 1)
+
+
 _RUSAGE_HELPER = """
 import os, sys
 pid = os.fork()

@@ -524,7 +524,7 @@ c.execute("COMMIT")
 # fails with 75 having recorded nothing
 GATED_FAILING_SENDMAIL = (
     'if [ ! -e {root}/once ]; then touch {root}/once; cat >/dev/null; '
-    'while [ ! -e {root}/gate ]; do sleep 0.05; done; exit 75; fi\nd="')
+    'while [ ! -e {root}/gate ]; do sleep 0.05; done; exit 75; fi\nt="')
 
 
 class ShortBusyTimeout(Concurrency):
@@ -576,11 +576,11 @@ class Regressions(harness.EnvTestCase):
         with open(os.path.join(env.root, "locker.py"), "w") as f:
             f.write(LOCKER)
         fake = harness.FAKE_SENDMAIL.format(cap=env.cap, root=env.root)
-        env.write_sendmail(fake.replace("exit 0\n", script.format(root=env.root, db=env.db)))
+        env.write_sendmail(harness.patch_script(fake, "exit 0\n",
+                                                 script.format(root=env.root, db=env.db)))
 
     def wait_unlocked(self):
-        while not os.path.exists(self.unlocked):
-            time.sleep(0.05)
+        wait_for(self.unlocked)
 
     def test_message_id_not_recorded(self):
         # bug 1: members@ on its two domains, one Message-ID
@@ -612,8 +612,8 @@ class Regressions(harness.EnvTestCase):
     def test_person_lost_when_other_list_fails(self):
         # bug 2: members@ in sendmail while board@ is delivered
         fake = harness.FAKE_SENDMAIL.format(cap=self.env.cap, root=self.env.root)
-        self.env.write_sendmail(fake.replace('d="', GATED_FAILING_SENDMAIL.format(
-            root=self.env.root), 1))
+        self.env.write_sendmail(harness.patch_script(fake, 't="', GATED_FAILING_SENDMAIL.format(
+            root=self.env.root)))
         msg = harness.post(to="members@%s, board@%s" % (SSC, SSC), msgid="<lost@x>")
 
         def start(rcpt):
@@ -624,8 +624,7 @@ class Regressions(harness.EnvTestCase):
             p.stdin.close()
             return p
         members = start("members@" + SSC)
-        while not os.path.exists(os.path.join(self.env.root, "once")):
-            time.sleep(0.05)
+        wait_for(os.path.join(self.env.root, "once"))
         # board@ while members@ is in sendmail: it waits for members@'s
         # claim to end instead of leaving Bob to it
         board = start("board@" + SSC)
@@ -690,6 +689,15 @@ class Regressions(harness.EnvTestCase):
         got = [a for c in env.captured() for a in c.recipients]
         self.assertEqual(sorted(harness.folded(got)),
                          ["carol@example.net"])
+
+
+def wait_for(path, seconds=60):
+    """Wait until PATH exists; fail after SECONDS rather than hang."""
+    deadline = time.monotonic() + seconds
+    while not os.path.exists(path):
+        if time.monotonic() > deadline:
+            raise AssertionError("%s never appeared" % path)
+        time.sleep(0.05)
 
 
 def sleeping(pid, seconds=60):

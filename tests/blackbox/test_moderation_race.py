@@ -41,7 +41,7 @@ class Race(harness.EnvTestCase):
     def setUp(self):
         super().setUp()
         script = harness.FAKE_SENDMAIL.format(cap=self.env.cap, root=self.env.root)
-        self.env.write_sendmail(script.replace("exit 0\n", SLOW))
+        self.env.write_sendmail(harness.patch_script(script, "exit 0\n", SLOW))
 
     def clear(self):
         for c in os.listdir(self.env.cap):

@@ -64,8 +64,8 @@ class Modes(harness.EnvTestCase):
                                  "owners": "chair@example.org"}},
             extra="archive_dir = %s\nspool_dir = %s" % (self.archive, self.spool))
         script = harness.FAKE_SENDMAIL.format(cap=self.env.cap, root=self.env.root)
-        self.env.write_sendmail(script.replace(
-            "exit 0\n", MODES.format(root=self.env.root, db=self.env.db)))
+        self.env.write_sendmail(harness.patch_script(
+            script, "exit 0\n", MODES.format(root=self.env.root, db=self.env.db)))
 
     def mode(self, path):
         return stat.S_IMODE(os.lstat(path).st_mode)

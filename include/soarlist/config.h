@@ -78,6 +78,13 @@ struct list_settings {
 	enum verp_mode verp;
 };
 
+/* A suspended club keeps its data but is not synced, and mail to its
+ * lists is refused (5.2.1); see soarlist.conf(5). */
+enum club_state {
+	CLUB_ACTIVE = 0,
+	CLUB_SUSPENDED,
+};
+
 struct club_config {
 	char *slug;
 	char *name;
@@ -88,6 +95,7 @@ struct club_config {
 	enum require_auth require_auth;            /* never INHERIT */
 	enum unauth_action unauthenticated_action; /* never INHERIT */
 	enum verp_mode verp;                       /* never INHERIT */
+	enum club_state state;
 };
 
 struct config {
@@ -183,6 +191,7 @@ const char *posting_policy_name(enum posting_policy p);
 const char *nonmember_action_name(enum nonmember_action a);
 const char *require_auth_name(enum require_auth r);
 const char *unauth_action_name(enum unauth_action a);
+const char *club_state_name(enum club_state s);
 const char *verp_mode_name(enum verp_mode v);
 
 /* TRUE when CLIENT_ADDRESS (an IP address as Postfix writes it, e.g.

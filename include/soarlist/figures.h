@@ -48,7 +48,7 @@ struct sync_figures {
 
 struct server_figures {
 	GPtrArray *held; /* struct held_figures *: every list, by club */
-	GArray *syncs;   /* struct sync_figures: every configured club */
+	GArray *syncs;   /* struct sync_figures: every active club */
 	struct queue_figures queue;
 };
 

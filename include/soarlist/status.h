@@ -11,7 +11,12 @@
 #include "soarlist/config.h"
 
 struct club_status {
+	/* NULL for a club the database keeps that the config no longer
+	 * names (removed, not purged: state "removed") */
 	const struct club_config *club;
+	char *slug;
+	const char *state;   /* "active", "suspended" or "removed" */
+	guint held;          /* held posts */
 	gint64 last_success; /* unix time, 0: never */
 	char *last_error;    /* of the newest run when it failed, else NULL */
 	guint lists, members;
@@ -20,7 +25,8 @@ struct club_status {
 	GPtrArray *unusable;
 };
 
-/* One entry per club of CFG, in config order. Returns a new array of
+/* One entry per club of CFG, in config order, then one per club the
+ * database keeps that CFG does not name, by slug. Returns a new array of
  * struct club_status * (free with g_ptr_array_unref) or NULL with *error. */
 GPtrArray *status_collect(sqlite3 *db, const struct config *cfg,
 			  GError **error);

@@ -60,7 +60,7 @@ static const char *const global_keys[] = {
 static const char *const club_keys[] = {
 	"name",   "api_url",      "api_key_file",           "domains",
 	"owners", "require_auth", "unauthenticated_action", "verp",
-	NULL,
+	"state",  NULL,
 };
 static const char *const list_keys[] = {
 	"posting",      "nonmember_action",
@@ -635,6 +635,19 @@ get_verp(struct loader *l, enum verp_mode *verp)
 	return 0;
 }
 
+/* state of a club: active unless the file says suspended. */
+static int
+get_club_state(struct loader *l, enum club_state *state)
+{
+	static const char *const states[] = { "active", "suspended", NULL };
+	int v = CLUB_ACTIVE;
+
+	if (get_choice(l, "state", states, &v) < 0)
+		return -1;
+	*state = (enum club_state)v;
+	return 0;
+}
+
 static int
 load_global(struct loader *l)
 {
@@ -830,7 +843,7 @@ load_club(struct loader *l, const char *slug)
 	if (get_addresses(l, "owners", &c->owners) < 0 ||
 	    get_auth_settings(l, &c->require_auth, &c->unauthenticated_action) <
 		    0 ||
-	    get_verp(l, &c->verp) < 0)
+	    get_verp(l, &c->verp) < 0 || get_club_state(l, &c->state) < 0)
 		return -1;
 	if (c->verp == VERP_INHERIT)
 		c->verp = l->cfg->verp;
@@ -1175,6 +1188,12 @@ config_list_settings(const struct config *cfg, const char *slug,
 			club ? club->unauthenticated_action : UNAUTH_HOLD;
 	if (settings_r->verp == VERP_INHERIT)
 		settings_r->verp = club ? club->verp : cfg->verp;
+}
+
+const char *
+club_state_name(enum club_state s)
+{
+	return s == CLUB_SUSPENDED ? "suspended" : "active";
 }
 
 const char *

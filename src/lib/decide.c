@@ -246,6 +246,7 @@ gboolean
 decide_address(const struct decide_input *in, struct verdict *v)
 {
 	const struct config *cfg = in->cfg;
+	const struct club_config *club;
 
 	if (in->client == CLIENT_OTHER &&
 	    policy_app_sender_club(cfg, in->sender) != NULL) {
@@ -259,8 +260,18 @@ decide_address(const struct decide_input *in, struct verdict *v)
 		return TRUE;
 	}
 	if (recipient_parse(in->recipient, &v->rcpt) < 0 ||
-	    config_club_by_domain(cfg, v->rcpt.domain) == NULL) {
+	    (club = config_club_by_domain(cfg, v->rcpt.domain)) == NULL) {
 		nouser(in, v);
+		return TRUE;
+	}
+	if (club->state == CLUB_SUSPENDED) {
+		/* X.2.1: mailbox disabled, not accepting messages. Every
+		 * address of the club: posts, owners, bounces, replies */
+		verdict_set(v, OUTCOME_REFUSE,
+			    g_strdup_printf("5.2.1 <%s>: the lists of %s are "
+					    "suspended",
+					    in->recipient, club->slug));
+		v->cause = "suspended";
 		return TRUE;
 	}
 	return FALSE;

@@ -1,6 +1,6 @@
 /* doctor-data.c - doctor's checks of soarlist's own data: the database
  * opens, sendmail is there, the generated tables say what the database
- * says, and every club synced recently.
+ * says, every club synced recently, and no removed club left data.
  */
 #include <string.h>
 #include <unistd.h>
@@ -8,6 +8,7 @@
 #include "doctor-internal.h"
 #include "soarlist/db.h"
 #include "soarlist/postfix-maps.h"
+#include "soarlist/status.h"
 
 void
 doctor_check_database(struct doctor *d)
@@ -158,9 +159,48 @@ doctor_check_syncs(struct doctor *d)
 		const struct club_config *c = g_ptr_array_index(d->cfg->clubs,
 								i);
 
+		if (c->state == CLUB_SUSPENDED) {
+			doctor_add(d, TRUE,
+				   g_strdup_printf("club %s is suspended: not "
+						   "synced, mail to its lists "
+						   "refused",
+						   c->slug),
+				   NULL);
+			continue;
+		}
 		sqlite3_bind_text(st, 1, c->slug, -1, SQLITE_STATIC);
 		sync_result(d, c, st, sqlite3_step(st) == SQLITE_ROW);
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+}
+
+/* No club the config no longer names has data left: its members'
+ * addresses are no longer this server's to keep. */
+void
+doctor_check_removed(struct doctor *d)
+{
+	GPtrArray *all;
+
+	if (d->db == NULL ||
+	    (all = status_collect(d->db, d->cfg, NULL)) == NULL)
+		return; /* the database check has said why */
+	for (guint i = 0; i < all->len; i++) {
+		const struct club_status *s = g_ptr_array_index(all, i);
+
+		if (s->club != NULL)
+			continue;
+		doctor_add(d, FALSE,
+			   g_strdup_printf("club %s is not in %s but its data "
+					   "is kept (%u lists, %u members, %u "
+					   "held posts)",
+					   s->slug, d->cfg->path, s->lists,
+					   s->members, s->held),
+			   g_strdup_printf("run 'soarlist purge --yes %s', or "
+					   "put its [club %s] back (with "
+					   "state = suspended to keep it "
+					   "without syncing it)",
+					   s->slug, s->slug));
+	}
+	g_ptr_array_unref(all);
 }

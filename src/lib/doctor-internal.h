@@ -96,6 +96,7 @@ void doctor_check_database(struct doctor *d); /* doctor-data.c */
 void doctor_check_sendmail(struct doctor *d);
 void doctor_check_tables(struct doctor *d);
 void doctor_check_syncs(struct doctor *d);
+void doctor_check_removed(struct doctor *d);
 void doctor_check_running(struct doctor *d); /* doctor-postfix.c */
 void doctor_check_transport(struct doctor *d);
 void doctor_check_policy(struct doctor *d);

@@ -34,7 +34,7 @@ static void (*const checks[])(struct doctor *) = {
 	doctor_check_programs,    doctor_check_access,   doctor_check_tables,
 	doctor_check_table_owner, doctor_check_private,  doctor_check_routing,
 	doctor_check_dkim,        doctor_check_auth,     doctor_check_relay,
-	check_list_names,         doctor_check_syncs,
+	check_list_names,         doctor_check_syncs,    doctor_check_removed,
 };
 
 static void

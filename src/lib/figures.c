@@ -136,7 +136,7 @@ read_held(sqlite3 *db, const struct config *cfg, GPtrArray *out, GError **error)
 	return rc < 0 ? -1 : 0;
 }
 
-/* Each configured club's last successful sync. */
+/* Each configured club's last successful sync, but a suspended club's. */
 static int
 read_syncs(sqlite3 *db, const struct config *cfg, GArray *out, GError **error)
 {
@@ -152,6 +152,8 @@ read_syncs(sqlite3 *db, const struct config *cfg, GArray *out, GError **error)
 		struct sync_figures s = { .club = g_ptr_array_index(cfg->clubs,
 								    i) };
 
+		if (s.club->state == CLUB_SUSPENDED)
+			continue; /* not synced on purpose: never stale */
 		sqlite3_bind_text(st, 1, s.club->slug, -1, SQLITE_STATIC);
 		if ((rc = db_row(st, error)) != 1)
 			break;

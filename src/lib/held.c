@@ -238,8 +238,8 @@ held_store(sqlite3 *db, const struct list_ref *ref, const struct message *msg,
 	if (db_prepare(db,
 		       "INSERT INTO held_message (list_id, recipient, "
 		       "sender, author, subject, message_id, reason, held_at, "
-		       "size, content, token) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-		       "?7, ?8, ?9, zeroblob(?9), ?10)",
+		       "size, content, token, club_id) VALUES (?1, ?2, ?3, "
+		       "?4, ?5, ?6, ?7, ?8, ?9, zeroblob(?9), ?10, ?11)",
 		       &st, error) < 0)
 		goto fail;
 	sqlite3_bind_int64(st, 1, ref->id);
@@ -254,6 +254,7 @@ held_store(sqlite3 *db, const struct list_ref *ref, const struct message *msg,
 	sqlite3_bind_int64(st, 8, g_get_real_time() / G_USEC_PER_SEC);
 	sqlite3_bind_int64(st, 9, size);
 	sqlite3_bind_text(st, 10, token, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 11, ref->club_id);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {

@@ -659,7 +659,8 @@ sync_run(sqlite3 *db, const struct config *cfg, char **only,
 		struct sync_result *r = g_new0(struct sync_result, 1);
 
 		r->club = g_ptr_array_index(cfg->clubs, i);
-		if (wanted(r->club, only))
+		/* a suspended club keeps what it has (soarlist.conf(5)) */
+		if (wanted(r->club, only) && r->club->state != CLUB_SUSPENDED)
 			g_ptr_array_add(results, r);
 		else
 			g_free(r);

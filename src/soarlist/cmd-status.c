@@ -1,9 +1,11 @@
 /* cmd-status.c - soarlist status [--json]: per club, the last successful
  * sync and its age, the last error, list and member counts, and the lists
- * M2S names that have no address here. Exit 0; 1 when the database
+ * M2S names that have no address here; then the suspended clubs, and those
+ * removed from the config whose data is kept. Exit 0; 1 when the database
  * failed; 64 on a usage error; 75 when the database is busy. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli.h"
 #include "soarlist/status.h"
@@ -40,7 +42,8 @@ to_json(const struct club_status *s, gint64 now)
 {
 	cJSON *o = cJSON_CreateObject();
 
-	cJSON_AddStringToObject(o, "club", s->club->slug);
+	cJSON_AddStringToObject(o, "club", s->slug);
+	cJSON_AddStringToObject(o, "state", s->state);
 	if (s->last_success > 0) {
 		cJSON_AddNumberToObject(o, "last_success",
 					(double)s->last_success);
@@ -56,6 +59,7 @@ to_json(const struct club_status *s, gint64 now)
 		cJSON_AddNullToObject(o, "last_error");
 	cJSON_AddNumberToObject(o, "lists", s->lists);
 	cJSON_AddNumberToObject(o, "members", s->members);
+	cJSON_AddNumberToObject(o, "held", s->held);
 	cJSON_AddItemToObject(o, "unusable_lists", unusable_json(s->unusable));
 	return o;
 }
@@ -74,8 +78,8 @@ print_line(const struct club_status *s, gint64 now)
 		g_snprintf(age, sizeof(age), "%" G_GINT64_FORMAT "s",
 			   now - s->last_success);
 	}
-	printf("%-16s %-19s %8s %5u %7u  %s\n", s->club->slug, when, age,
-	       s->lists, s->members, s->last_error ? s->last_error : "-");
+	printf("%-16s %-19s %8s %5u %7u  %s\n", s->slug, when, age, s->lists,
+	       s->members, s->last_error ? s->last_error : "-");
 }
 
 /* After the table: each list M2S names that has no address, by name. */
@@ -96,9 +100,41 @@ print_unusable(const GPtrArray *all)
 				printf("\nLists M2S names that have no address "
 				       "(posts to them cannot be delivered):\n");
 			first = FALSE;
-			printf("  %-16s \"%s\": %s; %s\n", s->club->slug,
-			       u->name, u->why, fix);
+			printf("  %-16s \"%s\": %s; %s\n", s->slug, u->name,
+			       u->why, fix);
 			g_free(fix);
+		}
+	}
+}
+
+/* After the table: the clubs that are not active, and what that means. */
+static void
+print_states(const GPtrArray *all)
+{
+	static const char *const heads[] = {
+		"suspended",
+		"\nSuspended clubs (not synced; mail to their lists is "
+		"refused; their data is kept):\n",
+		"removed",
+		"\nClubs removed from the config whose data is kept (delete "
+		"it with 'soarlist purge --yes CLUB'):\n",
+	};
+
+	for (gsize h = 0; h < G_N_ELEMENTS(heads); h += 2) {
+		gboolean first = TRUE;
+
+		for (guint i = 0; i < all->len; i++) {
+			const struct club_status *s = g_ptr_array_index(all, i);
+			if (strcmp(s->state, heads[h]) != 0)
+				continue;
+			if (first)
+				fputs(heads[h + 1], stdout);
+			first = FALSE;
+			printf("  %-16s %u list%s, %u member%s, %u held "
+			       "post%s\n",
+			       s->slug, s->lists, s->lists == 1 ? "" : "s",
+			       s->members, s->members == 1 ? "" : "s", s->held,
+			       s->held == 1 ? "" : "s");
 		}
 	}
 }
@@ -132,6 +168,7 @@ cmd_status(struct cli *cli, int argc, char **argv)
 		for (guint i = 0; i < all->len; i++)
 			print_line(g_ptr_array_index(all, i), now);
 		print_unusable(all);
+		print_states(all);
 	}
 	g_ptr_array_unref(all);
 	return CLI_OK;

@@ -167,10 +167,18 @@ static int
 check_names(struct cli *cli, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
-		if (config_club_by_slug(cli->cfg, argv[i]) == NULL) {
+		const struct club_config *c = config_club_by_slug(cli->cfg,
+								  argv[i]);
+		if (c == NULL) {
 			cli_error("sync: no [club %s] in %s", argv[i],
 				  cli->cfg->path);
 			return CLI_USAGE;
+		}
+		if (c->state == CLUB_SUSPENDED) {
+			cli_error("sync: club %s is suspended (state = "
+				  "suspended in %s): not synced",
+				  argv[i], cli->cfg->path);
+			return CLI_FAIL;
 		}
 	}
 	if (cli->cfg->clubs->len == 0) {
@@ -202,9 +210,10 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	for (guint i = 0; i < cli->cfg->clubs->len; i++) {
 		const struct club_config *c = g_ptr_array_index(cli->cfg->clubs,
 								i);
-		/* a club named twice is synced once */
-		if (argc == 1 ||
-		    g_strv_contains((const char *const *)argv + 1, c->slug))
+		/* a club named twice is synced once, a suspended one never */
+		if (c->state != CLUB_SUSPENDED &&
+		    (argc == 1 ||
+		     g_strv_contains((const char *const *)argv + 1, c->slug)))
 			p.total++;
 	}
 	results = sync_run(cli->db, cli->cfg, argc > 1 ? argv + 1 : NULL, &opts,

@@ -1,18 +1,16 @@
-/*
- * NAME
- *	soarlist - administer soarlist mailing lists
- * SYNOPSIS
- *	soarlist [-c CONFIG] COMMAND [OPTIONS] [ARGS]
- * DESCRIPTION
- *	sync, status, lists, members, check, held, approve, reject,
- *	discard, archive, bounces, doctor, policy, postfix-maps, dkim, dns,
- *	metrics, health, stats and backup; see soarlist(1). Each subcommand is
- *one file, cmd-NAME.c, dispatched from the table below. EXIT STATUS The same
- *for every subcommand but health (a monitoring plugin: 0 OK, 1 WARNING, 2
- *CRITICAL, 3 UNKNOWN, cmd-health.c), mapped in cli.h and cli.c only: 0 done; 1
- *done, and what it reports is a problem (a club failed to sync, check would not
- *distribute, a doctor check failed, no such list); 64 usage error; 75 temporary
- *(the database is busy or locked: run it again); 78 configuration error.
+/* main.c - soarlist [-c CONFIG] COMMAND [OPTIONS] [ARGS]: administer
+ * soarlist mailing lists (soarlist(1)). The commands are sync, status,
+ * lists, members, check, held, approve, reject, discard, archive, bounces,
+ * doctor, policy, postfix-maps, dkim, dns, metrics, health, stats, backup
+ * and purge; each is one file, cmd-NAME.c, dispatched from the table
+ * below.
+ *
+ * Exit status, the same for every command but health (a monitoring plugin:
+ * 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; cmd-health.c), mapped in cli.h
+ * and cli.c only: 0 done; 1 done, and what it reports is a problem (a club
+ * failed to sync, check would not distribute, a doctor check failed, no
+ * such list); 64 usage error; 75 temporary (the database is busy or
+ * locked: run it again); 78 configuration error.
  */
 #include <gmime/gmime.h>
 #include <stdio.h>
@@ -62,6 +60,8 @@ static const struct cli_command commands[] = {
 	  "last days.", cmd_stats },
 	{ "backup", "DIR", "Copy the database, configuration and keys into "
 	  "a new directory.", cmd_backup },
+	{ "purge", "[--yes] CLUB", "Delete what is kept of a club removed "
+	  "from the config.", cmd_purge },
 };
 /* clang-format on */
 

@@ -181,10 +181,6 @@ check_names(struct cli *cli, int argc, char **argv)
 			return CLI_FAIL;
 		}
 	}
-	if (cli->cfg->clubs->len == 0) {
-		cli_error("sync: %s defines no [club ...]", cli->cfg->path);
-		return CLI_CONFIG;
-	}
 	return CLI_OK;
 }
 
@@ -221,6 +217,10 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	if (results == NULL)
 		return cli_fail(&err, "sync");
 	rc = outcome(results, &any_ok, &any_stored);
+	/* nothing to fetch (no club, or only suspended ones): the tables
+	 * still lose the clubs the config no longer names */
+	if (results->len == 0)
+		any_ok = TRUE;
 	g_ptr_array_unref(results);
 	if (rc == CLI_TEMPFAIL)
 		cli_error(

@@ -65,6 +65,17 @@ class Lifecycle(PostfixEnv):
         return self.env.deliver(harness.post(from_=from_, to=to, msgid=msgid), to,
                                 sender=from_)
 
+    def assert_status(self, heading, line, state):
+        """soarlist status has HEADING and a LINE (regex) for ssc after its
+        table, and --json gives ssc STATE."""
+        r = self.env.soarlist("status")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertIn(heading, r.stdout)
+        self.assertRegex(r.stdout, line)
+        states = {c["club"]: c["state"] for c in json.loads(self.env.soarlist(
+            "status", "--json").stdout)}
+        self.assertEqual(states, {"ssc": state, "other": "active"})
+
     def write(self, sql, *args):
         con = sqlite3.connect(self.env.db)
         with con:
@@ -166,13 +177,7 @@ class Suspended(Lifecycle):
 
     def test_status_doctor_metrics_health(self):
         self.suspend()
-        r = self.env.soarlist("status")
-        self.assertEqual(r.rc, 0, r.stderr)
-        self.assertIn("Suspended clubs", r.stdout)
-        self.assertRegex(r.stdout, r"\n  ssc +\d+ lists")
-        states = {c["club"]: c["state"] for c in json.loads(self.env.soarlist(
-            "status", "--json").stdout)}
-        self.assertEqual(states, {"ssc": "suspended", "other": "active"})
+        self.assert_status("Suspended clubs", r"\n  ssc +\d+ lists", "suspended")
         r = self.env.soarlist("doctor")
         self.assertIn("club ssc is suspended: not synced", r.stdout)
         self.assertNotIn("club ssc: last sync", r.stdout)
@@ -228,15 +233,22 @@ class Removed(Lifecycle):
         # nothing deleted yet
         self.assertIn("held_message", self.ssc_rows())
 
+    def test_the_last_club_removed(self):
+        # a configuration without clubs is a server with no lists: sync
+        # fetches nothing, succeeds, and empties the tables
+        self.configure(clubs={})
+        r = self.env.soarlist("sync")
+        self.assertEqual(r.rc, 0, r.stderr)
+        for addr in ("members@" + SSC, "members@" + OTHER):
+            self.assertIsNone(self.lookup("recipients", addr), addr)
+        r = self.env.soarlist("purge", "--yes", "other")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertIn("club other deleted", r.stdout)
+
     def test_status_and_doctor_show_it(self):
         self.remove_ssc()
-        r = self.env.soarlist("status")
-        self.assertEqual(r.rc, 0, r.stderr)
-        self.assertIn("Clubs removed from the config", r.stdout)
-        self.assertRegex(r.stdout, r"\n  ssc +\d+ lists, \d+ members, 1 held post\n")
-        states = {c["club"]: c["state"] for c in json.loads(self.env.soarlist(
-            "status", "--json").stdout)}
-        self.assertEqual(states, {"ssc": "removed", "other": "active"})
+        self.assert_status("Clubs removed from the config",
+                           r"\n  ssc +\d+ lists, \d+ members, 1 held post\n", "removed")
         r = self.env.soarlist("doctor")
         self.assertEqual(r.rc, 1)
         self.assertIn("club ssc is not in %s but its data is kept" % self.env.config, r.stdout)

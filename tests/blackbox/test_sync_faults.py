@@ -1143,8 +1143,10 @@ class Status(M2SCase):
         by = {e["club"]: e for e in data}
         self.assertEqual(sorted(by), ["never", "other", "ssc"])
         for e in data:
-            self.assertEqual(set(e), {"club", "last_success", "age_seconds", "last_error",
-                                      "lists", "members", "unusable_lists"}, e)
+            self.assertEqual(set(e), {"club", "state", "last_success", "age_seconds",
+                                      "last_error", "lists", "members", "held",
+                                      "unusable_lists"}, e)
+            self.assertEqual(e["state"], "active", e)
             self.assertEqual(e["unusable_lists"], [], e)
         ssc = by["ssc"]
         self.assertIsInstance(ssc["last_success"], int)

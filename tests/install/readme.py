@@ -31,6 +31,9 @@ TITLE_RULE = re.compile(r"^(-{3,}|={3,})\s*$")
 
 # the sections whose commands the install test runs, in README order
 SECTIONS = ("", "Installing on a mail server")
+# the sections it runs after its checks of the installation, block by
+# block, with its own checks between the blocks (stage2.py)
+LATER = ("Backup and restore", "Suspending and removing a club")
 
 
 class ReadmeError(Exception):
@@ -203,12 +206,30 @@ def extract_all(text):
     return out
 
 
+def blocks(commands):
+    """COMMANDS (of one section) grouped by the README block they are in:
+    a block ends where the next command does not start on the line after
+    the last line of the one before."""
+    out = []
+    for c in commands:
+        if out and c.line == out[-1][-1].line + len(out[-1][-1].lines):
+            out[-1].append(c)
+        else:
+            out.append([c])
+    return out
+
+
 def main(argv):
     path = argv[1] if len(argv) > 1 else "README"
     with open(path, encoding="utf-8") as f:
         text = f.read()
     try:
         cmds = extract_all(text)
+    except ReadmeError as e:
+        print(e, file=sys.stderr)
+        return 1
+    try:
+        cmds += [c for t in LATER for c in extract(text, t)]
     except ReadmeError as e:
         print(e, file=sys.stderr)
         return 1

@@ -44,8 +44,22 @@ in the README's `soarlist held` output with the reason the README
 quotes, the owners got the hold notice and the board nothing; one with
 forged spf=pass and dmarc=pass results in the server's own name is held
 too (RemoveARAll removed them); `soarlist approve ID` then sends the
-first one to each board member once. TAP on stdout, numbered from
-FIRST, without a plan line (the caller prints it).
+first one to each board member once.
+
+After these checks, the README's later sections (readme.LATER), block by
+block with checks between them. "Backup and restore": a backup while the
+server runs; Postfix stopped as the README says; the database, the
+configuration, the API key and the Postfix tables deleted (the loss);
+the README's restore; then `soarlist lists`, `held` and `bounces` say
+what they said before, the files are back byte for byte with their
+modes and owners, a post reaches each member once, and doctor passes.
+"Suspending and removing a club": suspended, `soarlist status` says so
+and Postfix refuses RCPT TO with the line the README quotes; active
+again, a post reaches each member once; removed and purged, the tables
+no longer name its domains and soarlist keeps nothing of it.
+
+TAP on stdout, numbered from FIRST, without a plan line (the caller
+prints it).
 """
 import collections
 import configparser
@@ -207,6 +221,8 @@ class Plan:
     def __init__(self, text):
         self.text = text
         self.commands = readme.extract_all(text)
+        # the later sections, block by block (readme.LATER)
+        self.later = {t: readme.blocks(readme.extract(text, t)) for t in readme.LATER}
         self.config_text = self._config()
         cp = configparser.ConfigParser(interpolation=None, delimiters=("=",),
                                        comment_prefixes=("#",), strict=False)
@@ -372,7 +388,14 @@ def run_readme(tap, m, world, plan):
     """Every README command, in order; a TAP point each. The outputs by
     README line; None when one failed (the rest are not run)."""
     outputs = {}
-    for c in plan.commands:
+    return outputs if run_commands(tap, m, world, plan.commands, outputs) else None
+
+
+def run_commands(tap, m, world, commands, outputs):
+    """Run COMMANDS (README Commands) in order, a TAP point each, their
+    (status, output) into OUTPUTS by README line. FALSE when one failed
+    (the rest are not run)."""
+    for c in commands:
         label = "README line %d: %s" % (c.line, c.first.split("  #")[0].strip())
         if c.variant == "systemd":
             tap.diag("not run, for systemd only: %s" % label)
@@ -400,8 +423,8 @@ def run_readme(tap, m, world, plan):
             why = "want exit 0"
         if not tap.ok(good, label, ["got exit %d, %s; the last lines:" % (status, why)]
                       + out.splitlines()[-40:]):
-            return None
-    return outputs
+            return False
+    return True
 
 
 def relay_login(plan):
@@ -845,6 +868,137 @@ def checks(tap, m, world, plan, outputs):
     check_new_list(tap, m, world, plan, slug)
     check_bad_names(tap, m, world, plan, slug)
     check_logrotate(tap, m)
+    if check_restore(tap, m, world, plan, slug, members):
+        check_lifecycle(tap, m, world, plan, slug, members)
+    else:
+        tap.ok(False, "the README's club lifecycle not run: the restore failed")
+
+
+def soarlist_out(m, *args):
+    """(status, output) of soarlist ARGS as the soarlist user."""
+    return m.run(["runuser", "-u", "soarlist", "--", "soarlist"] + list(args))
+
+
+def data_files(m):
+    """{path: (bytes, mode, uid, gid)} of the files a backup must bring
+    back: the configuration, the API key, the database."""
+    out = {}
+    for p in (CONFIG_PATH, "/etc/soarlist/keys/default"):
+        st = os.stat(m.path(p))
+        with open(m.path(p), "rb") as f:
+            out[p] = (f.read(), st.st_mode & 0o7777, st.st_uid, st.st_gid)
+    return out
+
+
+def check_restore(tap, m, world, plan, slug, members):
+    """The README's "Backup and restore": a backup while the server runs,
+    then everything it holds lost (Postfix stopped as the README says, the
+    database, configuration, API key and Postfix tables deleted), then the
+    README's restore: the same lists, held posts and bounce scores, the
+    files as they were, doctor content, and a post distributed once to
+    each member. TRUE when it all held."""
+    (backup, _stop_sd, stop, restore, _start_sd, start) = plan.later["Backup and restore"]
+    outputs = {}
+    views = [("lists",), ("held",), ("bounces",)]
+    before = [soarlist_out(m, *v) for v in views]
+    files = data_files(m)
+    if not run_commands(tap, m, world, backup + stop, outputs):
+        return False
+    # the loss, with Postfix stopped
+    lost = []
+    for p in ["/var/lib/soarlist/soarlist.db", "/var/lib/soarlist/soarlist.db-wal",
+              "/var/lib/soarlist/soarlist.db-shm", CONFIG_PATH,
+              "/etc/soarlist/keys/default"] + [
+              os.path.join("/var/lib/soarlist/postfix", f)
+              for f in os.listdir(m.path("/var/lib/soarlist/postfix"))]:
+        if os.path.exists(m.path(p)):
+            os.unlink(m.path(p))
+            lost.append(p)
+    tap.diag("deleted: %s" % " ".join(lost))
+    status, _ = m.run(["soarlist", "status"])
+    tap.ok(status != 0 and "/var/lib/soarlist/soarlist.db" in lost,
+           "the server lost its database, configuration and key (soarlist "
+           "status fails)", ["status exit %d" % status])
+    if not run_commands(tap, m, world, restore + start, outputs):
+        return False
+    after = [soarlist_out(m, *v) for v in views]
+    diffs = ["soarlist %s: %r, was %r" % (v[0], a, b)
+             for v, a, b in zip(views, after, before) if a != b]
+    changed = [p for p, v in data_files(m).items() if files[p] != v]
+    held = before[1][1].strip()
+    tap.ok(not diffs and not changed and before[0][0] == 0 and held,
+           "after the README's restore: the same lists, held posts (%d lines) "
+           "and bounce scores, the configuration and key as they were (bytes, "
+           "mode, owner)" % len(held.splitlines()),
+           diffs + ["changed: %s" % changed, "held before: %r" % held])
+    subject = "after the restore"
+    dom = plan.clubs[slug]["domains"][0]
+    st, out = swaks(m, "--from", "alice@example.org", "--to", "members@" + dom,
+                    "--header", "From: Alice Example <alice@example.org>",
+                    "--header", "Subject: " + subject)
+    ok, diag = once_each(world, m, subject, members)
+    # doctor: no failure but the one M2S's canonical answer causes since
+    # check_bad_names (a list name no address can carry)
+    _, doc = m.run(["soarlist", "doctor"])
+    fails = [l for l in doc.splitlines()
+             if l.startswith("FAIL") and "has no address" not in l]
+    return tap.ok(st == 0 and ok and not fails and re.search(r"^\d+ checks", doc, re.M),
+                  "the restored server distributes a post once to each member "
+                  "of members@%s, and soarlist doctor fails on nothing but the "
+                  "list names M2S sends" % dom,
+                  ["swaks exit %d" % st] + diag + out.splitlines()[-6:]
+                  + doc.splitlines()[-12:])
+
+
+def check_lifecycle(tap, m, world, plan, slug, members):
+    """The README's "Suspending and removing a club", block by block: the
+    suspended club refused at RCPT TO through Postfix with the README's
+    line, status saying so; active again, a post distributed; removed,
+    its domain no longer accepted, and purged: nothing of it left."""
+    suspend, resume, remove = plan.later["Suspending and removing a club"]
+    dom = plan.clubs[slug]["domains"][0]
+    outputs = {}
+    if not run_commands(tap, m, world, suspend, outputs):
+        return
+    status_out = outputs[suspend[-1].line][1]
+    quoted = re.search(r'"(550\s+5\.2\.1\s+<[^>]+>:\s+the\s+lists\s+of\s+\S+\s+are'
+                       r'\s+suspended)"', plan.text)
+    rcpt = "members@" + dom
+    st, out = swaks(m, "--from", "alice@example.org", "--to", rcpt,
+                    "--header", "Subject: while suspended")
+    want = quoted and " ".join(quoted.group(1).split()).replace(
+        "members@ssc.manage2soar.com", rcpt)
+    tap.ok(refused_at_rcpt(out) and want and ("<** " + want) in out
+           and re.search(r"^Suspended clubs.*\n  %s " % slug, status_out, re.M),
+           "a suspended club: soarlist status says so, and Postfix refuses "
+           "RCPT TO:<%s> with the README's line" % rcpt,
+           ["want %r" % want] + out.splitlines()[-8:] + status_out.splitlines()[-4:])
+    if not run_commands(tap, m, world, resume, outputs):
+        return
+    subject = "active again"
+    st, out = swaks(m, "--from", "alice@example.org", "--to", rcpt,
+                    "--header", "From: Alice Example <alice@example.org>",
+                    "--header", "Subject: " + subject)
+    ok, diag = once_each(world, m, subject, members)
+    tap.ok(st == 0 and ok, "active again: a post to %s reaches each member once" % rcpt,
+           ["swaks exit %d" % st] + diag + out.splitlines()[-6:])
+    if not run_commands(tap, m, world, remove, outputs):
+        return
+    purge_out = outputs[remove[-1].line][1]
+    _, status_json = m.run(["soarlist", "status", "--json"])
+    _, held = m.run(["soarlist", "held"])
+    kept = [f for f in os.listdir(m.path("/var/lib/soarlist/postfix"))
+            if not f.endswith(".db")
+            and dom in open(m.path(os.path.join("/var/lib/soarlist/postfix", f))).read()]
+    # (Postfix no longer takes mail for the domain: it is not in
+    # relay_domains, the domains table; from mynetworks, as swaks here,
+    # it would relay it like any other domain's)
+    tap.ok("club %s deleted" % slug in purge_out
+           and json.loads(status_json) == [] and not held.strip() and not kept,
+           "removed and purged: the tables do not name %s, soarlist keeps "
+           "nothing of %s" % (dom, slug),
+           ["status: %s" % status_json.strip(), "held: %r" % held, "tables: %s" % kept]
+           + purge_out.splitlines())
 
 
 def check_new_list(tap, m, world, plan, slug):
@@ -922,7 +1076,7 @@ def m_id(m, table, name):
     return None
 
 
-CHECKS = 23  # the points checks() prints
+CHECKS = 28  # the points checks() prints (not those of the later README commands)
 
 
 def main(argv):

@@ -268,9 +268,9 @@ decide_address(const struct decide_input *in, struct verdict *v)
 		/* X.2.1: mailbox disabled, not accepting messages. Every
 		 * address of the club: posts, owners, bounces, replies */
 		verdict_set(v, OUTCOME_REFUSE,
-			    g_strdup_printf("5.2.1 <%s>: the lists of %s are "
+			    g_strdup_printf("5.2.1 the lists of %s are "
 					    "suspended",
-					    in->recipient, club->slug));
+					    club->name));
 		v->cause = "suspended";
 		return TRUE;
 	}

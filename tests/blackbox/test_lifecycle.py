@@ -32,7 +32,7 @@ OTHER = "other.manage2soar.com"
 STRANGER = "x@stranger.example"
 LISTS = {"ssc/board": {"nonmember_action": "hold", "owners": "chair@example.org"},
          "ssc/instructors": {"nonmember_action": "hold"}}
-SUSPENDED = "550 5.2.1 <%s>: the lists of ssc are suspended"
+SUSPENDED = "550 5.2.1 the lists of Skyline Soaring Club are suspended"
 
 
 class Lifecycle(PostfixEnv):
@@ -117,7 +117,7 @@ class Suspended(Lifecycle):
         for rcpt in ("members@" + SSC, "Board@" + SSC2, "members-owner@" + SSC,
                      "members-request@" + SSC):
             self.assertEqual(self.answer(sender="alice@example.org", recipient=rcpt),
-                             SUSPENDED % rcpt)
+                             SUSPENDED)
         # the other club is untouched
         self.assertEqual(self.answer(sender="yan@example.com",
                                      recipient="members@" + OTHER), "DUNNO")
@@ -129,7 +129,7 @@ class Suspended(Lifecycle):
         for rcpt in ("members@" + SSC, "board-owner@" + SSC2):
             r = self.post(to=rcpt)
             self.assertEqual(r.rc, 77, r.stderr)
-            self.assertEqual(r.stderr.strip(), SUSPENDED[4:] % rcpt)
+            self.assertEqual(r.stderr.strip(), SUSPENDED[4:])
             self.assertEqual(r.captures, [])
         r = self.env.soarlist("check", "alice@example.org", "members@" + SSC)
         self.assertEqual(r.rc, 1, r.stderr)
@@ -167,7 +167,7 @@ class Suspended(Lifecycle):
         self.suspend()
         r = self.env.soarlist("approve", str(held))
         self.assertEqual(r.rc, 1, r.stderr)
-        self.assertIn("the lists of ssc are suspended", r.stderr)
+        self.assertIn("the lists of Skyline Soaring Club are suspended", r.stderr)
         self.assertEqual(len(self.env.captured()), notices)
         self.assertEqual(self.env.query("SELECT id FROM held_message"), [(held,)])
         self.configure()

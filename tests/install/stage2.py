@@ -961,8 +961,8 @@ def check_lifecycle(tap, m, world, plan, slug, members):
     if not run_commands(tap, m, world, suspend, outputs):
         return
     status_out = outputs[suspend[-1].line][1]
-    quoted = re.search(r'"(550\s+5\.2\.1\s+<[^>]+>:\s+the\s+lists\s+of\s+\S+\s+are'
-                       r'\s+suspended)"', plan.text)
+    quoted = re.search(r'"<\*\* (550\s+5\.2\.1\s+<[^>]+>:\s+Recipient\s+address\s+'
+                       r'rejected:\s+the\s+lists\s+of\s+[^"]+?\s+are\s+suspended)"', plan.text)
     rcpt = "members@" + dom
     st, out = swaks(m, "--from", "alice@example.org", "--to", rcpt,
                     "--header", "Subject: while suspended")

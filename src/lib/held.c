@@ -575,6 +575,19 @@ held_tell_sender(const struct config *cfg, const struct held_row *row,
 	return notice_send(cfg, "", from, NULL, to, subject, body, error);
 }
 
+/* TRUE when held post R is a suspended club's: its moderators cannot
+ * approve it (the club refuses all mail), so it waits, never expires. */
+static gboolean
+of_suspended_club(const struct config *cfg, const struct held_row *r)
+{
+	const char *at = strrchr(r->recipient, '@');
+	const struct club_config *club = at != NULL ? config_club_by_domain(
+							      cfg, at + 1)
+						    : NULL;
+
+	return club != NULL && club->state == CLUB_SUSPENDED;
+}
+
 int
 held_expire(sqlite3 *db, const struct config *cfg, GError **error)
 {
@@ -594,7 +607,7 @@ held_expire(sqlite3 *db, const struct config *cfg, GError **error)
 		struct held_row row;
 		int rc;
 
-		if (r->held_at >= limit || r->busy)
+		if (r->held_at >= limit || r->busy || of_suspended_club(cfg, r))
 			continue;
 		/* a moderator may be acting on it right now */
 		rc = held_claim(db, r->id, &row, error);

@@ -175,6 +175,19 @@ class Suspended(Lifecycle):
         self.assertEqual(r.rc, 0, r.stderr)
         self.assertEqual(self.env.query("SELECT id FROM held_message"), [])
 
+    def test_held_post_waits_while_suspended(self):
+        # its moderators cannot approve it: it does not expire meanwhile
+        held = self.hold()
+        self.write("UPDATE held_message SET held_at = held_at - 30 * 86400")
+        self.suspend()
+        r = self.env.soarlist("sync")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(self.env.query("SELECT id FROM held_message"), [(held,)])
+        self.configure()
+        r = self.env.soarlist("sync")
+        self.assertEqual(r.rc, 0, r.stderr)
+        self.assertEqual(self.env.query("SELECT id FROM held_message"), [])
+
     def test_status_doctor_metrics_health(self):
         self.suspend()
         self.assert_status("Suspended clubs", r"\n  ssc +\d+ lists", "suspended")

@@ -5,8 +5,10 @@ Prints "N passed, N failed" as the last line. A test executable that
 printed no TAP at all (it crashed, or timed out) counts as one failure; so
 does a TAP "# SKIP" (a test that did not run proves nothing), with one
 exception: the install test (tests/install/) skipped because
-SOARLIST_SKIP_INSTALL_TEST=1 is set, which is reported on a line of its
-own ("SKIPPED: ...") and counted neither way.
+SOARLIST_SKIP_INSTALL_TEST=1 is set, the package test (tests/package/)
+because SOARLIST_SKIP_PACKAGE_TEST=1 is, or the Ansible role's test
+(tests/ansible/) because SOARLIST_SKIP_ANSIBLE_TEST=1 is, which is
+reported on a line of its own ("SKIPPED: ...") and counted neither way.
 
     summary.py LOG [LOG ...] [--reports DIR]
 
@@ -29,19 +31,24 @@ import re
 import sys
 
 OK = re.compile(r"^(not ok|ok)\b(.*)$")
-SKIP_VAR = "SOARLIST_SKIP_INSTALL_TEST"
+SKIP_VARS = ("SOARLIST_SKIP_INSTALL_TEST", "SOARLIST_SKIP_PACKAGE_TEST",
+             "SOARLIST_SKIP_ANSIBLE_TEST")
 DETAIL_LINES = 40
 
 
 def allowed_skip(rest):
-    """A skip the administrator asked for: the install test's, with its
-    variable set."""
-    return os.environ.get(SKIP_VAR) == "1" and ("%s=1" % SKIP_VAR) in rest
+    """The variable of a skip the administrator asked for (the install or
+    the package test's, with its variable set), else None."""
+    for var in SKIP_VARS:
+        if os.environ.get(var) == "1" and ("%s=1" % var) in rest:
+            return var
+    return None
 
 
 def count(entry):
     """(passed, failed, skipped on request) test points of one test."""
     passed = failed = skipped = 0
+    skip_var = None
     for line in (entry.get("stdout") or "").splitlines():
         m = OK.match(line)
         if not m:
@@ -51,12 +58,13 @@ def count(entry):
             passed += 1
         elif m.group(1) == "ok" and allowed_skip(m.group(2)):
             skipped += 1
+            skip_var = allowed_skip(m.group(2))
         else:
             failed += 1
     allowed = ("OK", "EXPECTEDFAIL") + (("SKIP",) if skipped and not passed else ())
     if entry.get("result") not in allowed and failed == 0:
         failed = 1  # crashed, timed out or a bad plan: not a pass
-    return passed, failed, skipped
+    return passed, failed, skipped, skip_var
 
 
 def detail(entry):
@@ -106,14 +114,14 @@ def count_log(path, prefix):
                 print("FAILED: unreadable line in %s" % path)
                 failed += 1
                 continue
-            p, fl, sk = count(entry)
+            p, fl, sk, var = count(entry)
             name = prefix + str(entry.get("name"))
             if fl:
                 print("FAILED: %s (%d failed)" % (name, fl))
                 print("\n".join(detail(entry)))
             if sk:
                 print("SKIPPED: %s (%s=1 is set: not run, not counted)"
-                      % (name, SKIP_VAR))
+                      % (name, var))
             passed += p
             failed += fl
     return passed, failed

@@ -181,8 +181,10 @@ check_program(struct doctor *d, const struct doctor_service *s,
 					s->name, s->argv[0], why),
 			g_strdup_printf(
 				"install the program where %s can run "
-				"it (meson install puts it under /usr/local) "
-				"and make argv= name it; then postfix reload",
+				"it (this build installs soarlist in " SOARLIST_BINDIR
+				" and soarlist-deliver in " SOARLIST_LIBEXECDIR
+				") and make argv= name "
+				"it; then postfix reload",
 				u->name));
 	else if (!same_file(conf, d->cfg->path))
 		doctor_add(d, FALSE,

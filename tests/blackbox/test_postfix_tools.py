@@ -17,11 +17,18 @@ POSTMAP = "/usr/sbin/postmap"
 REFUSAL = ("550 5.7.1 only members of Skyline Soaring Club may post to "
            "members@ssc.manage2soar.com")
 CONTRIB = os.path.join(os.path.dirname(__file__), "..", "..", "contrib", "postfix")
+# master.cf.fragment is made by the build from its .in, with the installed
+# programs' paths
+CONTRIB_BUILD = os.environ.get("SOARLIST_CONTRIB_BUILD", "build/contrib")
+INSTALLED_BIN = os.environ.get("SOARLIST_INSTALLED_BIN", "/usr/local/bin/soarlist")
+INSTALLED_DELIVER = os.environ.get("SOARLIST_INSTALLED_DELIVER",
+                                   "/usr/local/libexec/soarlist/soarlist-deliver")
 
 
 def contrib(name, maps, user):
     """A contrib/postfix fragment as installed here: our tables, our user."""
-    with open(os.path.join(CONTRIB, name)) as f:
+    made = os.path.join(CONTRIB_BUILD, name)
+    with open(made if os.path.exists(made) else os.path.join(CONTRIB, name)) as f:
         text = f.read()
     return (text.replace("/var/lib/soarlist/postfix", maps)
                 .replace("user=soarlist", "user=%s" % user))
@@ -410,9 +417,11 @@ class Doctor(PostfixEnv):
 
     def write_master(self, user):
         text = contrib("master.cf.fragment", self.maps, user)
-        text = (text.replace("/usr/local/libexec/soarlist/soarlist-deliver",
+        self.assertIn(INSTALLED_DELIVER, text)
+        self.assertIn(INSTALLED_BIN, text)
+        text = (text.replace(INSTALLED_DELIVER,
                              "%s -c %s" % (os.path.abspath(harness.DELIVER), self.env.config))
-                    .replace("/usr/local/bin/soarlist",
+                    .replace(INSTALLED_BIN,
                              "%s -c %s" % (os.path.abspath(harness.SOARLIST), self.env.config)))
         with open(os.path.join(self.pfetc, "master.cf"), "w") as f:
             f.write(text)

@@ -10,7 +10,11 @@ less than 4 spaces. A block right after a prose paragraph that starts
 with "With systemd" or "Without systemd" is for that kind of installation
 only; a block after a paragraph that does not mention systemd is for
 every installation, and one after a paragraph that mentions systemd
-otherwise is an error (which kind is it for?).
+otherwise is an error (which kind is it for?). The same paragraph may
+name the way soarlist is installed first: "With the package" (the Debian
+package) or "From source" (meson install), optionally followed by
+", with systemd" or ", without systemd"; its block is then for that way
+only (Command.way "package" or "source"; "all" otherwise).
 
 extract(text, title) returns the commands of the section TITLE ("" for the
 text above the first section: the README's top) as Command objects, in
@@ -31,6 +35,8 @@ TITLE_RULE = re.compile(r"^(-{3,}|={3,})\s*$")
 
 # the sections whose commands the install test runs, in README order
 SECTIONS = ("", "Installing on a mail server")
+# the section the role test runs (tests/ansible/), after Postfix is set up
+ANSIBLE = "Installing with Ansible"
 # the sections it runs after its checks of the installation, block by
 # block, with its own checks between the blocks (stage2.py)
 LATER = ("Backup and restore", "Suspending and removing a club")
@@ -45,6 +51,7 @@ class Command:
         self.section = section
         self.line = line          # 1-based line number in the README
         self.variant = variant    # "all", "systemd" or "nosystemd"
+        self.way = "all"          # "all", "package" or "source"
         self.lines = []           # the command as the README shows it
 
     @property
@@ -90,10 +97,26 @@ def indentation(line):
     return len(line) - len(line.lstrip(" "))
 
 
+# the paragraph openings that make a block one way's only
+WAYS = (("With the package", "package"), ("From source", "source"))
+
+
+def way_of(paragraph):
+    """(way, rest of the paragraph) of the prose paragraph before a block:
+    "With the package..." or "From source..." and what follows, capitalized
+    again and without the comma, else ("all", the paragraph)."""
+    words = " ".join(paragraph.split())
+    for opening, way in WAYS:
+        if words.startswith(opening):
+            rest = words[len(opening):].lstrip(" ,")
+            return way, rest[:1].upper() + rest[1:]
+    return "all", words
+
+
 def variant_of(paragraph):
-    """The variant a block is for, from the prose paragraph just before it:
-    "With systemd..." or "Without systemd..."; None when the paragraph
-    mentions systemd otherwise (ambiguous)."""
+    """The variant a block is for, from the prose paragraph just before it
+    (after its way, way_of): "With systemd..." or "Without systemd...";
+    None when the paragraph mentions systemd otherwise (ambiguous)."""
     words = " ".join(paragraph.split())
     if words.startswith("Without systemd"):
         return "nosystemd"
@@ -153,12 +176,15 @@ class _Parser:
                 self.block_indent = ind
             elif ind != self.block_indent:
                 self.error(n, "a command indented unlike its block", line)
-            variant = variant_of(" ".join(self.para))
+            way, rest = way_of(" ".join(self.para))
+            variant = variant_of(rest)
             if variant is None:
                 self.error(n, "the paragraph before this block mentions systemd "
                            "but starts with neither 'With systemd' nor "
-                           "'Without systemd'", line)
+                           "'Without systemd' (after 'With the package' or "
+                           "'From source', if any)", line)
             self.cmd = Command(self.title, n, variant)
+            self.cmd.way = way
             self.cmd.lines.append(body[len(PROMPT):].rstrip())
             self.commands.append(self.cmd)
         else:
@@ -234,7 +260,7 @@ def main(argv):
         print(e, file=sys.stderr)
         return 1
     for c in cmds:
-        print("# %s line %d [%s]" % (c.section or "top", c.line, c.variant))
+        print("# %s line %d [%s, %s]" % (c.section or "top", c.line, c.variant, c.way))
         print(c.text)
     return 0
 

@@ -18,6 +18,12 @@ ignore, as they are now, committed or not) is copied to /root/soarlist in
 the root, and stage2.py runs the README there with no network at all, in
 its own mount, PID, UTS and network namespaces (unshare).
 
+The same machinery runs the README the other ways (runner.py):
+tests/package/ with the Debian package ("With the package" blocks instead
+of "From source" ones), tests/ansible/ with the role ("Installing with
+Ansible"); run_readme(WAY, SKIP_VAR, AFTER) is this test with WAY
+"source".
+
 TAP on stdout, one test point per stage, per README command and per check.
 SOARLIST_SKIP_INSTALL_TEST=1 skips everything (one skipped point, which
 tests/summary.py reports as skipped instead of failed for this variable
@@ -108,12 +114,33 @@ def mirrors():
     return main or "http://deb.debian.org/debian", security
 
 
+def build_depends():
+    """The Build-Depends of debian/control, the first of each set of
+    alternatives, and what apt-get build-dep adds (build-essential); the
+    virtual debhelper-compat and dh-sequence-* are debhelper's."""
+    with open(os.path.join(TOP, "debian", "control"), encoding="utf-8") as f:
+        m = re.search(r"^Build-Depends:(.*?)^(?=\S)", f.read(), re.M | re.S)
+    names = {"build-essential", "dpkg-dev"}
+    for dep in (m.group(1) if m else "").split(","):
+        name = re.sub(r"\(.*?\)|\[.*?\]", "", dep.split("|")[0]).strip()
+        if name.startswith("debhelper-compat") or name.startswith("dh-sequence-"):
+            name = "debhelper"
+        if name:
+            names.add(name)
+    return names
+
+
 def packages(text):
-    """Every package the README's commands install."""
+    """Every package the README's commands install, in either way (one
+    root, and one cache entry, for the install and the package test)."""
     pkgs = set()
-    for c in readme.extract_all(text):
-        for m in re.finditer(r"\bapt-get install\b([^&|;#\n]*)", c.text):
-            pkgs.update(w for w in m.group(1).split() if not w.startswith("-"))
+    for c in readme.extract_all(text) + readme.extract(text, readme.ANSIBLE):
+        for m in re.finditer(r"\bapt(?:-get)? install\b([^&|;#\n]*)", c.text):
+            # not a .deb file of the README's: ../soarlist_*.deb
+            pkgs.update(w for w in m.group(1).split()
+                        if not w.startswith("-") and "/" not in w)
+        if re.search(r"\bapt-get build-dep\b", c.text):
+            pkgs.update(build_depends())
     deps = run(["sh", os.path.join(TOP, "contrib", "scripts", "install-deps"), "--list"])
     pkgs.update(deps.split())
     if not pkgs:
@@ -228,11 +255,11 @@ def copy_tree(dest):
 
 
 # --- stage 2 ----------------------------------------------------------------
-def stage2(tap, root, work):
+def stage2(tap, root, work, way):
     argv = ["unshare", "--mount", "--pid", "--fork", "--net", "--uts",
             "--mount-proc", "--kill-child",
             sys.executable, "-u", os.path.join(HERE, "stage2.py"),
-            root, work, str(tap.n + 1)]
+            root, work, str(tap.n + 1), way]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + STAGE2_TIMEOUT
@@ -278,16 +305,19 @@ def cleanup(work):
     subprocess.run(["rm", "-rf", "--one-file-system", work])
 
 
-def main():
+def run_readme(way="source", skip_var=SKIP_VAR, after=None):
+    """The README's installation WAY's way ("source": this test;
+    "package": tests/package/) in a fresh root; then AFTER(tap, root,
+    work), if given, before the root is removed. The exit status."""
     tap = Tap()
-    if os.environ.get(SKIP_VAR) == "1":
-        print("ok 1 # SKIP %s=1: the README's installation was not run" % SKIP_VAR)
+    if os.environ.get(skip_var) == "1":
+        print("ok 1 # SKIP %s=1: the README's installation was not run" % skip_var)
         print("1..1")
         return 0
     if os.geteuid() != 0:
-        tap.ok(False, "run as root", ["the install test needs root (debootstrap, "
+        tap.ok(False, "run as root", ["this test needs root (debootstrap, "
                "chroot, namespaces): run it as root, or set %s=1 to leave it out"
-               % SKIP_VAR])
+               % skip_var])
         return tap.finish()
     with open(os.path.join(TOP, "README"), encoding="utf-8") as f:
         text = f.read()
@@ -298,7 +328,7 @@ def main():
         return tap.finish()
     tap.ok(True, "the README's commands can be read (%d packages to install)" % len(pkgs))
     os.makedirs("/var/tmp", exist_ok=True)
-    work = tempfile.mkdtemp(prefix="soarlist-install.", dir="/var/tmp")
+    work = tempfile.mkdtemp(prefix="soarlist-%s." % way, dir="/var/tmp")
     os.chmod(work, 0o755)
     root = os.path.join(work, "root")
     try:
@@ -313,11 +343,13 @@ def main():
                "downloaded (%s)" % how)
         n = copy_tree(os.path.join(root, "root", "soarlist"))
         tap.ok(n > 0, "the working tree copied to /root/soarlist (%d files)" % n)
-        stage2(tap, root, work)
+        stage2(tap, root, work, way)
+        if after is not None:
+            after(tap, root, work)
     finally:
         cleanup(work)
     return tap.finish()
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_readme())

@@ -3,7 +3,7 @@
 network but loopback.
 
     unshare --mount --pid --fork --net --uts --mount-proc \\
-        python3 stage2.py ROOT WORK FIRST
+        python3 stage2.py ROOT WORK FIRST WAY
 
 run-readme.py starts it so, with ROOT made by its first stage (debootstrap
 and every package the README installs, downloaded) and the repository
@@ -21,7 +21,9 @@ copied to ROOT/root/soarlist. It plays two parts:
   with the credentials the README writes into sasl_passwd); no init system
   (policy-rc.d refuses every service start, as in a container);
 - the administrator: every README command (readme.py), as root in ROOT,
-  from /root/soarlist, in order, the systemd-less way; before each, the
+  from /root/soarlist, in order, the systemd-less way and WAY's ("source":
+  meson install, run-readme.py; "package": the Debian package built and
+  installed as the README says, tests/package/); before each, the
   administrator's debconf answers for Postfix ("Internet with smarthost",
   the sink as relay host, mail name mail.example.net), and "y" on stdin
   for apt-get's question.
@@ -32,8 +34,10 @@ from 127.0.0.1 too; the app's notification, from its address, goes
 through with its From unchanged, and noreply@ from anywhere else is
 refused; every message reached the smarthost over TLS, logged in; the
 cron entries run; Debian's node_exporter, started here,
-serves the metrics file of step 9; the systemd variant's units pass
-systemd-analyze verify; the log files say what happened; doctor passes;
+serves the metrics file of step 9; the units installed (under
+/usr/local/lib/systemd/system from source, /lib/systemd/system by the
+package, which also enabled the timers) pass systemd-analyze verify; the
+log files say what happened; doctor passes;
 lists created at M2S take posts at once after a sync; once M2S sends the
 canonical answer whole, sync and doctor name its lists that no address
 can carry; last, the README's logrotate entry rotates soarlist's log and
@@ -216,13 +220,19 @@ def sh(*argv):
 
 # --- what the README says -------------------------------------------------
 class Plan:
-    """The README's commands and the facts the world needs from them."""
+    """The README's commands for one way of installing (WAY: "source" or
+    "package") and the facts the world needs from them."""
 
-    def __init__(self, text):
+    def __init__(self, text, way):
         self.text = text
-        self.commands = readme.extract_all(text)
+        self.way = way
+
+        def mine(commands):
+            return [c for c in commands if c.way in ("all", way)]
+        self.commands = mine(readme.extract_all(text))
         # the later sections, block by block (readme.LATER)
-        self.later = {t: readme.blocks(readme.extract(text, t)) for t in readme.LATER}
+        self.later = {t: readme.blocks(mine(readme.extract(text, t)))
+                      for t in readme.LATER}
         self.config_text = self._config()
         cp = configparser.ConfigParser(interpolation=None, delimiters=("=",),
                                        comment_prefixes=("#",), strict=False)
@@ -644,21 +654,28 @@ def scrape(url):
         return None
 
 
+UNIT_DIRS = {"source": "/usr/local/lib/systemd/system", "package": "/lib/systemd/system"}
+UNITS = ("soarlist-sync.service", "soarlist-sync.timer",
+         "soarlist-metrics.service", "soarlist-metrics.timer")
+
+
 def check_systemd_units(tap, m, plan):
-    """The systemd variant is not run here (no systemd): its unit files at
-    least pass systemd-analyze verify on the installed machine (syntax,
-    ExecStart's program, User)."""
-    units = []
-    for c in plan.commands:
-        mm = re.match(r"cp (contrib/systemd/\S+) /etc/systemd/system/?$", c.first)
-        if c.variant == "systemd" and mm:
-            units.append(mm.group(1))
-    status, out = m.run(["/bin/sh", "-c", "mkdir -p /run/verify && cp %s /run/verify/ && "
-                         "systemd-analyze verify --man=no /run/verify/*" % " ".join(units)],
-                        cwd=REPO_IN_ROOT)
-    tap.ok(units and status == 0 and not out.strip(),
-           "the systemd variant's units (%s) pass systemd-analyze verify"
-           % " ".join(units), ["exit %d" % status] + out.splitlines()[-10:])
+    """The systemd variant is not run here (no systemd): the installed
+    units at least pass systemd-analyze verify on the installed machine
+    (syntax, ExecStart's program, User); the package enabled the timers
+    (deb-systemd-helper's links, made without a running systemd)."""
+    units = [os.path.join(UNIT_DIRS[plan.way], u) for u in UNITS]
+    missing = [u for u in units if not os.path.exists(m.path(u))]
+    status, out = m.run(["systemd-analyze", "verify", "--man=no"] + units)
+    tap.ok(not missing and status == 0 and not out.strip(),
+           "the installed units (%s) pass systemd-analyze verify" % " ".join(units),
+           ["missing: %s" % missing, "exit %d" % status] + out.splitlines()[-10:])
+    if plan.way == "package":
+        wants = "/etc/systemd/system/timers.target.wants"
+        off = [u for u in UNITS if u.endswith(".timer")
+               and not os.path.islink(m.path(os.path.join(wants, u)))]
+        tap.ok(not off, "the package enabled its timers (%s)" % wants,
+               ["not enabled: %s" % off])
 
 
 def check_logs(tap, m, dom):
@@ -1076,21 +1093,111 @@ def m_id(m, table, name):
     return None
 
 
-CHECKS = 28  # the points checks() prints (not those of the later README commands)
+# the points checks() prints (not those of the later README commands); the
+# package's way has one more (its timers enabled)
+CHECKS = 28
+
+
+# --- the Ansible role (tests/ansible/) ----------------------------------------
+# what the operator's own roles did before soarlist's: Postfix as step 1
+# and the smarthost login of step 5 (the README commands that mention
+# sasl), then Postfix started
+OPERATOR = re.compile(r"^(apt-get install postfix |test -f /etc/postfix/main.cf|"
+                      r"postconf -e maillog_file=)|sasl", re.M)
+
+
+def recap(out):
+    """{host: {ok: N, changed: N, failed: N, ...}} of a PLAY RECAP."""
+    hosts = {}
+    for line in out.split("PLAY RECAP", 1)[-1].splitlines():
+        mm = re.match(r"^(\S+)\s+:\s+(.*)$", line.strip())
+        if mm:
+            hosts[mm.group(1)] = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)",
+                                                                    mm.group(2))}
+    return hosts
+
+
+def run_ansible(tap, m, world, plan):
+    """The README's "Installing with Ansible" on a machine whose Postfix
+    the operator's roles set up; the playbook run again changes nothing;
+    then the README's two posts (member, stranger) and the checks of a
+    post."""
+    operator = [c for c in plan.commands if c.variant != "systemd" and OPERATOR.search(c.text)]
+    if not run_commands(tap, m, world, operator, {}):
+        return False
+    status, out = m.run(["postfix", "start"])
+    if not tap.ok(status == 0, "the operator's Postfix started", out.splitlines()[-10:]):
+        return False
+    with open(m.path(REPO_IN_ROOT + "/README"), encoding="utf-8") as f:
+        role = [c for c in readme.extract(f.read(), readme.ANSIBLE) if c.variant != "systemd"]
+    outputs = {}
+    if not run_commands(tap, m, world, role, outputs):
+        return False
+    playbook = [c for c in role if c.first.startswith("ansible-playbook ")]
+    first = recap(outputs[playbook[-1].line][1])
+    tap.ok(first and all(h.get("failed", 1) == 0 and h.get("changed", 0) > 0
+                         for h in first.values()),
+           "the first run changed the machine and failed nowhere", ["recap: %r" % first])
+    status, out = m.run(["/bin/sh", "-c", playbook[-1].text], cwd=REPO_IN_ROOT,
+                        timeout=COMMAND_TIMEOUT)
+    with open(os.path.join(m.logs, "ansible-again.txt"), "w") as f:
+        f.write(out)
+    again = recap(out)
+    tap.ok(status == 0 and again and all(h.get("changed", 1) == 0 and h.get("failed", 1) == 0
+                                         for h in again.values()),
+           "the playbook run again reports changed=0",
+           ["exit %d, recap %r" % (status, again)]
+           + [l for l in out.splitlines() if l.startswith("changed:")][:20]
+           + out.splitlines()[-10:])
+    posts = [c for c in plan.commands if c.first.startswith("swaks ")]
+    return run_commands(tap, m, world, posts, {})
+
+
+def ansible_checks(tap, m, world, plan):
+    slug = sorted(plan.clubs)[0]
+    members = world.answers[slug]["lists"]["members"]
+    if isinstance(members, dict):
+        members = members["emails"]
+    check_post(tap, m, world, plan, slug, members)
+    check_stranger(tap, m, plan, slug)
+    check_relay(tap, world)
+    # no systemd here: the role installed the cron entries instead
+    check_cron(tap, m)
+    status, out = m.run(["postconf", "-h", "smtpd_recipient_restrictions"])
+    tap.ok(out.split(",")[0].split() == ["check_policy_service",
+                                         "unix:private/soarlist-policy"],
+           "the role put soarlist's policy check first at RCPT TO", [out])
+    status, out = m.run(["soarlist", "doctor"])
+    tap.ok(status == 0, "soarlist doctor exits 0 on the role's installation",
+           ["exit %d" % status] + out.splitlines()[-20:])
+
+
+ANSIBLE_CHECKS = 7
 
 
 def main(argv):
-    root, work, first = argv[1], argv[2], int(argv[3])
+    root, work, first, way = argv[1], argv[2], int(argv[3]), argv[4]
     tap = Tap(first)
     m = Machine(root, work)
     with open(os.path.join(m.path(REPO_IN_ROOT), "README"), encoding="utf-8") as f:
-        plan = Plan(f.read())
+        # the role installs the package: the world of the package's way
+        plan = Plan(f.read(), "package" if way == "ansible" else way)
     m.mount_all()
     world = World(m, plan)
     world.start()
+    if way == "ansible":
+        if run_ansible(tap, m, world, plan):
+            ansible_checks(tap, m, world, plan)
+        else:
+            for i in range(ANSIBLE_CHECKS):
+                tap.ok(False, "check %d not run: a command failed" % (i + 1))
+        world.sink.close()
+        world.m2s.close()
+        print(DONE)
+        return 0 if tap.failed == 0 else 1
     outputs = run_readme(tap, m, world, plan)
     if outputs is None:
-        for i in range(CHECKS):
+        for i in range(CHECKS + (way == "package")):
             tap.ok(False, "check %d not run: a README command failed" % (i + 1))
     else:
         checks(tap, m, world, plan, outputs)

@@ -8,6 +8,7 @@ TAP on stdout.
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -58,6 +59,18 @@ Installing on a mail server
 
        # cp x /etc/cron.d/
 
+   With the package, one more look:
+
+       # dpkg -L x
+
+   From source, without systemd, the entry meson installed:
+
+       # cp /usr/local/x /etc/cron.d/
+
+   From source:
+
+       # make install
+
 2. Last:
 
        # echo done
@@ -79,15 +92,18 @@ def error_of(text, title="Installing on a mail server"):
 
 def test_extract():
     cmds = readme.extract(DOC, "Installing on a mail server")
-    got = [(c.variant, c.text) for c in cmds]
+    got = [(c.variant, c.way, c.text) for c in cmds]
     want = [
-        ("all", "apt-get install postfix \\\n               swaks\n"),
-        ("all", "cat > /etc/x.conf <<'EOF'\n[a]\n# a comment in the file\n\nb = c\nEOF\n"),
-        ("systemd", "systemctl enable x\n"),
-        ("nosystemd", "cp x /etc/cron.d/\n"),
-        ("all", "echo done\n"),
+        ("all", "all", "apt-get install postfix \\\n               swaks\n"),
+        ("all", "all", "cat > /etc/x.conf <<'EOF'\n[a]\n# a comment in the file\n\nb = c\nEOF\n"),
+        ("systemd", "all", "systemctl enable x\n"),
+        ("nosystemd", "all", "cp x /etc/cron.d/\n"),
+        ("all", "package", "dpkg -L x\n"),
+        ("nosystemd", "source", "cp /usr/local/x /etc/cron.d/\n"),
+        ("all", "source", "make install\n"),
+        ("all", "all", "echo done\n"),
     ]
-    ok(got == want, "commands, continuations, here-documents and variants are read",
+    ok(got == want, "commands, continuations, here-documents, variants and ways are read",
        "got %r\nwant %r" % (got, want))
     top = readme.extract(DOC, "")
     ok([c.text for c in top] == ["echo top\n"], "the top section is read up to the first title",
@@ -106,6 +122,9 @@ def test_errors():
         ("a paragraph that mentions systemd ambiguously",
          DOC.replace("   With systemd, the timer:", "   The timer, for systemd:"),
          "mentions systemd"),
+        ("a way's paragraph that mentions systemd ambiguously",
+         DOC.replace("   From source, without systemd, the entry",
+                     "   From source, the entry without systemd"), "mentions systemd"),
         ("a section with no command",
          "t\n=\n\nInstalling on a mail server\n---------------------------\nprose\n",
          "no '# ' command"),
@@ -126,6 +145,14 @@ def test_real_readme():
     ok(len(cmds) > 10 and variants == {"all", "systemd", "nosystemd"},
        "the README's install commands are read, with both variants",
        "%d commands, variants %s" % (len(cmds), variants))
+    ways = {c.way for c in cmds}
+    ok(ways == {"all", "package", "source"},
+       "the README's install commands are read, with both ways (package, source)",
+       "ways %s" % ways)
+    pkg = [c.text for c in cmds if c.way == "package"]
+    ok(any(re.match(r"apt install \.\./soarlist_\*\.deb$", t) for t in pkg)
+       and any(t.startswith("dpkg-buildpackage ") for t in pkg),
+       "the package way builds the package and installs it with apt", pkg)
     swaks = [c for c in cmds if c.first.startswith("swaks")]
     ok(any("stranger@" in c.text for c in swaks) and
        any("From: Alice Example <alice@example.org>" in c.text for c in swaks),
@@ -139,8 +166,9 @@ def summary(entries, skip_var):
             f.write(json.dumps(e) + "\n")
     env = dict(os.environ)
     env.pop("SOARLIST_SKIP_INSTALL_TEST", None)
+    env.pop("SOARLIST_SKIP_PACKAGE_TEST", None)
     if skip_var:
-        env["SOARLIST_SKIP_INSTALL_TEST"] = "1"
+        env[skip_var if isinstance(skip_var, str) else "SOARLIST_SKIP_INSTALL_TEST"] = "1"
     p = subprocess.run([sys.executable, os.path.join(TOP, "tests", "summary.py"), f.name],
                        capture_output=True, text=True, env=env)
     os.unlink(f.name)
@@ -163,6 +191,15 @@ def test_summary():
                               "stdout": "ok 1 - a\nok 2 # skip no reason\n1..2\n"}], True)
     ok(rc == 1 and out.endswith("3 passed, 1 failed\n"),
        "with the variable, any other skip still fails", out)
+    package = {"name": "package", "result": "SKIP",
+               "stdout": "ok 1 # SKIP SOARLIST_SKIP_PACKAGE_TEST=1: not run\n1..1\n"}
+    rc, out = summary([good, package], "SOARLIST_SKIP_PACKAGE_TEST")
+    ok(rc == 0 and "SKIPPED: package (SOARLIST_SKIP_PACKAGE_TEST=1" in out
+       and out.endswith("2 passed, 0 failed\n"),
+       "with SOARLIST_SKIP_PACKAGE_TEST=1, the package test is reported as skipped", out)
+    rc, out = summary([good, package], True)
+    ok(rc == 1 and out.endswith("2 passed, 1 failed\n"),
+       "the install test's variable does not excuse the package test", out)
     rc, out = summary([good, dict(other_skip, stdout="ok 1 # SKIP other reason\n1..1\n")], True)
     ok(rc == 1 and out.endswith("2 passed, 1 failed\n"),
        "a skip whose reason is not the variable fails", out)

@@ -14,10 +14,14 @@ login, and started. Then every command of "Installing with Ansible", in
 order: Debian's ansible, the package built with dpkg-buildpackage, the
 API key in an ansible-vault file, the playbook, ansible-playbook with
 connection local. The first run must change the machine and fail
-nowhere; the same command again must report changed=0. Then the
+nowhere; the same command again must report changed=0. The package
+removed, the playbook with soarlist_apt_repository (a local file:
+repository of the same build) instead of soarlist_deb installs it again,
+and a second run changes nothing. Then the
 README's member post reaches every member once with the README's
 headers, through the smarthost over TLS; the README's stranger is refused
-at RCPT TO; the policy check is first in smtpd_recipient_restrictions;
+at RCPT TO; the cron entries the role installed (no systemd here) run
+and exit 0; the policy check is first in smtpd_recipient_restrictions;
 soarlist doctor exits 0.
 
 SOARLIST_SKIP_ANSIBLE_TEST=1 skips it (one skipped point, which

@@ -1149,8 +1149,46 @@ def run_ansible(tap, m, world, plan):
            ["exit %d, recap %r" % (status, again)]
            + [l for l in out.splitlines() if l.startswith("changed:")][:20]
            + out.splitlines()[-10:])
+    check_apt_repository(tap, m, playbook[-1])
     posts = [c for c in plan.commands if c.first.startswith("swaks ")]
     return run_commands(tap, m, world, posts, {})
+
+
+REPO_VARS = '{"soarlist_deb": "", "soarlist_apt_repository": "deb [trusted=yes] file:/root/repo ./"}'
+
+
+def check_apt_repository(tap, m, playbook):
+    """The role's other source of the package: an apt repository. A local
+    one (file:, the README's build indexed with dpkg-scanpackages), the
+    package removed first; the playbook with soarlist_deb empty installs
+    it from there, and again changes nothing. This world has no Debian
+    mirror, so only the local source is left in sources.list meanwhile
+    (apt-get update would fail on the mirror's)."""
+    status, out = m.run(["/bin/sh", "-c",
+                         "rm -rf /root/repo && mkdir /root/repo && "
+                         "cp /root/soarlist_*.deb /root/repo/ && cd /root/repo && "
+                         "dpkg-scanpackages --multiversion . > Packages && "
+                         "apt-get remove -y -q soarlist && "
+                         "mv /etc/apt/sources.list /etc/apt/sources.list.test-saved"])
+    if not tap.ok(status == 0, "a local apt repository holds the package, removed here",
+                  out.splitlines()[-10:]):
+        return
+    cmd = playbook.text.strip() + " -e '%s'" % REPO_VARS
+    runs = []
+    for i in range(2):
+        status, out = m.run(["/bin/sh", "-c", cmd], cwd=REPO_IN_ROOT, timeout=COMMAND_TIMEOUT)
+        with open(os.path.join(m.logs, "ansible-repository-%d.txt" % i), "w") as f:
+            f.write(out)
+        runs.append((status, recap(out), out))
+    m.run(["mv", "/etc/apt/sources.list.test-saved", "/etc/apt/sources.list"])
+    _, pkg = m.run(["dpkg-query", "-W", "-f", "${Status}", "soarlist"])
+    (s1, r1, o1), (s2, r2, o2) = runs
+    tap.ok(s1 == 0 and pkg == "install ok installed" and s2 == 0
+           and all(h.get("changed", 1) == 0 for h in r2.values()),
+           "with soarlist_apt_repository, the role installs the package from the "
+           "repository, and a second run changes nothing",
+           ["exits %d, %d; package: %s; second recap %r" % (s1, s2, pkg, r2)]
+           + o1.splitlines()[-15:] + o2.splitlines()[-8:])
 
 
 def ansible_checks(tap, m, world, plan):

@@ -41,8 +41,12 @@ struct sync_result {
 	GPtrArray *diff; /* "+3 \u22121 LIST@DOMAIN" per changed list */
 };
 
-/* Fetch and store the clubs in CFG (all, or those named in ONLY, a
- * NULL-terminated array, when non-NULL). Returns an array of struct
+/* TRUE when a sync of the clubs named in ONLY (a NULL-terminated array;
+ * NULL: all) takes club C: named, and not suspended (soarlist.conf(5)). */
+gboolean sync_takes(const struct club_config *c, char **only);
+
+/* Fetch and store the clubs in CFG that sync_takes (all, or those named
+ * in ONLY, when non-NULL; never a suspended one). Returns an array of struct
  * sync_result * (free with g_ptr_array_unref), one per club in config
  * order, or NULL with *error when nothing could be attempted. */
 GPtrArray *sync_run(sqlite3 *db, const struct config *cfg, char **only,

@@ -124,18 +124,25 @@ find_archive(const struct config *cfg, struct purge_plan *p)
 	}
 }
 
+/* -1 with *error when CFG still has [club SLUG]: never purged. */
+static int
+refuse_configured(const struct config *cfg, const char *slug, GError **error)
+{
+	if (config_club_by_slug(cfg, slug) == NULL)
+		return 0;
+	g_set_error(error, PURGE_ERROR, PURGE_ERROR_CONFIGURED,
+		    "club %s is still in %s: remove its [club %s] group "
+		    "first (state = suspended keeps a club without syncing it)",
+		    slug, cfg->path, slug);
+	return -1;
+}
+
 int
 purge_plan(sqlite3 *db, const struct config *cfg, const char *slug,
 	   struct purge_plan *p, GError **error)
 {
-	if (config_club_by_slug(cfg, slug) != NULL) {
-		g_set_error(error, PURGE_ERROR, PURGE_ERROR_CONFIGURED,
-			    "club %s is still in %s: remove its [club %s] "
-			    "group first (state = suspended keeps a club "
-			    "without syncing it)",
-			    slug, cfg->path, slug);
+	if (refuse_configured(cfg, slug, error) < 0)
 		return -1;
-	}
 	p->slug = g_strdup(slug);
 	if (db_begin_read(db, error) < 0)
 		return -1;
@@ -180,11 +187,8 @@ int
 purge_apply(sqlite3 *db, const struct config *cfg, struct purge_plan *p,
 	    GError **error)
 {
-	if (config_club_by_slug(cfg, p->slug) != NULL) {
-		g_set_error(error, PURGE_ERROR, PURGE_ERROR_CONFIGURED,
-			    "club %s is in %s", p->slug, cfg->path);
+	if (refuse_configured(cfg, p->slug, error) < 0)
 		return -1;
-	}
 	/* held posts and scores are worth a sync to disk: none comes back */
 	if (db_begin_write(db, DB_SYNCED, error) < 0)
 		return -1;

@@ -628,11 +628,13 @@ perform_all(CURLM *multi, GArray *fetches, guint max, sqlite3 *db,
 	}
 }
 
-static gboolean
-wanted(const struct club_config *c, char **only)
+gboolean
+sync_takes(const struct club_config *c, char **only)
 {
-	return only == NULL ||
-	       g_strv_contains((const char *const *)only, c->slug);
+	/* a suspended club keeps what it has */
+	return c->state != CLUB_SUSPENDED &&
+	       (only == NULL ||
+		g_strv_contains((const char *const *)only, c->slug));
 }
 
 GPtrArray *
@@ -659,8 +661,7 @@ sync_run(sqlite3 *db, const struct config *cfg, char **only,
 		struct sync_result *r = g_new0(struct sync_result, 1);
 
 		r->club = g_ptr_array_index(cfg->clubs, i);
-		/* a suspended club keeps what it has (soarlist.conf(5)) */
-		if (wanted(r->club, only) && r->club->state != CLUB_SUSPENDED)
+		if (sync_takes(r->club, only))
 			g_ptr_array_add(results, r);
 		else
 			g_free(r);

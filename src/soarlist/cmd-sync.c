@@ -203,15 +203,11 @@ cmd_sync(struct cli *cli, int argc, char **argv)
 	opts.force = opt_force;
 	opts.dry_run = opt_dry_run;
 	opts.verbose = opt_verbose;
-	for (guint i = 0; i < cli->cfg->clubs->len; i++) {
-		const struct club_config *c = g_ptr_array_index(cli->cfg->clubs,
-								i);
-		/* a club named twice is synced once, a suspended one never */
-		if (c->state != CLUB_SUSPENDED &&
-		    (argc == 1 ||
-		     g_strv_contains((const char *const *)argv + 1, c->slug)))
+	/* a club named twice is synced once, a suspended one never */
+	for (guint i = 0; i < cli->cfg->clubs->len; i++)
+		if (sync_takes(g_ptr_array_index(cli->cfg->clubs, i),
+			       argc > 1 ? argv + 1 : NULL))
 			p.total++;
-	}
 	results = sync_run(cli->db, cli->cfg, argc > 1 ? argv + 1 : NULL, &opts,
 			   &err);
 	if (results == NULL)
